@@ -1,0 +1,64 @@
+// swift-tools-version:6.1
+// Package.swift is the architecture diagram (docs/architecture.md): a target imports only the
+// targets above it in DESIGN §2's table. curses lives in one target, libcurl in one (TowerHTTP).
+import PackageDescription
+
+let package = Package(
+    name: "tower",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "tower-registry", targets: ["tower-registry"]),
+        .executable(name: "tower-bench", targets: ["tower-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        // Configuration support is not used; leaving the trait off spares CI a dependency build.
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: ["FullFoundation"]),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .target(name: "TowerDomain", dependencies: [
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        .target(name: "TowerHTTP", dependencies: ["CCurl"]),
+        .target(name: "TowerSources", dependencies: ["TowerDomain", "TowerHTTP"]),
+        .target(name: "TowerRegistry", dependencies: [
+            "TowerDomain",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "Yams", package: "Yams"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+        ]),
+        .executableTarget(name: "tower-registry", dependencies: [
+            "TowerRegistry", "TowerDomain",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "tower-bench", dependencies: [
+            "TowerRegistry", "TowerSources", "TowerDomain", "TowerHTTP",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "TowerDomainTests", dependencies: ["TowerDomain"]),
+        .testTarget(name: "TowerRegistryTests", dependencies: [
+            "TowerRegistry", "TowerDomain",
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
+        .testTarget(name: "EndToEndTests", dependencies: [
+            "TowerSources", "TowerDomain", "TowerHTTP", "TowerRegistry",
+            .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
+    ]
+)

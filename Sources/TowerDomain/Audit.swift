@@ -1,0 +1,145 @@
+import Crypto
+import Foundation
+
+public enum AuditAction: String, Codable, Sendable, Equatable {
+    case create, update, delete, shift, drain, undrain, rollback
+}
+
+/// One entry of the append-only audit log. `hash` is SHA-256 over `prevHash` and the entry's
+/// canonical JSON (`AuditEntry.canonicalJSON`), so an edited or removed row breaks the chain.
+public struct AuditEntry: Codable, Sendable, Equatable {
+    public var seq: Int64
+    public var time: Date
+    public var actor: String
+    public var role: Role
+    public var action: AuditAction
+    public var endpoint: String
+    /// The version a drain or undrain named; nil for whole-endpoint changes.
+    public var version: String?
+    public var fromRevision: Int64
+    public var toRevision: Int64
+    public var reason: String
+    public var weightsBefore: [String: Int]
+    public var weightsAfter: [String: Int]
+    /// True when an admin gave weight to a version whose gate had not passed.
+    public var override: Bool
+    /// What changed, in a line: "v1 90→100, v2 10→0 (draining)".
+    public var summary: String
+    public var prevHash: String
+    public var hash: String
+
+    public static let genesisHash = String(repeating: "0", count: 64)
+
+    public init(seq: Int64, time: Date, actor: String, role: Role, action: AuditAction, endpoint: String, version: String?,
+                fromRevision: Int64, toRevision: Int64, reason: String, weightsBefore: [String: Int], weightsAfter: [String: Int],
+                override: Bool, summary: String, prevHash: String) {
+        self.seq = seq; self.time = Timestamp.date(ms: Timestamp.ms(time)); self.actor = actor; self.role = role
+        self.action = action; self.endpoint = endpoint; self.version = version; self.fromRevision = fromRevision
+        self.toRevision = toRevision; self.reason = reason; self.weightsBefore = weightsBefore; self.weightsAfter = weightsAfter
+        self.override = override; self.summary = summary; self.prevHash = prevHash
+        self.hash = ""
+        self.hash = computedHash()
+    }
+
+    /// The entry without its hash, as canonical JSON: keys sorted, no insignificant whitespace,
+    /// strings escaped minimally. Written by hand rather than with JSONEncoder so that the hashed
+    /// bytes cannot change with a Foundation release and break every stored chain.
+    public var canonicalJSON: String {
+        var fields: [(String, CanonicalJSON)] = [
+            ("action", .string(action.rawValue)), ("actor", .string(actor)), ("endpoint", .string(endpoint)),
+            ("fromRevision", .int(fromRevision)), ("override", .bool(override)), ("prevHash", .string(prevHash)),
+            ("reason", .string(reason)), ("role", .string(role.rawValue)), ("seq", .int(seq)),
+            ("summary", .string(summary)), ("time", .string(Timestamp.rfc3339(ms: Timestamp.ms(time)))),
+            ("toRevision", .int(toRevision)),
+            ("weightsAfter", .object(weightsAfter.map { ($0.key, .int(Int64($0.value))) })),
+            ("weightsBefore", .object(weightsBefore.map { ($0.key, .int(Int64($0.value))) })),
+        ]
+        if let version { fields.append(("version", .string(version))) }
+        return CanonicalJSON.object(fields).text
+    }
+
+    public func computedHash() -> String {
+        var h = SHA256()
+        h.update(data: Array(prevHash.utf8))
+        h.update(data: [0x0A])
+        h.update(data: Array(canonicalJSON.utf8))
+        return h.finalize().map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// Checks a chain in sequence order. Returns nil when it is intact, or what is wrong with the
+    /// first bad entry.
+    public static func verifyChain<S: Sequence>(_ entries: S, startingAfter previous: (seq: Int64, hash: String)? = nil) -> ChainBreak? where S.Element == AuditEntry {
+        var prevSeq = previous?.seq ?? 0
+        var prevHash = previous?.hash ?? genesisHash
+        for e in entries {
+            if e.seq != prevSeq + 1 {
+                return ChainBreak(seq: e.seq, problem: "expected entry \(prevSeq + 1) but found \(e.seq): an entry was removed")
+            }
+            if e.prevHash != prevHash {
+                return ChainBreak(seq: e.seq, problem: "its prev_hash does not match the hash of entry \(prevSeq)")
+            }
+            if e.computedHash() != e.hash {
+                return ChainBreak(seq: e.seq, problem: "its hash does not match its content: the entry was edited")
+            }
+            prevSeq = e.seq
+            prevHash = e.hash
+        }
+        return nil
+    }
+}
+
+public struct ChainBreak: Sendable, Equatable, Codable, CustomStringConvertible {
+    public var seq: Int64
+    public var problem: String
+    public init(seq: Int64, problem: String) { self.seq = seq; self.problem = problem }
+    public var description: String { "audit chain broken at entry \(seq): \(problem)" }
+}
+
+/// Just enough JSON to produce one canonical byte string.
+enum CanonicalJSON {
+    case string(String), int(Int64), bool(Bool), object([(String, CanonicalJSON)])
+
+    var text: String {
+        var out = ""
+        write(into: &out)
+        return out
+    }
+
+    func write(into out: inout String) {
+        switch self {
+        case .string(let s): CanonicalJSON.quote(s, into: &out)
+        case .int(let i): out += String(i)
+        case .bool(let b): out += b ? "true" : "false"
+        case .object(let fields):
+            out += "{"
+            for (i, f) in fields.sorted(by: { Array($0.0.utf8).lexicographicallyPrecedes(Array($1.0.utf8)) }).enumerated() {
+                if i > 0 { out += "," }
+                CanonicalJSON.quote(f.0, into: &out)
+                out += ":"
+                f.1.write(into: &out)
+            }
+            out += "}"
+        }
+    }
+
+    static func quote(_ s: String, into out: inout String) {
+        out += "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if u.value < 0x20 {
+                    let hex = String(u.value, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                } else {
+                    out.unicodeScalars.append(u)
+                }
+            }
+        }
+        out += "\""
+    }
+}

@@ -1,0 +1,135 @@
+import Foundation
+
+public enum EndpointState: String, Codable, Sendable, Equatable {
+    case serving
+    case outOfService = "out-of-service"
+}
+
+public enum VersionState: String, Codable, Sendable, Equatable {
+    case serving, draining, drained
+}
+
+public enum GateStatus: String, Codable, Sendable, Equatable {
+    case passed, failed, pending
+}
+
+public enum Stage: String, Codable, Sendable, Equatable {
+    case dev, staging, prod
+}
+
+public struct Artifact: Codable, Sendable, Equatable {
+    public var uri: String
+    /// `sha256:` followed by 64 lower-case hex digits.
+    public var digest: String
+    public init(uri: String, digest: String) { self.uri = uri; self.digest = digest }
+}
+
+public struct Version: Codable, Sendable, Equatable {
+    public var name: String
+    public var artifact: Artifact
+    /// Whole percent of the endpoint's traffic; 0 for draining and drained versions.
+    public var weight: Int
+    public var state: VersionState
+    /// When the current drain started; `draining` turns into `drained` once the drain timeout passes.
+    public var drainingSince: Date?
+    public var gate: GateStatus
+    /// The evaluation's summary, e.g. "accuracy 0.912 < 0.930 baseline".
+    public var gateSummary: String?
+    public var stage: Stage
+
+    public init(name: String, artifact: Artifact, weight: Int, state: VersionState = .serving,
+                drainingSince: Date? = nil, gate: GateStatus, gateSummary: String? = nil, stage: Stage) {
+        self.name = name; self.artifact = artifact; self.weight = weight; self.state = state
+        self.drainingSince = drainingSince; self.gate = gate; self.gateSummary = gateSummary; self.stage = stage
+    }
+}
+
+/// A model endpoint and its routing state. Decoding and `validated()` check DESIGN §3's invariants,
+/// so an `Endpoint` that exists is one the gateway can be programmed with.
+public struct Endpoint: Codable, Sendable, Equatable {
+    public var name: String
+    public var path: String
+    public var owner: String
+    public var state: EndpointState
+    public var revision: Int64
+    public var versions: [Version]
+    public var updatedAt: Date
+    public var updatedBy: String
+
+    public init(name: String, path: String, owner: String, state: EndpointState = .serving, revision: Int64,
+                versions: [Version], updatedAt: Date, updatedBy: String) throws(RoutingError) {
+        self.name = name; self.path = path; self.owner = owner; self.state = state; self.revision = revision
+        self.versions = versions; self.updatedAt = updatedAt; self.updatedBy = updatedBy
+        try validate()
+    }
+
+    enum CodingKeys: String, CodingKey { case name, path, owner, state, revision, versions, updatedAt, updatedBy }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        name = try c.decode(String.self, forKey: .name)
+        path = try c.decode(String.self, forKey: .path)
+        owner = try c.decode(String.self, forKey: .owner)
+        state = try c.decode(EndpointState.self, forKey: .state)
+        revision = try c.decode(Int64.self, forKey: .revision)
+        versions = try c.decode([Version].self, forKey: .versions)
+        updatedAt = try c.decode(Date.self, forKey: .updatedAt)
+        updatedBy = try c.decode(String.self, forKey: .updatedBy)
+        do { try validate() } catch {
+            throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: error.detail))
+        }
+    }
+
+    public func version(_ name: String) -> Version? { versions.first { $0.name == name } }
+
+    /// Every version's weight, by name (draining and drained ones carry 0).
+    public var weights: [String: Int] {
+        Dictionary(uniqueKeysWithValues: versions.map { ($0.name, $0.weight) })
+    }
+
+    public var servingVersions: [Version] { versions.filter { $0.state == .serving } }
+
+    /// DESIGN §3's invariants. Gates are checked where weight moves (`RoutingChange`), since an
+    /// admin's audited override may legitimately leave weight on a version whose gate failed.
+    public func validate() throws(RoutingError) {
+        if let p = Names.problem(with: name, kind: "endpoint") { throw .invalid(p) }
+        if let p = EndpointSpec.pathProblem(path) { throw .invalid(p) }
+        if owner.trimmingCharacters(in: .whitespaces).isEmpty { throw .invalid("owner is empty") }
+        if revision < 1 { throw .invalid("revision \(revision) is not positive") }
+        if versions.isEmpty { throw .invalid("endpoint '\(name)' has no versions") }
+        var seen = Set<String>()
+        for v in versions {
+            if let p = Names.problem(with: v.name, kind: "version") { throw .invalid(p) }
+            if !seen.insert(v.name).inserted { throw .invalid("version '\(v.name)' appears twice") }
+            if let p = EndpointSpec.artifactProblem(v.artifact, version: v.name) { throw .invalid(p) }
+            if v.weight < 0 || v.weight > 100 {
+                throw .invalid("weight of \(v.name) is \(v.weight); a weight is a whole percent from 0 to 100")
+            }
+            if v.state != .serving && v.weight != 0 {
+                throw .invalid("\(v.name) is \(v.state.rawValue) and must carry weight 0, not \(v.weight)")
+            }
+        }
+        let total = servingVersions.reduce(0) { $0 + $1.weight }
+        if total != 100 && state == .serving {
+            throw .invalid("the weights of serving versions add up to \(total); they must add up to 100")
+        }
+    }
+
+    /// Draining versions whose drain timeout has passed are drained: no new requests went to them
+    /// since the drain began, so in-flight ones have had their time. Resolved on read rather than by a
+    /// background writer because it changes no routing, and so no revision.
+    public func resolvingDrains(now: Date, timeout: TimeInterval) -> Endpoint {
+        var copy = self
+        for i in copy.versions.indices where copy.versions[i].state == .draining {
+            if let since = copy.versions[i].drainingSince, now.timeIntervalSince(since) >= timeout {
+                copy.versions[i].state = .drained
+            }
+        }
+        return copy
+    }
+
+    /// The earliest moment at which `resolvingDrains` would change this endpoint, if any.
+    public func nextDrainDeadline(timeout: TimeInterval) -> Date? {
+        versions.compactMap { $0.state == .draining ? $0.drainingSince?.addingTimeInterval(timeout) : nil }.min()
+    }
+}

@@ -1,0 +1,63 @@
+import GRDB
+
+/// The registry's tables. Migrations are append-only: a shipped migration is never edited.
+enum Schema {
+    static var migrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+        m.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE endpoint (
+                    name TEXT PRIMARY KEY NOT NULL,
+                    revision INTEGER NOT NULL,
+                    -- the first revision of this incarnation: rollback never reaches past a delete
+                    created_revision INTEGER NOT NULL,
+                    last_seq INTEGER NOT NULL,
+                    body TEXT NOT NULL
+                );
+                CREATE TABLE revision (
+                    endpoint TEXT NOT NULL,
+                    revision INTEGER NOT NULL,
+                    time_ms INTEGER NOT NULL,
+                    actor TEXT NOT NULL,
+                    action TEXT NOT NULL,
+                    reason TEXT NOT NULL,
+                    summary TEXT NOT NULL,
+                    body TEXT NOT NULL,
+                    PRIMARY KEY (endpoint, revision)
+                );
+                CREATE TABLE audit (
+                    seq INTEGER PRIMARY KEY NOT NULL,
+                    time_ms INTEGER NOT NULL,
+                    actor TEXT NOT NULL,
+                    role TEXT NOT NULL,
+                    action TEXT NOT NULL,
+                    endpoint TEXT NOT NULL,
+                    version TEXT,
+                    from_revision INTEGER NOT NULL,
+                    to_revision INTEGER NOT NULL,
+                    reason TEXT NOT NULL,
+                    weights_before TEXT NOT NULL,
+                    weights_after TEXT NOT NULL,
+                    override INTEGER NOT NULL,
+                    summary TEXT NOT NULL,
+                    prev_hash TEXT NOT NULL,
+                    hash TEXT NOT NULL
+                );
+                -- Append-only, enforced by the database as well as by the hash chain.
+                CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+                    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+                CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+                    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+                CREATE TABLE token (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    name TEXT NOT NULL UNIQUE,
+                    role TEXT NOT NULL,
+                    hash TEXT NOT NULL UNIQUE,
+                    created_ms INTEGER NOT NULL,
+                    revoked_ms INTEGER
+                );
+                """)
+        }
+        return m
+    }
+}
