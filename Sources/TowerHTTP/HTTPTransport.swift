@@ -1,0 +1,61 @@
+import Foundation
+
+public struct HTTPRequest: Sendable {
+    public var method: String
+    public var url: String
+    public var headers: [(String, String)]
+    public var body: [UInt8]?
+    /// The whole exchange, connect included.
+    public var timeout: Duration
+
+    public init(method: String = "GET", url: String, headers: [(String, String)] = [], body: [UInt8]? = nil, timeout: Duration = .seconds(10)) {
+        self.method = method; self.url = url; self.headers = headers; self.body = body; self.timeout = timeout
+    }
+}
+
+public struct HTTPResponse: Sendable {
+    public var status: Int
+    /// Header names lower-cased; a repeated header keeps its last value.
+    public var headers: [String: String]
+    public var body: [UInt8]
+
+    public init(status: Int, headers: [String: String] = [:], body: [UInt8] = []) {
+        self.status = status; self.headers = headers; self.body = body
+    }
+
+    public var text: String { String(decoding: body, as: UTF8.self) }
+}
+
+/// Why a request got no HTTP answer, in words for the status line.
+public enum HTTPTransportError: Error, Sendable, Equatable, CustomStringConvertible {
+    case unreachable(String)
+    case timedOut(String)
+    case tls(String)
+    case tooLarge(limit: Int)
+    case failed(String)
+
+    public var description: String {
+        switch self {
+        case .unreachable(let m): "unreachable: \(m)"
+        case .timedOut(let m): "timed out: \(m)"
+        case .tls(let m): "TLS failed: \(m)"
+        case .tooLarge(let limit): "response larger than \(limit) bytes"
+        case .failed(let m): m
+        }
+    }
+}
+
+public struct TLSOptions: Sendable {
+    /// Verification is on unless turned off explicitly, for one source, by configuration.
+    public var verifyPeer: Bool = true
+    public var caBundle: String?
+    public var clientCertificate: String?
+    public var clientKey: String?
+    public init(verifyPeer: Bool = true, caBundle: String? = nil, clientCertificate: String? = nil, clientKey: String? = nil) {
+        self.verifyPeer = verifyPeer; self.caBundle = caBundle; self.clientCertificate = clientCertificate; self.clientKey = clientKey
+    }
+}
+
+public protocol HTTPTransport: Sendable {
+    func send(_ request: HTTPRequest) async throws -> HTTPResponse
+}

@@ -1,0 +1,138 @@
+import Foundation
+import TowerDomain
+import TowerHTTP
+
+/// What went wrong talking to the registry, sorted by what the caller can do about it.
+public enum RegistryClientError: Error, Sendable, CustomStringConvertible {
+    /// No answer: the registry is down, unreachable or too slow.
+    case unreachable(HTTPTransportError)
+    /// 412: someone changed the endpoint since it was read; the problem carries the current state.
+    case stale(Problem)
+    /// Any other refusal, with the registry's own explanation.
+    case refused(Problem)
+    /// The answer could not be understood.
+    case malformed(String)
+
+    public var description: String {
+        switch self {
+        case .unreachable(let e): "registry \(e)"
+        case .stale(let p), .refused(let p): p.detail
+        case .malformed(let m): "the registry's answer could not be read: \(m)"
+        }
+    }
+
+    public var status: Int? {
+        switch self {
+        case .stale: 412
+        case .refused(let p): p.status
+        default: nil
+        }
+    }
+}
+
+/// Typed client of the registry API (DESIGN §4), shared by the console, the CLI, tests and bench.
+public struct RegistryClient: Sendable {
+    public let baseURL: String
+    private let token: String?
+    private let transport: any HTTPTransport
+    public var timeout: Duration
+
+    public init(baseURL: String, token: String?, transport: any HTTPTransport = CurlTransport(), timeout: Duration = .seconds(5)) {
+        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        self.token = token
+        self.transport = transport
+        self.timeout = timeout
+    }
+
+    public func list() async throws(RegistryClientError) -> EndpointList {
+        try await get("/v1/endpoints")
+    }
+
+    public func endpoint(_ name: String) async throws(RegistryClientError) -> Endpoint {
+        try await get("/v1/endpoints/\(Self.escape(name))")
+    }
+
+    public func shift(_ name: String, weights: [String: Int], reason: String, expected: Int64, override: Bool = false) async throws(RegistryClientError) -> Endpoint {
+        try await send("POST", "/v1/endpoints/\(Self.escape(name))/shift",
+                       body: ShiftRequest(weights: weights, reason: reason, override: override ? true : nil), ifMatch: expected)
+    }
+
+    public func drain(_ name: String, version: String?, reason: String, expected: Int64) async throws(RegistryClientError) -> Endpoint {
+        try await send("POST", "/v1/endpoints/\(Self.escape(name))/drain", body: DrainRequest(version: version, reason: reason), ifMatch: expected)
+    }
+
+    public func undrain(_ name: String, version: String?, reason: String, expected: Int64) async throws(RegistryClientError) -> Endpoint {
+        try await send("POST", "/v1/endpoints/\(Self.escape(name))/undrain", body: DrainRequest(version: version, reason: reason), ifMatch: expected)
+    }
+
+    public func rollback(_ name: String, to revision: Int64?, reason: String, expected: Int64, override: Bool = false) async throws(RegistryClientError) -> Endpoint {
+        try await send("POST", "/v1/endpoints/\(Self.escape(name))/rollback",
+                       body: RollbackRequest(toRevision: revision, reason: reason, override: override ? true : nil), ifMatch: expected)
+    }
+
+    public func put(_ spec: EndpointSpec, expected: Int64?) async throws(RegistryClientError) -> Endpoint {
+        try await send("PUT", "/v1/endpoints/\(Self.escape(spec.name))", body: spec, ifMatch: expected)
+    }
+
+    public func revisions(_ name: String, limit: Int = 50) async throws(RegistryClientError) -> RevisionList {
+        try await get("/v1/endpoints/\(Self.escape(name))/revisions?limit=\(limit)")
+    }
+
+    /// Entries after `after`, oldest first.
+    public func audit(after: Int64, limit: Int = 100) async throws(RegistryClientError) -> AuditPage {
+        try await get("/v1/audit?after=\(after)&limit=\(limit)")
+    }
+
+    /// The newest entries, newest first.
+    public func recentAudit(limit: Int = 100) async throws(RegistryClientError) -> AuditPage {
+        try await get("/v1/audit?limit=\(limit)")
+    }
+
+    /// Long-polls for changes after `after`; answers at once if there are some.
+    public func watch(after: Int64, timeout seconds: Int = 25) async throws(RegistryClientError) -> WatchResponse {
+        try await get("/v1/watch?after=\(after)&timeout=\(seconds)", timeout: .seconds(seconds + 5))
+    }
+
+    // MARK: Plumbing
+
+    private func get<T: Decodable>(_ path: String, timeout: Duration? = nil) async throws(RegistryClientError) -> T {
+        try decode(try await exchange(HTTPRequest(method: "GET", url: baseURL + path, headers: headers(), timeout: timeout ?? self.timeout)))
+    }
+
+    private func send<B: Encodable, T: Decodable>(_ method: String, _ path: String, body: B, ifMatch: Int64?) async throws(RegistryClientError) -> T {
+        var h = headers()
+        h.append(("Content-Type", "application/json"))
+        if let ifMatch { h.append(("If-Match", "\"\(ifMatch)\"")) }
+        let bytes: [UInt8]
+        do { bytes = Array(try Wire.encoder().encode(body)) } catch { throw .malformed("cannot encode the request: \(error)") }
+        return try decode(try await exchange(HTTPRequest(method: method, url: baseURL + path, headers: h, body: bytes, timeout: timeout)))
+    }
+
+    private func headers() -> [(String, String)] {
+        var h = [("Accept", "application/json")]
+        if let token { h.append(("Authorization", "Bearer \(token)")) }
+        return h
+    }
+
+    private func exchange(_ request: HTTPRequest) async throws(RegistryClientError) -> HTTPResponse {
+        let response: HTTPResponse
+        do { response = try await transport.send(request) } catch let e as HTTPTransportError { throw .unreachable(e) } catch {
+            throw .unreachable(.failed("\(error)"))
+        }
+        if (200..<300).contains(response.status) { return response }
+        let problem = (try? Wire.decoder().decode(Problem.self, from: Data(response.body)))
+            ?? Problem(status: response.status, title: "HTTP \(response.status)",
+                       detail: "the registry answered \(response.status) without an explanation")
+        throw response.status == 412 ? .stale(problem) : .refused(problem)
+    }
+
+    private func decode<T: Decodable>(_ response: HTTPResponse) throws(RegistryClientError) -> T {
+        do { return try Wire.decoder().decode(T.self, from: Data(response.body)) } catch {
+            throw .malformed("\(T.self): \(error)")
+        }
+    }
+
+    static func escape(_ s: String) -> String {
+        s.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/"))) ?? s
+    }
+}
