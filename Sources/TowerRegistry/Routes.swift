@@ -58,32 +58,36 @@ struct Routes {
         v1.delete("endpoints/{name}") { req, ctx in
             let p = try ctx.require(.admin)
             let name = try ctx.parameters.require("name")
-            var reason = req.uri.queryParameters.get("reason")
-            if reason == nil, let body = try? await req.body.collect(upTo: RegistryLimits.maxBody), body.readableBytes > 0 {
-                reason = try Wire.decoder().decode(ReasonBody.self, from: Data(buffer: body)).reason
-            }
             guard let expected = try ifMatch(req, required: true) else { throw PreconditionRequired() }
+            var reason = req.uri.queryParameters.get("reason")
+            if reason == nil, req.headers[.contentLength].flatMap(Int.init) != 0 {
+                reason = try await decode(ReasonBody.self, from: req, context: ctx, emptyAllowed: true)?.reason
+            }
             let result = try await store.delete(name, expected: expected, principal: p, reason: reason ?? "")
             metrics.change("delete")
             return json(try Wire.encoder().encode(result.entry))
         }
         v1.post("endpoints/{name}/shift") { req, ctx in
+            _ = try ctx.require(.operator)
             let body = try await decode(ShiftRequest.self, from: req, context: ctx)
             return try await change(req, ctx, reason: body.reason, override: body.override ?? false) { _, _ in .shift(body.weights) }
         }
         v1.post("endpoints/{name}/drain") { req, ctx in
+            _ = try ctx.require(.operator)
             let body = try await decode(DrainRequest.self, from: req, context: ctx)
             return try await change(req, ctx, reason: body.reason, override: false) { _, _ in
                 body.version.map { .drainVersion($0) } ?? .drainEndpoint
             }
         }
         v1.post("endpoints/{name}/undrain") { req, ctx in
+            _ = try ctx.require(.operator)
             let body = try await decode(DrainRequest.self, from: req, context: ctx)
             return try await change(req, ctx, reason: body.reason, override: false) { _, _ in
                 body.version.map { .undrainVersion($0) } ?? .undrainEndpoint
             }
         }
         v1.post("endpoints/{name}/rollback") { req, ctx in
+            _ = try ctx.require(.operator)
             let body = try await decode(RollbackRequest.self, from: req, context: ctx)
             if let t = body.toRevision, t < 1 { throw RoutingError.invalid("toRevision must be a revision number of 1 or more, not \(t)") }
             return try await change(req, ctx, reason: body.reason, override: body.override ?? false) { current, db in
@@ -209,12 +213,22 @@ func intParameter(_ req: Request, _ name: String, default d: Int, range: ClosedR
 
 /// Reads and decodes a JSON body, turning every way it can be wrong into a 400 that says where.
 func decode<T: Decodable>(_ type: T.Type, from req: Request, context: RegistryContext) async throws -> T {
+    guard let value = try await decode(type, from: req, context: context, emptyAllowed: false) else {
+        throw Problem(status: 400, title: "Bad Request", detail: "the request needs a JSON body")
+    }
+    return value
+}
+
+func decode<T: Decodable>(_ type: T.Type, from req: Request, context: RegistryContext, emptyAllowed: Bool) async throws -> T? {
     if let len = req.headers[.contentLength].flatMap(Int.init), len > RegistryLimits.maxBody {
         throw Problem(status: 413, title: "Content Too Large", detail: "the request body is larger than 1 MiB")
     }
     let buffer = try await req.body.collect(upTo: RegistryLimits.maxBody)
     let data = Data(buffer: buffer)
-    if data.isEmpty { throw Problem(status: 400, title: "Bad Request", detail: "the request needs a JSON body") }
+    if data.isEmpty {
+        if emptyAllowed { return nil }
+        throw Problem(status: 400, title: "Bad Request", detail: "the request needs a JSON body")
+    }
     do {
         return try Wire.decoder().decode(T.self, from: data)
     } catch let e as DecodingError {
