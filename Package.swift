@@ -55,6 +55,7 @@ let package = Package(
             "TowerRegistry", "TowerDomain",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Yams", package: "Yams"),
         ]),
         .testTarget(name: "EndToEndTests", dependencies: [
             "TowerSources", "TowerDomain", "TowerHTTP", "TowerRegistry",
