@@ -9,6 +9,7 @@ let package = Package(
     products: [
         .executable(name: "tower-registry", targets: ["tower-registry"]),
         .executable(name: "tower-bench", targets: ["tower-bench"]),
+        .executable(name: "tower", targets: ["tower"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -29,7 +30,10 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "TowerHTTP", dependencies: ["CCurl"]),
-        .target(name: "TowerSources", dependencies: ["TowerDomain", "TowerHTTP"]),
+        .target(name: "TowerSources", dependencies: [
+            "TowerDomain", "TowerHTTP",
+            .product(name: "Yams", package: "Yams"),
+        ]),
         .target(name: "TowerRegistry", dependencies: [
             "TowerDomain",
             .product(name: "Hummingbird", package: "hummingbird"),
@@ -45,6 +49,10 @@ let package = Package(
             "TowerRegistry", "TowerDomain",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "tower", dependencies: [
+            "TowerSources", "TowerDomain", "TowerHTTP",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "tower-bench", dependencies: [
             "TowerRegistry", "TowerSources", "TowerDomain", "TowerHTTP",

@@ -1,0 +1,49 @@
+import Foundation
+import TowerDomain
+
+/// Plain-text renderings for the headless verbs: fixed columns, no colour, state in words.
+enum StatusText {
+    static func split(_ e: Endpoint) -> String {
+        let parts = e.versions.map { v -> String in
+            var s = "\(v.name)=\(v.weight)"
+            if v.state != .serving { s += " (\(v.state.rawValue))" }
+            if v.gate != .passed { s += " [gate \(v.gate.rawValue)]" }
+            return s
+        }
+        return (e.state == .outOfService ? "OUT OF SERVICE, " : "") + parts.joined(separator: " ")
+    }
+
+    static func table(_ endpoints: [Endpoint], now: Date) -> String {
+        var rows = [["ENDPOINT", "STATE", "REV", "SPLIT", "CHANGED"]]
+        for e in endpoints {
+            rows.append([e.name, e.state.rawValue, String(e.revision), split(e), "\(e.updatedBy) \(age(now.timeIntervalSince(e.updatedAt))) ago"])
+        }
+        return columns(rows)
+    }
+
+    static func audit(_ entries: [AuditEntry]) -> String {
+        var rows = [["SEQ", "TIME", "ACTOR", "ACTION", "ENDPOINT", "REV", "REASON"]]
+        for e in entries {
+            rows.append([String(e.seq), Timestamp.rfc3339(ms: Timestamp.ms(e.time)), "\(e.actor) (\(e.role.rawValue))",
+                         e.action.rawValue + (e.version.map { " \($0)" } ?? "") + (e.override ? " OVERRIDE" : ""),
+                         e.endpoint, "\(e.fromRevision)→\(e.toRevision)", Names.printable(e.reason)])
+        }
+        return columns(rows)
+    }
+
+    static func age(_ seconds: TimeInterval) -> String {
+        let s = max(0, Int(seconds))
+        if s < 60 { return "\(s)s" }
+        if s < 3600 { return "\(s / 60)m" }
+        if s < 86400 { return "\(s / 3600)h" }
+        return "\(s / 86400)d"
+    }
+
+    static func columns(_ rows: [[String]]) -> String {
+        var widths = [Int](repeating: 0, count: rows.map(\.count).max() ?? 0)
+        for r in rows { for (i, c) in r.enumerated() { widths[i] = max(widths[i], c.count) } }
+        return rows.map { r in
+            r.enumerated().map { i, c in i == r.count - 1 ? c : c.padding(toLength: widths[i] + 2, withPad: " ", startingAt: 0) }.joined()
+        }.joined(separator: "\n")
+    }
+}

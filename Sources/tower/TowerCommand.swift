@@ -1,0 +1,112 @@
+import ArgumentParser
+import Foundation
+import TowerDomain
+import TowerSources
+
+/// `tower`: the console's headless verbs (the live TUI comes next). Argument parsing and wiring;
+/// the work is done by RegistryClient and the domain's rules.
+@main
+struct TowerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tower",
+        abstract: "Operate model endpoints: read routing state, shift, drain, undrain, roll back, audit.",
+        discussion: """
+            Exit codes: 0 ok, 2 invalid input, 3 conflict (stale revision or refused by the endpoint's \
+            state), 4 not allowed (401/403), 5 registry unreachable, 6 not found, 1 anything else.
+            """,
+        subcommands: [Status.self, Shift.self, Drain.self, Undrain.self, Rollback.self, Audit.self]
+    )
+}
+
+enum Exit {
+    static let ok: Int32 = 0, other: Int32 = 1, invalid: Int32 = 2, conflict: Int32 = 3, forbidden: Int32 = 4,
+               unreachable: Int32 = 5, notFound: Int32 = 6
+
+    static func code(for error: RegistryClientError) -> Int32 {
+        switch error {
+        case .unreachable: unreachable
+        case .stale: conflict
+        case .malformed: other
+        case .refused(let p):
+            switch p.status {
+            case 400, 413, 422: invalid
+            case 401, 403: forbidden
+            case 404: notFound
+            case 409, 412, 428: conflict
+            default: other
+            }
+        }
+    }
+}
+
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable { case text, json }
+
+/// Where to connect and as whom: flags, then the context, then the environment.
+struct ConnectionOptions: ParsableArguments {
+    @Option(help: "Registry URL, e.g. http://127.0.0.1:8470 (default: the context's).")
+    var registry: String?
+    @Option(help: "File holding the API token (default: the context's, then $TOWER_TOKEN).")
+    var tokenFile: String?
+    @Option(help: "Context from the config file ($XDG_CONFIG_HOME/tower/config.yaml).")
+    var context: String?
+    @Option(help: "Config file.")
+    var config: String?
+    @Option(name: .shortAndLong, help: "text or json.")
+    var output: OutputFormat = .text
+
+    func client() throws -> (RegistryClient, TowerContext?) {
+        let cfg = try TowerConfig.load(path: config ?? TowerConfig.defaultPath())
+        let ctx = try cfg.context(named: context)
+        guard let url = registry ?? ctx?.registry else {
+            throw ConfigError("no registry: pass --registry URL or choose a context with --context")
+        }
+        let token = try TokenSource.read(file: tokenFile ?? ctx?.tokenFile)
+        return (RegistryClient(baseURL: url, token: token), ctx)
+    }
+}
+
+struct ChangeOptions: ParsableArguments {
+    @Option(help: "Why: recorded in the audit log. Required.")
+    var reason: String
+    @Option(help: "The revision you expect the endpoint to be at; refused (exit 3) if it moved. Default: the one just read.")
+    var expectRevision: Int64?
+    @Flag(help: "Refuse every change (as a read-only context does).")
+    var readOnly = false
+}
+
+/// Runs a verb, printing failures as a sentence (or JSON) and exiting with the verb's code.
+func perform(_ output: OutputFormat, _ body: () async throws -> Void) async throws {
+    do {
+        try await body()
+    } catch let e as RegistryClientError {
+        report(output, message: e.description, code: Exit.code(for: e), problem: {
+            if case .stale(let p) = e { return p }
+            if case .refused(let p) = e { return p }
+            return nil
+        }())
+    } catch let e as ConfigError {
+        report(output, message: e.description, code: Exit.invalid, problem: nil)
+    } catch let e as VerbError {
+        report(output, message: e.message, code: e.code, problem: nil)
+    }
+}
+
+struct VerbError: Error {
+    var message: String
+    var code: Int32
+}
+
+func report(_ output: OutputFormat, message: String, code: Int32, problem: Problem?) -> Never {
+    if output == .json {
+        struct Failure: Encodable { var error: String; var exitCode: Int32; var problem: Problem? }
+        if let data = try? Wire.encoder(pretty: true).encode(Failure(error: message, exitCode: code, problem: problem)) {
+            print(String(decoding: data, as: UTF8.self))
+        }
+    }
+    FileHandle.standardError.write(Data(("tower: " + message + "\n").utf8))
+    exit(code)
+}
+
+func printJSON<T: Encodable>(_ value: T) throws {
+    print(String(decoding: try Wire.encoder(pretty: true).encode(value), as: UTF8.self))
+}

@@ -1,0 +1,166 @@
+import ArgumentParser
+import Foundation
+import TowerDomain
+import TowerSources
+
+struct Status: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Routing state of every endpoint, or of one.")
+    @OptionGroup var connection: ConnectionOptions
+    @Argument(help: "Only this endpoint.") var endpoint: String?
+
+    func run() async throws {
+        try await perform(connection.output) {
+            let (client, _) = try connection.client()
+            let list = try await client.list()
+            let endpoints = endpoint.map { name in list.endpoints.filter { $0.name == name } } ?? list.endpoints
+            if let endpoint, endpoints.isEmpty { throw VerbError(message: "no endpoint named '\(endpoint)'", code: Exit.notFound) }
+            if connection.output == .json {
+                try printJSON(EndpointList(endpoints: endpoints, auditSeq: list.auditSeq))
+                return
+            }
+            print(StatusText.table(endpoints, now: Date()))
+        }
+    }
+}
+
+struct Shift: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Set the traffic split: tower shift ENDPOINT v1=90 v2=10 --reason '...'. Versions left out get 0.")
+    @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var change: ChangeOptions
+    @Argument(help: "The endpoint.") var endpoint: String
+    @Argument(help: "VERSION=PERCENT pairs adding up to 100.") var weights: [String]
+    @Flag(help: "Give weight to a version whose evaluation gate has not passed (admin only; audited).") var override = false
+
+    func run() async throws {
+        try await perform(connection.output) {
+            var split: [String: Int] = [:]
+            for pair in weights {
+                let parts = pair.split(separator: "=", maxSplits: 1)
+                guard parts.count == 2, let w = Int(parts[1]) else {
+                    throw VerbError(message: "'\(pair)' is not VERSION=PERCENT, like v1=90", code: Exit.invalid)
+                }
+                split[String(parts[0])] = w
+            }
+            let total = split.values.reduce(0, +)
+            if total != 100 { throw VerbError(message: "the weights add up to \(total); they must add up to 100", code: Exit.invalid) }
+            let (client, ctx) = try connection.client()
+            try refuseIfReadOnly(change, ctx)
+            let expected = try await expectedRevision(client, endpoint, change)
+            let after = try await client.shift(endpoint, weights: split, reason: change.reason, expected: expected, override: override)
+            try show(after, connection.output, verb: "shifted")
+        }
+    }
+}
+
+struct Drain: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Drain a version (its weight goes to the others), or with no version the whole endpoint (503 at the gateway).")
+    @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var change: ChangeOptions
+    @Argument(help: "The endpoint.") var endpoint: String
+    @Argument(help: "The version; leave out to take the whole endpoint out of service.") var version: String?
+    @Option(help: "For a whole-endpoint drain: the endpoint's name again, as a guard against slips.") var confirm: String?
+
+    func run() async throws {
+        try await perform(connection.output) {
+            if version == nil && confirm != endpoint {
+                throw VerbError(message: "draining the whole endpoint stops all its traffic; repeat its name with --confirm \(endpoint)", code: Exit.invalid)
+            }
+            let (client, ctx) = try connection.client()
+            try refuseIfReadOnly(change, ctx)
+            let expected = try await expectedRevision(client, endpoint, change)
+            let after = try await client.drain(endpoint, version: version, reason: change.reason, expected: expected)
+            try show(after, connection.output, verb: "drained")
+        }
+    }
+}
+
+struct Undrain: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Serve a drained version again (at weight 0, ready for a shift), or bring the whole endpoint back.")
+    @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var change: ChangeOptions
+    @Argument(help: "The endpoint.") var endpoint: String
+    @Argument(help: "The version; leave out for the whole endpoint.") var version: String?
+
+    func run() async throws {
+        try await perform(connection.output) {
+            let (client, ctx) = try connection.client()
+            try refuseIfReadOnly(change, ctx)
+            let expected = try await expectedRevision(client, endpoint, change)
+            let after = try await client.undrain(endpoint, version: version, reason: change.reason, expected: expected)
+            try show(after, connection.output, verb: "undrained")
+        }
+    }
+}
+
+struct Rollback: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Route as an earlier revision did (default: the one before).")
+    @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var change: ChangeOptions
+    @Argument(help: "The endpoint.") var endpoint: String
+    @Option(help: "The revision to return to.") var to: Int64?
+    @Flag(help: "Allow weight for a version whose gate has not passed (admin only; audited).") var override = false
+
+    func run() async throws {
+        try await perform(connection.output) {
+            let (client, ctx) = try connection.client()
+            try refuseIfReadOnly(change, ctx)
+            let expected = try await expectedRevision(client, endpoint, change)
+            let after = try await client.rollback(endpoint, to: to, reason: change.reason, expected: expected, override: override)
+            try show(after, connection.output, verb: "rolled back")
+        }
+    }
+}
+
+struct Audit: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "The audit log, newest first; --verify checks its hash chain.")
+    @OptionGroup var connection: ConnectionOptions
+    @Option(help: "How many entries.") var limit = 20
+    @Flag(help: "Verify the whole chain (exit 3 if broken).") var verify = false
+
+    func run() async throws {
+        try await perform(connection.output) {
+            let (client, _) = try connection.client()
+            let page = try await client.recentAudit(limit: limit)
+            var broken: ChainBreak? = nil
+            if verify {
+                // Verify locally from the entries themselves rather than trusting a server's verdict.
+                var all: [AuditEntry] = []
+                var after: Int64 = 0
+                while true {
+                    let p = try await client.audit(after: after, limit: 1000)
+                    all += p.entries
+                    guard let last = p.entries.last, last.seq < p.lastSeq else { break }
+                    after = last.seq
+                }
+                broken = AuditEntry.verifyChain(all)
+            }
+            if connection.output == .json {
+                struct Out: Encodable { var entries: [AuditEntry]; var verified: Bool?; var firstBreak: ChainBreak? }
+                try printJSON(Out(entries: page.entries, verified: verify ? broken == nil : nil, firstBreak: broken))
+            } else {
+                print(StatusText.audit(page.entries))
+                if verify { print(broken.map { "✗ \($0)" } ?? "✓ audit chain intact (\(page.lastSeq) entries)") }
+            }
+            if broken != nil { Foundation.exit(Exit.conflict) }
+        }
+    }
+}
+
+func refuseIfReadOnly(_ change: ChangeOptions, _ ctx: TowerContext?) throws {
+    if change.readOnly || ctx?.readOnly == true {
+        throw VerbError(message: "read-only\(ctx.map { " context '\($0.name)'" } ?? ""): no changes are made", code: Exit.forbidden)
+    }
+}
+
+func expectedRevision(_ client: RegistryClient, _ endpoint: String, _ change: ChangeOptions) async throws -> Int64 {
+    if let r = change.expectRevision { return r }
+    return try await client.endpoint(endpoint).revision
+}
+
+func show(_ e: Endpoint, _ output: OutputFormat, verb: String) throws {
+    if output == .json { try printJSON(e); return }
+    print("\(e.name) \(verb): revision \(e.revision), \(StatusText.split(e))")
+}
