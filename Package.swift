@@ -25,11 +25,15 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
     targets: [
+        .systemLibrary(name: "CNCursesw", pkgConfig: "ncursesw", providers: [.apt(["libncursesw5-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .target(name: "TowerDomain", dependencies: [
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
+        .target(name: "TerminalUI"),
+        .target(name: "TerminalUICurses", dependencies: ["CNCursesw", "TerminalUI"]),
         .target(name: "TowerHTTP", dependencies: ["CCurl"]),
+        .target(name: "TowerConsole", dependencies: ["TowerDomain", "TerminalUI"]),
         .target(name: "TowerSources", dependencies: [
             "TowerDomain", "TowerHTTP",
             .product(name: "Yams", package: "Yams"),
@@ -59,6 +63,9 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "TowerDomainTests", dependencies: ["TowerDomain"]),
+        .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI"]),
+        .testTarget(name: "TowerConsoleTests", dependencies: ["TowerConsole", "TowerDomain", "TerminalUI"]),
+        .testTarget(name: "TerminalUICursesTests", dependencies: ["TerminalUICurses", "TerminalUI"]),
         .testTarget(name: "TowerRegistryTests", dependencies: [
             "TowerRegistry", "TowerDomain",
             .product(name: "HummingbirdTesting", package: "hummingbird"),

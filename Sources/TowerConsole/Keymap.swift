@@ -1,0 +1,48 @@
+import TerminalUI
+
+/// Everything a key can do. The help screen is generated from this table, so it cannot drift.
+public enum Action: String, CaseIterable, Sendable, Codable {
+    case up, down, open, back, quit, help, filter, command
+    case stepUp = "step-up", stepDown = "step-down", editWeights = "edit-weights"
+    case drain, undrain, drainEndpoint = "drain-endpoint", rollback
+
+    public var help: String {
+        switch self {
+        case .up: "move up"
+        case .down: "move down"
+        case .open: "open the selection / apply in a dialog"
+        case .back: "go back / cancel"
+        case .quit: "quit"
+        case .help: "this help"
+        case .filter: "filter endpoints (text, or /regex/)"
+        case .command: "command line (:endpoints, :q)"
+        case .stepUp: "version: +5 points of traffic"
+        case .stepDown: "version: -5 points of traffic"
+        case .editWeights: "edit every version's weight"
+        case .drain: "drain the selected version"
+        case .undrain: "undrain the selected version (or the endpoint)"
+        case .drainEndpoint: "take the whole endpoint out of service"
+        case .rollback: "roll back to an earlier revision"
+        }
+    }
+}
+
+public struct Keymap: Equatable, Sendable {
+    public var bindings: [Action: [KeyEvent]]
+
+    public init(bindings: [Action: [KeyEvent]]) { self.bindings = bindings }
+
+    public static let standard = Keymap(bindings: [
+        .up: [.char("k"), .up], .down: [.char("j"), .down], .open: [.enter], .back: [.escape],
+        .quit: [.char("q")], .help: [.char("?")], .filter: [.char("/")], .command: [.char(":")],
+        .stepUp: [.char("+")], .stepDown: [.char("-")], .editWeights: [.char("s")],
+        .drain: [.char("d")], .undrain: [.char("u")], .drainEndpoint: [.char("D")], .rollback: [.char("r")],
+    ])
+
+    public func action(for key: KeyEvent) -> Action? {
+        for a in Action.allCases where bindings[a]?.contains(key) == true { return a }
+        return nil
+    }
+
+    public func keys(_ a: Action) -> String { (bindings[a] ?? []).map(\.name).joined(separator: "/") }
+}

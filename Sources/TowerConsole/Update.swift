@@ -1,0 +1,259 @@
+import Foundation
+import TerminalUI
+import TowerDomain
+
+/// The console's only way to change state: a message in, the new state and effects out.
+public func update(_ state: inout ConsoleState, _ message: Message) -> [Effect] {
+    switch message {
+    case .resize(let w, let h):
+        state.width = w
+        state.height = h
+        return []
+    case .tick(let now):
+        state.now = now
+        return []
+    case .endpointsLoaded(let list, let at):
+        let selected = state.selectedEndpoint?.name
+        state.endpoints = list.endpoints
+        state.auditSeq = list.auditSeq
+        state.lastRead = at
+        state.now = max(state.now, at)
+        state.registryError = nil
+        if let selected, let i = state.visibleEndpoints.firstIndex(where: { $0.name == selected }) { state.selection = i }
+        state.selection = min(state.selection, max(0, state.visibleEndpoints.count - 1))
+        return [.watch(after: list.auditSeq)]
+    case .registryFailed(let why, let at):
+        state.registryError = why
+        state.now = max(state.now, at)
+        return []
+    case .revisionsLoaded(let name, let records):
+        state.revisions[name] = records
+        if var d = state.dialog, case .rollback = d.request.kind, d.request.endpoint == name {
+            d.revisions = records.filter { $0.revision < d.request.expected }
+            d.revisionIndex = 0
+            if let first = d.revisions.first {
+                d.after = first.endpoint.weights
+                d.request.kind = .rollback(toRevision: first.revision)
+            }
+            state.dialog = d
+        }
+        return []
+    case .changeApplied(let e):
+        if let i = state.endpoints.firstIndex(where: { $0.name == e.name }) { state.endpoints[i] = e }
+        state.dialog = nil
+        state.toast = "\(e.name): revision \(e.revision) applied"
+        return [.loadRevisions(e.name)]
+    case .changeFailed(let failure):
+        guard var d = state.dialog else { return [] }
+        d.submitting = false
+        switch failure {
+        case .stale(let current, let detail):
+            d.conflict = current
+            d.error = detail + (current != nil ? " — Enter re-applies on the new revision, Esc cancels" : "")
+            if let current, let i = state.endpoints.firstIndex(where: { $0.name == current.name }) { state.endpoints[i] = current }
+        case .refused(let status, let detail):
+            d.error = status == 401 ? "not signed in: the token was refused (\(detail))"
+                : status == 403 ? "not allowed: \(detail)" : detail
+        case .unreachable(let why):
+            d.error = "the registry did not answer (\(why)); nothing was changed"
+        }
+        state.dialog = d
+        return []
+    case .key(let key):
+        state.toast = nil
+        if state.dialog != nil { return dialogKey(&state, key) }
+        if state.filterEditing { return filterKey(&state, key) }
+        return screenKey(&state, key)
+    }
+}
+
+private func filterKey(_ state: inout ConsoleState, _ key: KeyEvent) -> [Effect] {
+    switch key {
+    case .enter: state.filterEditing = false
+    case .escape: state.filterEditing = false; state.filter = ""
+    case .backspace: if !state.filter.isEmpty { state.filter.removeLast() }
+    case .char(let c): state.filter.append(c)
+    default: break
+    }
+    state.selection = min(state.selection, max(0, state.visibleEndpoints.count - 1))
+    return []
+}
+
+private func screenKey(_ state: inout ConsoleState, _ key: KeyEvent) -> [Effect] {
+    guard let action = state.keymap.action(for: key) else { return [] }
+    switch action {
+    case .quit:
+        state.quitting = true
+        return [.quit]
+    case .help:
+        if state.screen != .help { state.screens.append(.help) }
+    case .back:
+        if state.screens.count > 1 { state.screens.removeLast() } else if !state.filter.isEmpty { state.filter = "" }
+    case .filter:
+        if state.screen == .overview { state.filterEditing = true }
+    case .command:
+        break
+    case .up, .down:
+        let delta = action == .up ? -1 : 1
+        switch state.screen {
+        case .overview: state.selection = clamp(state.selection + delta, state.visibleEndpoints.count)
+        case .endpoint: state.versionSelection = clamp(state.versionSelection + delta, state.selectedEndpoint?.versions.count ?? 0)
+        case .help: break
+        }
+    case .open:
+        if state.screen == .overview, let e = state.selectedEndpoint {
+            state.screens.append(.endpoint(e.name))
+            state.versionSelection = 0
+            return [.loadRevisions(e.name)]
+        }
+    case .stepUp, .stepDown, .editWeights, .drain, .undrain, .drainEndpoint, .rollback:
+        return beginAction(&state, action)
+    }
+    return []
+}
+
+private func clamp(_ v: Int, _ count: Int) -> Int { max(0, min(v, count - 1)) }
+
+/// Opens the confirmation dialog for an action, or says why it cannot be done.
+private func beginAction(_ state: inout ConsoleState, _ action: Action) -> [Effect] {
+    if state.readOnly {
+        state.toast = "read-only: actions are disabled in context '\(state.contextName)'"
+        return []
+    }
+    guard let e = state.selectedEndpoint else { return [] }
+    var selectedVersion: Version? = nil
+    if case .endpoint = state.screen, e.versions.indices.contains(state.versionSelection) { selectedVersion = e.versions[state.versionSelection] }
+    let onVersion = { selectedVersion }
+    func open(_ kind: ChangeRequest.Kind, _ title: String, after: [String: Int], typedName: Bool = false) {
+        state.dialog = Dialog(request: ChangeRequest(endpoint: e.name, expected: e.revision, kind: kind, reason: ""),
+                              title: title, before: e.weights, after: after, needsTypedName: typedName,
+                              focus: typedName ? .typedName : .reason)
+    }
+    let serving = Set(e.versions.filter { $0.state == .serving }.map(\.name))
+    switch action {
+    case .stepUp, .stepDown:
+        guard let v = onVersion() else { state.toast = "open an endpoint and select a version to move its weight"; return [] }
+        if v.state != .serving { state.toast = "\(v.name) is \(v.state.rawValue); undrain it first"; return [] }
+        let target = Weights.step(e.weights, version: v.name, by: action == .stepUp ? 5 : -5, serving: serving)
+        if target == e.weights { state.toast = "\(v.name) cannot move further"; return [] }
+        open(.shift(target.filter { serving.contains($0.key) }), "Shift \(e.name): \(v.name) \(action == .stepUp ? "+5" : "-5")", after: target)
+    case .editWeights:
+        open(.shift(e.weights.filter { serving.contains($0.key) }), "Set weights of \(e.name)", after: e.weights)
+        state.dialog?.editorVersions = e.versions.filter { $0.state == .serving }.map(\.name)
+        state.dialog?.focus = .weights(0)
+    case .drain:
+        guard let v = onVersion() else { state.toast = "select a version to drain (D drains the whole endpoint)"; return [] }
+        var after = e.weights
+        let recipients = e.versions.filter { $0.name != v.name && $0.state == .serving && $0.gate == .passed }
+        let shared = Weights.distribute(v.weight, among: Dictionary(uniqueKeysWithValues: recipients.map { ($0.name, $0.weight) }))
+        after.merge(shared) { _, n in n }
+        after[v.name] = 0
+        open(.drain(version: v.name), "Drain \(v.name) of \(e.name)", after: after)
+    case .undrain:
+        if let v = onVersion(), v.state != .serving {
+            open(.undrain(version: v.name), "Undrain \(v.name) of \(e.name) (serves again at weight 0)", after: e.weights)
+        } else if e.state == .outOfService {
+            open(.undrain(version: nil), "Bring \(e.name) back into service", after: e.weights)
+        } else {
+            state.toast = "nothing to undrain: select a draining or drained version"
+        }
+    case .drainEndpoint:
+        if e.state == .outOfService { state.toast = "\(e.name) is already out of service"; return [] }
+        open(.drain(version: nil), "Take \(e.name) OUT OF SERVICE (the gateway answers 503)",
+             after: e.weights.mapValues { _ in 0 }, typedName: true)
+    case .rollback:
+        open(.rollback(toRevision: nil), "Roll back \(e.name)", after: e.weights)
+        if let records = state.revisions[e.name] {
+            state.dialog?.revisions = records.filter { $0.revision < e.revision }
+            if let first = state.dialog?.revisions.first {
+                state.dialog?.after = first.endpoint.weights
+                state.dialog?.request.kind = .rollback(toRevision: first.revision)
+            }
+        }
+        return [.loadRevisions(e.name)]
+    default:
+        break
+    }
+    return []
+}
+
+private func dialogKey(_ state: inout ConsoleState, _ key: KeyEvent) -> [Effect] {
+    guard var d = state.dialog else { return [] }
+    if key == .escape && !d.submitting { return cancelDialog(&state) }
+    defer { state.dialog = d }
+    if d.submitting { return [] }
+    switch key {
+    case .tab, .backTab:
+        d.focus = nextFocus(d, forward: key == .tab)
+    case .up, .down:
+        if case .rollback = d.request.kind, !d.revisions.isEmpty {
+            d.revisionIndex = clamp(d.revisionIndex + (key == .up ? -1 : 1), d.revisions.count)
+            let r = d.revisions[d.revisionIndex]
+            d.after = r.endpoint.weights
+            d.request.kind = .rollback(toRevision: r.revision)
+        } else if case .weights(let i) = d.focus {
+            d.focus = .weights(clamp(i + (key == .up ? -1 : 1), d.editorVersions.count))
+        }
+    case .enter:
+        if let current = d.conflict {
+            // Re-apply the same intent on the revision that won.
+            d.request.expected = current.revision
+            d.before = current.weights
+            d.conflict = nil
+            d.error = nil
+            return []
+        }
+        if let p = Reason.problem(d.request.reason) { d.error = p; d.focus = .reason; return [] }
+        if d.needsTypedName && d.typedName != d.request.endpoint {
+            d.error = "type the endpoint's name, \(d.request.endpoint), to confirm"
+            d.focus = .typedName
+            return []
+        }
+        if case .shift = d.request.kind {
+            let total = d.after.filter { d.editorVersions.isEmpty || d.editorVersions.contains($0.key) }.values.reduce(0, +)
+            if !d.editorVersions.isEmpty && total != 100 { d.error = "the weights add up to \(total); they must add up to 100"; return [] }
+            d.request.kind = .shift(d.after.filter { d.editorVersions.isEmpty ? true : d.editorVersions.contains($0.key) })
+        }
+        d.error = nil
+        d.submitting = true
+        return [.submit(d.request)]
+    case .backspace:
+        switch d.focus {
+        case .reason: if !d.request.reason.isEmpty { d.request.reason.removeLast() }
+        case .typedName: if !d.typedName.isEmpty { d.typedName.removeLast() }
+        case .weights(let i): editWeight(&d, i) { $0 / 10 }
+        }
+    case .char(let c):
+        switch d.focus {
+        case .reason: if d.request.reason.count < Reason.maxLength { d.request.reason.append(c) }
+        case .typedName: if d.typedName.count < 63 { d.typedName.append(c) }
+        case .weights(let i):
+            if let digit = c.wholeNumberValue { editWeight(&d, i) { min(100, $0 * 10 + digit) } }
+            else if c == "+" { editWeight(&d, i) { min(100, $0 + 5) } }
+            else if c == "-" { editWeight(&d, i) { max(0, $0 - 5) } }
+        }
+    default:
+        break
+    }
+    return []
+}
+
+private func cancelDialog(_ state: inout ConsoleState) -> [Effect] {
+    state.dialog = nil
+    state.toast = "cancelled: nothing was changed"
+    return []
+}
+
+private func editWeight(_ d: inout Dialog, _ i: Int, _ f: (Int) -> Int) {
+    guard d.editorVersions.indices.contains(i) else { return }
+    let v = d.editorVersions[i]
+    d.after[v] = f(d.after[v] ?? 0)
+}
+
+private func nextFocus(_ d: Dialog, forward: Bool) -> Dialog.Field {
+    var order: [Dialog.Field] = d.editorVersions.indices.map { .weights($0) }
+    if d.needsTypedName { order.append(.typedName) }
+    order.append(.reason)
+    let i = order.firstIndex(of: d.focus) ?? 0
+    return order[(i + (forward ? 1 : order.count - 1)) % order.count]
+}

@@ -1,0 +1,291 @@
+import Foundation
+import TerminalUI
+import TowerDomain
+
+public enum Layout {
+    public static let minWidth = 60
+    public static let minHeight = 16
+}
+
+/// The whole screen as data.
+public func view(_ state: ConsoleState) -> Frame {
+    var f = Frame(width: state.width, height: state.height)
+    let g = Glyphs(ascii: state.ascii)
+    if state.width < Layout.minWidth || state.height < Layout.minHeight {
+        let lines = ["terminal too small: \(state.width)×\(state.height)",
+                     "Tower needs at least \(Layout.minWidth)×\(Layout.minHeight)", "q quits"]
+        for (i, l) in lines.enumerated() { f.put(l, x: 0, y: i, style: i == 0 ? Palette.bad : .plain) }
+        return f
+    }
+    header(&f, state, g)
+    let body = Rect(x: 0, y: 1, width: state.width, height: state.height - 3)
+    switch state.screen {
+    case .overview: overview(&f, state, body, g)
+    case .endpoint(let name): endpointScreen(&f, state, name, body, g)
+    case .help: help(&f, state, body)
+    }
+    footer(&f, state)
+    if let d = state.dialog { dialog(&f, state, d, g) }
+    return f
+}
+
+enum Palette {
+    static let header = Style(fg: .ansi(15), bg: .ansi(4), bold: true)
+    static let title = Style(bold: true, underline: true)
+    static let selected = Style(reverse: true)
+    static let ok = Style(fg: .ansi(2))
+    static let warn = Style(fg: .ansi(3), bold: true)
+    static let bad = Style(fg: .ansi(1), bold: true)
+    static let dim = Style(dim: true)
+    static let dialog = Style(fg: .ansi(15), bg: .ansi(0))
+    static let field = Style(underline: true)
+}
+
+/// Characters with an ASCII fallback for terminals without a UTF-8 locale.
+struct Glyphs {
+    let ascii: Bool
+    var full: Character { ascii ? "#" : "█" }
+    var empty: Character { ascii ? "." : "░" }
+    var ok: String { ascii ? "+" : "✓" }
+    var bad: String { ascii ? "x" : "✗" }
+    var pending: String { ascii ? "?" : "…" }
+    var arrow: String { ascii ? "->" : "→" }
+    var dash: String { ascii ? " -" : " —" }
+    var h: Character { ascii ? "-" : "─" }
+    var v: Character { ascii ? "|" : "│" }
+    var corners: (Character, Character, Character, Character) { ascii ? ("+", "+", "+", "+") : ("┌", "┐", "└", "┘") }
+}
+
+private func header(_ f: inout Frame, _ s: ConsoleState, _ g: Glyphs) {
+    f.fill(Rect(x: 0, y: 0, width: s.width, height: 1), style: Palette.header)
+    var x = f.put(" tower ", x: 0, y: 0, style: Palette.header)
+    x = f.put(" ctx \(s.contextName) ", x: x, y: 0, style: Palette.header)
+    let health: String
+    var style = Palette.header
+    if let err = s.registryError {
+        let age = s.lastRead.map { "\(g.dash) data \(ageText(s.now.timeIntervalSince($0))) old" } ?? ""
+        health = " registry \(g.bad) \(err)\(age) "
+        style.bg = .ansi(1)
+    } else if let last = s.lastRead {
+        health = " registry \(g.ok) read \(ageText(s.now.timeIntervalSince(last))) ago "
+    } else {
+        health = " registry \(g.pending) connecting "
+    }
+    x = f.put(health, x: x, y: 0, style: style, maxWidth: s.width - x - 12)
+    if s.readOnly { f.put(" READ-ONLY ", x: s.width - 11, y: 0, style: Style(fg: .ansi(0), bg: .ansi(3), bold: true)) }
+}
+
+private func footer(_ f: inout Frame, _ s: ConsoleState) {
+    let y1 = s.height - 2, y2 = s.height - 1
+    if s.filterEditing || !s.filter.isEmpty {
+        f.put("/\(s.filter)\(s.filterEditing ? "_" : "")  (\(s.visibleEndpoints.count) of \(s.endpoints.count))", x: 0, y: y1, style: Palette.warn)
+    } else if let t = s.toast {
+        f.put(t, x: 0, y: y1, style: Palette.warn)
+    }
+    let k = s.keymap
+    let hints: String
+    switch s.screen {
+    case .overview: hints = "\(k.keys(.down))/\(k.keys(.up)) move  \(k.keys(.open)) open  \(k.keys(.filter)) filter  \(k.keys(.drainEndpoint)) drain endpoint  \(k.keys(.help)) help  \(k.keys(.quit)) quit"
+    case .endpoint: hints = "\(k.keys(.stepUp))/\(k.keys(.stepDown)) weight  \(k.keys(.editWeights)) set  \(k.keys(.drain)) drain  \(k.keys(.undrain)) undrain  \(k.keys(.drainEndpoint)) drain all  \(k.keys(.rollback)) rollback  \(k.keys(.back)) back"
+    case .help: hints = "\(k.keys(.back)) back"
+    }
+    f.put(hints, x: 0, y: y2, style: Palette.dim)
+}
+
+func ageText(_ seconds: TimeInterval) -> String {
+    let s = max(0, Int(seconds))
+    if s < 60 { return "\(s)s" }
+    if s < 3600 { return "\(s / 60)m" }
+    if s < 86400 { return "\(s / 3600)h" }
+    return "\(s / 86400)d"
+}
+
+func stateLabel(_ e: Endpoint, _ g: Glyphs) -> (String, Style) {
+    if e.state == .outOfService { return ("\(g.bad) OUT", Palette.bad) }
+    if e.versions.contains(where: { $0.state == .draining }) { return ("\(g.pending) drain", Palette.warn) }
+    return ("\(g.ok) serve", Palette.ok)
+}
+
+func gateLabel(_ gate: GateStatus, _ g: Glyphs) -> (String, Style) {
+    switch gate {
+    case .passed: ("\(g.ok) passed", Palette.ok)
+    case .failed: ("\(g.bad) failed", Palette.bad)
+    case .pending: ("\(g.pending) pending", Palette.warn)
+    }
+}
+
+/// A bar of `width` cells split between versions in proportion to weight, each version its own
+/// shade so the split reads without colour.
+func weightBar(_ e: Endpoint, width: Int, _ g: Glyphs) -> String {
+    guard width > 0 else { return "" }
+    let shades: [Character] = g.ascii ? ["#", "=", "+", "~"] : ["█", "▓", "▒", "░"]
+    let cells = Weights.apportion(width, basis: Dictionary(uniqueKeysWithValues: e.versions.map { ($0.name, $0.weight) }))
+    if e.versions.allSatisfy({ $0.weight == 0 }) { return String(repeating: g.empty, count: width) }
+    var out = ""
+    for (i, v) in e.versions.enumerated() { out += String(repeating: shades[i % shades.count], count: cells[v.name] ?? 0) }
+    return out
+}
+
+private func overview(_ f: inout Frame, _ s: ConsoleState, _ r: Rect, _ g: Glyphs) {
+    let wide = s.width >= 120
+    let barWidth = wide ? 20 : 10
+    let cols = (state: 0, name: 9, bar: wide ? 34 : 26, split: (wide ? 35 : 27) + barWidth)
+    let splitWidth = wide ? 30 : 16
+    let revX = cols.split + splitWidth + 1
+    let gateX = revX + 6
+    let changeX = gateX + 11
+    f.put("STATE", x: 0, y: r.y, style: Palette.title)
+    f.put("ENDPOINT", x: cols.name, y: r.y, style: Palette.title)
+    f.put("TRAFFIC", x: cols.bar, y: r.y, style: Palette.title)
+    f.put("SPLIT", x: cols.split, y: r.y, style: Palette.title)
+    f.put("REV", x: revX, y: r.y, style: Palette.title)
+    f.put("GATES", x: gateX, y: r.y, style: Palette.title)
+    if changeX < s.width - 8 { f.put("CHANGED", x: changeX, y: r.y, style: Palette.title) }
+    let rows = s.visibleEndpoints
+    if rows.isEmpty {
+        f.put(s.lastRead == nil ? "waiting for the registry" + (g.ascii ? "..." : "…") : (s.filter.isEmpty ? "no endpoints" : "no endpoint matches /\(s.filter)"),
+              x: 2, y: r.y + 2, style: Palette.dim)
+        return
+    }
+    let visible = r.height - 1
+    let top = max(0, min(s.selection - visible / 2, rows.count - visible))
+    for (row, e) in rows.dropFirst(top).prefix(visible).enumerated() {
+        let y = r.y + 1 + row
+        let (label, style) = stateLabel(e, g)
+        f.put(label, x: 0, y: y, style: style, maxWidth: 8)
+        f.put(e.name, x: cols.name, y: y, maxWidth: cols.bar - cols.name - 1)
+        f.put(weightBar(e, width: barWidth, g), x: cols.bar, y: y, style: e.state == .outOfService ? Palette.dim : .plain)
+        let split = e.versions.map { v in "\(v.name) \(v.weight)" + (v.state == .serving ? "" : v.state == .draining ? "d" : "x") }.joined(separator: " ")
+        f.put(split, x: cols.split, y: y, maxWidth: splitWidth)
+        f.put("r\(e.revision)", x: revX, y: y, maxWidth: 5)
+        let failing = e.versions.filter { $0.gate != .passed }
+        let gate = failing.isEmpty ? gateLabel(.passed, g) : gateLabel(failing.contains { $0.gate == .failed } ? .failed : .pending, g)
+        f.put(failing.isEmpty ? gate.0 : "\(gate.0.prefix(1)) \(failing.map(\.name).joined(separator: ","))", x: gateX, y: y, style: gate.1, maxWidth: 10)
+        if changeX < s.width - 8 {
+            f.put("\(e.updatedBy) \(ageText(s.now.timeIntervalSince(e.updatedAt)))", x: changeX, y: y, maxWidth: s.width - changeX)
+        }
+        if top + row == s.selection { f.restyle(Rect(x: 0, y: y, width: s.width, height: 1)) { $0.reverse = true } }
+    }
+}
+
+private func endpointScreen(_ f: inout Frame, _ s: ConsoleState, _ name: String, _ r: Rect, _ g: Glyphs) {
+    guard let e = s.endpoints.first(where: { $0.name == name }) else {
+        f.put("endpoint \(name) is gone from the registry", x: 2, y: r.y + 1, style: Palette.bad)
+        return
+    }
+    let (label, style) = stateLabel(e, g)
+    var x = f.put("\(e.name)  ", x: 0, y: r.y, style: Palette.title)
+    x = f.put(label + "  ", x: x, y: r.y, style: style)
+    f.put("\(e.path)  owner \(e.owner)  revision \(e.revision)", x: x, y: r.y, maxWidth: s.width - x)
+    let y0 = r.y + 2
+    let heads = ["VERSION", "WEIGHT", "", "STATE", "GATE", "STAGE", "ARTIFACT"]
+    let xs = [0, 9, 16, 38, 48, 59, 68]
+    for (h, hx) in zip(heads, xs) { f.put(h, x: hx, y: y0, style: Palette.title) }
+    for (i, v) in e.versions.enumerated() {
+        let y = y0 + 1 + i
+        f.put(v.name, x: 0, y: y, maxWidth: 8)
+        f.put("\(v.weight)%", x: 9, y: y)
+        let filled = v.weight * 20 / 100
+        f.put(String(repeating: g.full, count: filled) + String(repeating: g.empty, count: 20 - filled), x: 16, y: y,
+              style: v.state == .serving ? .plain : Palette.dim)
+        f.put(v.state.rawValue, x: 38, y: y, style: v.state == .serving ? Palette.ok : Palette.warn)
+        let (gl, gs) = gateLabel(v.gate, g)
+        f.put(gl, x: 48, y: y, style: gs, maxWidth: 10)
+        f.put(v.stage.rawValue, x: 59, y: y)
+        f.put(String(v.artifact.digest.dropFirst(7).prefix(12)), x: 68, y: y, maxWidth: s.width - 68)
+        if i == s.versionSelection { f.restyle(Rect(x: 0, y: y, width: s.width, height: 1)) { $0.reverse = true } }
+    }
+    var y = y0 + 2 + e.versions.count
+    if let summary = e.versions.first(where: { $0.gate != .passed && $0.gateSummary != nil }) {
+        f.put("gate \(summary.name): \(summary.gateSummary!)", x: 0, y: y, style: Palette.warn, maxWidth: s.width)
+        y += 1
+    }
+    y += 1
+    guard y < r.maxY else { return }
+    f.put("RECENT REVISIONS", x: 0, y: y, style: Palette.title)
+    y += 1
+    for rec in (s.revisions[name] ?? []).prefix(max(0, r.maxY - y)) {
+        let line = "r\(rec.revision)  \(ageText(s.now.timeIntervalSince(rec.time))) ago  \(rec.actor)  \(rec.action.rawValue): \(rec.summary)\(g.dash) \(rec.reason)"
+        f.put(line, x: 0, y: y, maxWidth: s.width)
+        y += 1
+    }
+}
+
+private func help(_ f: inout Frame, _ s: ConsoleState, _ r: Rect) {
+    f.put("KEYS (from the keymap; remap them in keymap.yaml)", x: 0, y: r.y, style: Palette.title)
+    for (i, a) in Action.allCases.enumerated() where r.y + 2 + i < r.maxY {
+        f.put(s.keymap.keys(a), x: 2, y: r.y + 2 + i, style: Style(bold: true), maxWidth: 14)
+        f.put(a.help, x: 18, y: r.y + 2 + i, maxWidth: s.width - 18)
+    }
+}
+
+private func dialog(_ f: inout Frame, _ s: ConsoleState, _ d: Dialog, _ g: Glyphs) {
+    let versions = Set(d.before.keys).union(d.after.keys).sorted()
+    let height = min(s.height - 2, 9 + versions.count + (d.needsTypedName ? 1 : 0) + (d.revisions.isEmpty ? 0 : min(5, d.revisions.count) + 1))
+    let box = f.bounds.centered(width: min(s.width - 4, 76), height: height)
+    f.fill(box, style: Palette.dialog)
+    let (tl, tr, bl, br) = g.corners
+    for x in box.x..<box.maxX {
+        f[x, box.y] = Cell(g.h, Palette.dialog)
+        f[x, box.maxY - 1] = Cell(g.h, Palette.dialog)
+    }
+    for y in box.y..<box.maxY {
+        f[box.x, y] = Cell(g.v, Palette.dialog)
+        f[box.maxX - 1, y] = Cell(g.v, Palette.dialog)
+    }
+    f[box.x, box.y] = Cell(tl, Palette.dialog); f[box.maxX - 1, box.y] = Cell(tr, Palette.dialog)
+    f[box.x, box.maxY - 1] = Cell(bl, Palette.dialog); f[box.maxX - 1, box.maxY - 1] = Cell(br, Palette.dialog)
+    let inner = box.inset(by: 1)
+    var y = inner.y
+    var title = Palette.dialog
+    title.bold = true
+    f.put(" " + d.title, x: inner.x, y: y, style: title, maxWidth: inner.width)
+    y += 1
+    f.put(" revision \(d.request.expected)  VERSION   BEFORE \(g.arrow) AFTER", x: inner.x, y: y, style: Palette.dialog, maxWidth: inner.width)
+    y += 1
+    for (i, v) in versions.enumerated() {
+        let b = d.before[v] ?? 0, a = d.after[v] ?? 0
+        let moved = a - b
+        let mark = moved == 0 ? "" : moved > 0 ? "  (+\(moved))" : "  (\(moved))"
+        var style = Palette.dialog
+        if case .weights(let fi) = d.focus, d.editorVersions.indices.contains(fi), d.editorVersions[fi] == v { style.reverse = true }
+        f.put("               \(v.padding(toLength: 8, withPad: " ", startingAt: 0))  \(String(b).leftPad(3))  \(g.arrow) \(String(a).leftPad(3))\(mark)",
+              x: inner.x, y: y + i, style: style, maxWidth: inner.width)
+    }
+    y += versions.count + 1
+    if !d.revisions.isEmpty {
+        f.put(" to revision (\(g.arrow) Up/Down):", x: inner.x, y: y, style: Palette.dialog)
+        y += 1
+        let top = max(0, d.revisionIndex - 4)
+        for (i, rec) in d.revisions.dropFirst(top).prefix(5).enumerated() {
+            var st = Palette.dialog
+            if top + i == d.revisionIndex { st.reverse = true }
+            f.put("   r\(rec.revision) \(rec.actor): \(rec.summary)\(g.dash) \(rec.reason)", x: inner.x, y: y, style: st, maxWidth: inner.width)
+            y += 1
+        }
+    }
+    if d.needsTypedName {
+        var st = Palette.dialog
+        st.underline = d.focus == .typedName
+        f.put(" type \(d.request.endpoint) to confirm: \(d.typedName)\(d.focus == .typedName ? "_" : "")", x: inner.x, y: y, style: st, maxWidth: inner.width)
+        y += 1
+    }
+    var rs = Palette.dialog
+    rs.underline = d.focus == .reason
+    f.put(" reason: \(d.request.reason)\(d.focus == .reason ? "_" : "")", x: inner.x, y: y, style: rs, maxWidth: inner.width)
+    y += 1
+    if let e = d.error {
+        var es = Palette.dialog
+        es.fg = .ansi(9)
+        es.bold = true
+        f.put(" \(g.bad) \(e)", x: inner.x, y: y, style: es, maxWidth: inner.width)
+    } else if d.submitting {
+        f.put(" applying…", x: inner.x, y: y, style: Palette.dialog)
+    }
+    f.put(" Enter apply   Esc cancel" + (d.editorVersions.isEmpty ? "" : "   Tab next field, digits/+/- edit"),
+          x: inner.x, y: inner.maxY - 1, style: Palette.dialog, maxWidth: inner.width)
+}
+
+extension String {
+    func leftPad(_ n: Int) -> String { count >= n ? self : String(repeating: " ", count: n - count) + self }
+}

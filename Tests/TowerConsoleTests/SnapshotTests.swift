@@ -1,0 +1,80 @@
+import Foundation
+import TerminalUI
+import Testing
+import TowerDomain
+@testable import TowerConsole
+
+/// Frames as text against `__Snapshots__/*.txt`. Re-record with TOWER_RECORD_SNAPSHOTS=1; a missing
+/// snapshot is written and the test fails, so CI never passes on one it has not seen.
+func assertSnapshot(_ frame: Frame, named name: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+    let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("__Snapshots__")
+    let file = dir.appendingPathComponent(name + ".txt")
+    let text = frame.text + "\n"
+    let record = ProcessInfo.processInfo.environment["TOWER_RECORD_SNAPSHOTS"] == "1"
+    if record || !FileManager.default.fileExists(atPath: file.path) {
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        try text.write(to: file, atomically: true, encoding: .utf8)
+        if !record { Issue.record("recorded a new snapshot \(name); check it and run again", sourceLocation: sourceLocation) }
+        return
+    }
+    let expected = try String(contentsOf: file, encoding: .utf8)
+    #expect(text == expected, "snapshot \(name) differs:\n\(text)", sourceLocation: sourceLocation)
+}
+
+@Suite struct SnapshotTests {
+    static let sizes = [(80, 24), (160, 48)]
+
+    @Test(arguments: sizes) func overview(_ size: (Int, Int)) throws {
+        var s = CF.loaded(width: size.0, height: size.1)
+        CF.keys(&s, [.char("j")])
+        try assertSnapshot(view(s), named: "overview-\(size.0)x\(size.1)")
+    }
+
+    @Test(arguments: sizes) func endpointScreen(_ size: (Int, Int)) throws {
+        var s = CF.loaded(width: size.0, height: size.1)
+        CF.keys(&s, [.char("j"), .char("j"), .enter])
+        _ = update(&s, .revisionsLoaded(endpoint: "fraud-score", [
+            RevisionRecord(revision: 5, time: CF.now.addingTimeInterval(-300), actor: "alice", action: .shift, reason: "v4 gate failed, back out",
+                           summary: "v3 90→100, v4 10→0", endpoint: CF.fleet[2]),
+        ]))
+        try assertSnapshot(view(s), named: "endpoint-\(size.0)x\(size.1)")
+    }
+
+    @Test(arguments: sizes) func shiftDialog(_ size: (Int, Int)) throws {
+        var s = CF.loaded(width: size.0, height: size.1)
+        CF.keys(&s, [.enter, .char("j"), .char("+")] + CF.type("canary 15%"))
+        try assertSnapshot(view(s), named: "dialog-shift-\(size.0)x\(size.1)")
+    }
+
+    @Test(arguments: sizes) func drainEndpointDialogWithAConflict(_ size: (Int, Int)) throws {
+        var s = CF.loaded(width: size.0, height: size.1)
+        CF.keys(&s, [.char("D")] + CF.type("alpha") + [.tab] + CF.type("incident 7") + [.enter])
+        _ = update(&s, .changeFailed(.stale(current: CF.fleet[0], detail: "endpoint 'alpha' is at revision 4, not 3: bob changed it")))
+        try assertSnapshot(view(s), named: "dialog-drain-endpoint-\(size.0)x\(size.1)")
+    }
+
+    @Test func helpIsGeneratedFromTheKeymap() throws {
+        var s = CF.loaded()
+        CF.keys(&s, [.char("?")])
+        try assertSnapshot(view(s), named: "help-80x24")
+    }
+
+    @Test func tooSmallSaysSo() throws {
+        try assertSnapshot(view(CF.loaded(width: 50, height: 12)), named: "too-small-50x12")
+    }
+
+    @Test func asciiFallbackAndADeadRegistry() throws {
+        var s = CF.loaded()
+        s.ascii = true
+        _ = update(&s, .registryFailed("connection refused", at: CF.now))
+        let f = view(s)
+        #expect(f.text.unicodeScalars.allSatisfy { $0.isASCII })
+        try assertSnapshot(f, named: "overview-ascii-registry-down-80x24")
+    }
+
+    @Test func selectionAndStateAreNotToldByColourAlone() {
+        let f = view(CF.loaded())
+        #expect(f.text.contains("✗ OUT") && f.text.contains("✓ serve") && f.text.contains("… drain"))
+        #expect(f[2, 2].style.reverse, "the selected row is reversed, not only coloured")
+    }
+}

@@ -1,0 +1,132 @@
+import Foundation
+import TerminalUI
+import Testing
+import TowerDomain
+@testable import TowerConsole
+
+@Suite struct UpdateTests {
+    @Test func loadingTheFleetStartsAWatchFromItsSequence() {
+        var s = ConsoleState(width: 80, height: 24, now: CF.now)
+        let fx = update(&s, .endpointsLoaded(EndpointList(endpoints: CF.fleet, auditSeq: 40), at: CF.now))
+        #expect(fx == [.watch(after: 40)])
+        #expect(s.endpoints.count == 5 && s.lastRead == CF.now)
+    }
+
+    @Test func movingAndOpeningAnEndpointLoadsItsHistory() {
+        var s = CF.loaded()
+        let fx = CF.keys(&s, [.char("j"), .down, .char("k"), .enter])
+        #expect(s.screen == .endpoint("doc-embed"))
+        #expect(fx == [.loadRevisions("doc-embed")])
+        CF.keys(&s, [.escape])
+        #expect(s.screen == .overview)
+    }
+
+    @Test func plusOpensADialogAndEnterSubmitsTheShiftWithItsReason() {
+        var s = CF.loaded()
+        CF.keys(&s, [.enter, .char("j"), .char("+")])
+        let d = try! #require(s.dialog)
+        #expect(d.before == ["v1": 90, "v2": 10] && d.after == ["v1": 85, "v2": 15])
+        #expect(d.focus == .reason)
+        #expect(CF.keys(&s, [.enter]).isEmpty, "no reason, no change")
+        #expect(s.dialog?.error?.contains("reason is empty") == true)
+        let fx = CF.keys(&s, CF.type("canary 15") + [.enter])
+        #expect(fx == [.submit(ChangeRequest(endpoint: "alpha", expected: 3, kind: .shift(["v1": 85, "v2": 15]), reason: "canary 15"))])
+        #expect(s.dialog?.submitting == true)
+        var applied = CF.fleet[0]
+        applied.versions[0].weight = 85; applied.versions[1].weight = 15; applied.revision = 4
+        #expect(update(&s, .changeApplied(applied)) == [.loadRevisions("alpha")])
+        #expect(s.dialog == nil && s.toast == "alpha: revision 4 applied")
+    }
+
+    @Test func escapeCancelsAndChangesNothing() {
+        var s = CF.loaded()
+        let fx = CF.keys(&s, [.enter, .char("d")] + CF.type("oops") + [.escape])
+        #expect(s.dialog == nil && s.toast == "cancelled: nothing was changed")
+        #expect(!fx.contains { if case .submit = $0 { true } else { false } })
+    }
+
+    @Test func drainingAVersionPreviewsTheRedistribution() {
+        var s = CF.loaded()
+        CF.keys(&s, [.enter, .char("j"), .char("d")])
+        #expect(s.dialog?.after == ["v1": 100, "v2": 0])
+        let fx = CF.keys(&s, CF.type("p99 red") + [.enter])
+        #expect(fx == [.submit(ChangeRequest(endpoint: "alpha", expected: 3, kind: .drain(version: "v2"), reason: "p99 red"))])
+    }
+
+    @Test func drainingTheWholeEndpointNeedsItsNameTyped() {
+        var s = CF.loaded()
+        CF.keys(&s, [.char("D")])
+        #expect(s.dialog?.needsTypedName == true && s.dialog?.focus == .typedName)
+        CF.keys(&s, CF.type("alpah") + [.tab] + CF.type("incident 7") + [.enter])
+        #expect(s.dialog?.error == "type the endpoint's name, alpha, to confirm")
+        CF.keys(&s, [.backspace, .backspace, .backspace] + CF.type("pha"))
+        let fx = CF.keys(&s, [.tab, .enter])
+        #expect(fx == [.submit(ChangeRequest(endpoint: "alpha", expected: 3, kind: .drain(version: nil), reason: "incident 7"))])
+    }
+
+    @Test func aConflictShowsWhoWonAndEnterReappliesOnTheirRevision() {
+        var s = CF.loaded()
+        CF.keys(&s, [.enter, .char("j"), .char("+")] + CF.type("canary") + [.enter])
+        var theirs = CF.fleet[0]
+        theirs.revision = 4; theirs.updatedBy = "bob"
+        _ = update(&s, .changeFailed(.stale(current: theirs, detail: "endpoint 'alpha' is at revision 4, not 3: bob changed it")))
+        #expect(s.dialog?.error?.contains("bob changed it") == true)
+        #expect(s.dialog?.submitting == false)
+        #expect(CF.keys(&s, [.enter]).isEmpty)
+        #expect(s.dialog?.request.expected == 4 && s.dialog?.error == nil)
+        let fx = CF.keys(&s, [.enter])
+        #expect(fx == [.submit(ChangeRequest(endpoint: "alpha", expected: 4, kind: .shift(["v1": 85, "v2": 15]), reason: "canary"))])
+    }
+
+    @Test func refusalsAndOutagesReadAsSentences() {
+        var s = CF.loaded()
+        CF.keys(&s, [.char("D")] + CF.type("alpha") + [.tab] + CF.type("x") + [.enter])
+        _ = update(&s, .changeFailed(.refused(status: 403, detail: "this needs the operator role; the token 'vera' has viewer")))
+        #expect(s.dialog?.error == "not allowed: this needs the operator role; the token 'vera' has viewer")
+        CF.keys(&s, [.enter])
+        _ = update(&s, .changeFailed(.unreachable("connection refused")))
+        #expect(s.dialog?.error == "the registry did not answer (connection refused); nothing was changed")
+    }
+
+    @Test func readOnlyRefusesEveryAction() {
+        var s = CF.loaded(readOnly: true)
+        for key: KeyEvent in [.char("D"), .char("r")] {
+            let fx = CF.keys(&s, [key])
+            #expect(fx.isEmpty && s.dialog == nil)
+            #expect(s.toast == "read-only: actions are disabled in context 'local'")
+        }
+    }
+
+    @Test func rollbackPicksThePreviousRevisionAndCanChooseAnother() {
+        var s = CF.loaded()
+        let fx = CF.keys(&s, [.enter, .char("r")])
+        #expect(fx == [.loadRevisions("alpha"), .loadRevisions("alpha")])
+        let r2 = RevisionRecord(revision: 2, time: CF.now, actor: "bob", action: .shift, reason: "half", summary: "v1 90→50", endpoint: CF.e("alpha", [CF.v("v1", 50), CF.v("v2", 50)], revision: 2))
+        let r1 = RevisionRecord(revision: 1, time: CF.now, actor: "seed", action: .create, reason: "seeded", summary: "created", endpoint: CF.e("alpha", [CF.v("v1", 100), CF.v("v2", 0)], revision: 1))
+        let r3 = RevisionRecord(revision: 3, time: CF.now, actor: "alice", action: .shift, reason: "now", summary: "", endpoint: CF.fleet[0])
+        _ = update(&s, .revisionsLoaded(endpoint: "alpha", [r3, r2, r1]))
+        #expect(s.dialog?.request.kind == .rollback(toRevision: 2) && s.dialog?.after == ["v1": 50, "v2": 50])
+        CF.keys(&s, [.down])
+        #expect(s.dialog?.request.kind == .rollback(toRevision: 1) && s.dialog?.after == ["v1": 100, "v2": 0])
+    }
+
+    @Test func filterBySubstringAndRegex() {
+        var s = CF.loaded()
+        CF.keys(&s, [.char("/")] + CF.type("ra") + [.enter])
+        #expect(s.visibleEndpoints.map(\.name) == ["fraud-score", "translate-ru"])
+        CF.keys(&s, [.char("/"), .backspace, .backspace] + CF.type("/^(alpha|vision)/") + [.enter])
+        #expect(s.visibleEndpoints.map(\.name) == ["alpha", "vision-ocr"])
+    }
+
+    @Test func theWeightEditorSetsEveryVersionAndChecksTheSum() {
+        var s = CF.loaded()
+        CF.keys(&s, [.enter, .char("s"), .backspace, .backspace] + CF.type("6") + [.down, .backspace, .backspace] + CF.type("30"))
+        #expect(s.dialog?.after == ["v1": 6, "v2": 30])
+        CF.keys(&s, [.tab] + CF.type("x") + [.enter])
+        #expect(s.dialog?.error == "the weights add up to 36; they must add up to 100")
+        CF.keys(&s, [.tab, .backspace] + CF.type("70"))
+        #expect(s.dialog?.after == ["v1": 70, "v2": 30])
+        let fx = CF.keys(&s, [.tab, .tab, .enter])
+        #expect(fx == [.submit(ChangeRequest(endpoint: "alpha", expected: 3, kind: .shift(["v1": 70, "v2": 30]), reason: "x"))])
+    }
+}
