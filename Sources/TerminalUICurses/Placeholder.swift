@@ -1,1 +1,0 @@
-// placeholder: the curses backend
