@@ -33,7 +33,10 @@ let package = Package(
         .target(name: "TerminalUI"),
         .target(name: "TerminalUICurses", dependencies: ["CNCursesw", "TerminalUI"]),
         .target(name: "TowerHTTP", dependencies: ["CCurl"]),
-        .target(name: "TowerConsole", dependencies: ["TowerDomain", "TerminalUI"]),
+        .target(name: "TowerConsole", dependencies: [
+            "TowerDomain", "TerminalUI",
+            .product(name: "Yams", package: "Yams"),
+        ]),
         .target(name: "TowerSources", dependencies: [
             "TowerDomain", "TowerHTTP",
             .product(name: "Yams", package: "Yams"),
@@ -64,7 +67,7 @@ let package = Package(
         ]),
         .testTarget(name: "TowerDomainTests", dependencies: ["TowerDomain"]),
         .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI"]),
-        .testTarget(name: "TowerConsoleTests", dependencies: ["TowerConsole", "TowerDomain", "TerminalUI"]),
+        .testTarget(name: "TowerConsoleTests", dependencies: ["TowerConsole", "TowerDomain", "TerminalUI"], exclude: ["__Snapshots__"]),
         .testTarget(name: "TerminalUICursesTests", dependencies: ["TerminalUICurses", "TerminalUI"]),
         .testTarget(name: "TowerRegistryTests", dependencies: [
             "TowerRegistry", "TowerDomain",
