@@ -41,6 +41,9 @@ let package = Package(
             "TowerDomain", "TowerHTTP",
             .product(name: "Yams", package: "Yams"),
         ]),
+        .target(name: "TowerRuntime", dependencies: [
+            "TowerConsole", "TowerSources", "TerminalUI", "TerminalUICurses", "TowerDomain", "TowerHTTP",
+        ]),
         .target(name: "TowerRegistry", dependencies: [
             "TowerDomain",
             .product(name: "Hummingbird", package: "hummingbird"),
@@ -58,7 +61,8 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "tower", dependencies: [
-            "TowerSources", "TowerDomain", "TowerHTTP",
+            "TowerSources", "TowerDomain", "TowerHTTP", "TowerRuntime", "TowerConsole", "TerminalUICurses", "TowerRegistry",
+            .product(name: "Logging", package: "swift-log"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "tower-bench", dependencies: [

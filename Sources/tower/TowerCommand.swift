@@ -3,8 +3,8 @@ import Foundation
 import TowerDomain
 import TowerSources
 
-/// `tower`: the console's headless verbs (the live TUI comes next). Argument parsing and wiring;
-/// the work is done by RegistryClient and the domain's rules.
+/// `tower`: the live console by default, and headless verbs for scripts. Argument parsing and
+/// wiring; the work is done by TowerRuntime, RegistryClient and the domain's rules.
 @main
 struct TowerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -14,7 +14,8 @@ struct TowerCommand: AsyncParsableCommand {
             Exit codes: 0 ok, 2 invalid input, 3 conflict (stale revision or refused by the endpoint's \
             state), 4 not allowed (401/403), 5 registry unreachable, 6 not found, 1 anything else.
             """,
-        subcommands: [Status.self, Shift.self, Drain.self, Undrain.self, Rollback.self, Audit.self]
+        subcommands: [Console.self, Demo.self, Status.self, Shift.self, Drain.self, Undrain.self, Rollback.self, Audit.self],
+        defaultSubcommand: Console.self
     )
 }
 

@@ -1,0 +1,37 @@
+import Crypto
+import Foundation
+import TowerDomain
+
+/// A realistic fleet for `tower demo` and the local stack: a dozen endpoints, two or three
+/// versions each, one with a failed gate, one pending, and a canary in progress.
+public enum DemoFleet {
+    static func digest(_ s: String) -> String {
+        "sha256:" + SHA256.hash(data: Array(s.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+
+    static func version(_ endpoint: String, _ v: String, _ weight: Int, gate: GateStatus = .passed, summary: String? = nil, stage: Stage = .prod) -> EndpointSpec.VersionSpec {
+        .init(name: v, artifact: Artifact(uri: "s3://models/\(endpoint)/\(v)", digest: digest("\(endpoint)/\(v)")),
+              weight: weight, gate: gate, gateSummary: summary, stage: stage)
+    }
+
+    public static let specs: [EndpointSpec] = {
+        func ep(_ name: String, _ owner: String, _ vs: [(String, Int, GateStatus, String?)]) -> EndpointSpec {
+            EndpointSpec(name: name, path: "/v1/models/\(name)", owner: owner,
+                         versions: vs.map { version(name, $0.0, $0.1, gate: $0.2, summary: $0.3, stage: $0.2 == .passed ? .prod : .staging) })
+        }
+        return [
+            ep("alpha", "team-vision", [("v1", 90, .passed, nil), ("v2", 10, .passed, nil)]),
+            ep("asr-en", "team-speech", [("v11", 100, .passed, nil), ("v12", 0, .pending, "evaluation running: 412 of 2,000 clips")]),
+            ep("doc-embed", "team-search", [("v7", 70, .passed, nil), ("v8", 30, .passed, nil)]),
+            ep("fraud-score", "team-risk", [("v3", 100, .passed, nil), ("v4", 0, .failed, "AUC 0.871 < 0.900 baseline")]),
+            ep("geo-match", "team-intel", [("v5", 50, .passed, nil), ("v6", 50, .passed, nil)]),
+            ep("image-tag", "team-vision", [("v20", 95, .passed, nil), ("v21", 5, .passed, nil)]),
+            ep("intent-cls", "team-lang", [("v2", 80, .passed, nil), ("v3", 20, .passed, nil), ("v4", 0, .pending, "awaiting red-team review")]),
+            ep("ner-multi", "team-lang", [("v9", 100, .passed, nil), ("v10", 0, .passed, nil)]),
+            ep("ocr-scan", "team-docs", [("v1", 60, .passed, nil), ("v2", 40, .passed, nil)]),
+            ep("rerank", "team-search", [("v14", 100, .passed, nil), ("v15", 0, .failed, "nDCG@10 0.41 < 0.44")]),
+            ep("summarize", "team-lang", [("v30", 75, .passed, nil), ("v31", 25, .passed, nil)]),
+            ep("translate-ru", "team-lang", [("v2", 100, .passed, nil), ("v3", 0, .passed, nil)]),
+        ]
+    }()
+}

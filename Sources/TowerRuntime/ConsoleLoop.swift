@@ -1,0 +1,89 @@
+import Foundation
+import Synchronization
+import TerminalUI
+import TowerConsole
+import TowerSources
+
+/// The console's loop (DESIGN §7): sleep in poll(2) on the terminal and a wake pipe until input, a
+/// message from a worker, a signal, or the next clock tick; feed everything through `update`; run
+/// the effects; draw the new frame (the backend writes only changed cells). Idle means asleep.
+public final class ConsoleLoop: @unchecked Sendable {
+    let backend: any TerminalBackend
+    let wake: WakePipe
+    private let mailbox = Mutex<[Message]>([])
+    private var state: ConsoleState
+    private var lastFrame: Frame?
+    private var runner: EffectRunner!
+    /// How often the clock advances the screen (ages, staleness) when nothing else happens.
+    let tickInterval: Double
+
+    public init(backend: any TerminalBackend, client: RegistryClient, state: ConsoleState, tickInterval: Double = 1) throws {
+        self.backend = backend
+        self.state = state
+        self.tickInterval = tickInterval
+        wake = try WakePipe()
+        runner = EffectRunner(client: client) { [weak self] m in self?.post(m) }
+    }
+
+    /// Safe from any thread.
+    public func post(_ m: Message) {
+        mailbox.withLock { $0.append(m) }
+        wake.wake()
+    }
+
+    /// Runs until the operator quits or a terminating signal arrives; the terminal is restored on
+    /// every way out. Returns the signal that ended it, if one did.
+    @discardableResult
+    public func run() -> Int32? {
+        Signals.install(wake: wake)
+        defer {
+            backend.restore()
+            Signals.reset()
+        }
+        let size = backend.size
+        state.width = size.width
+        state.height = size.height
+        state.ascii = !backend.unicode
+        perform([.loadEndpoints])
+        render()
+        var nextTick = Date().addingTimeInterval(tickInterval)
+        var fds = [pollfd(fd: backend.inputDescriptor, events: Int16(POLLIN), revents: 0),
+                   pollfd(fd: wake.readFD, events: Int16(POLLIN), revents: 0)]
+        while !state.quitting {
+            let timeout = max(0, Int32(nextTick.timeIntervalSinceNow * 1000))
+            _ = poll(&fds, 2, timeout) // EINTR simply means: look at everything again
+            var messages: [Message] = []
+            for byte in wake.drain() where byte == SignalByte.terminate {
+                return pendingSignal
+            }
+            // Curses may hold keys it has already read, so ask until it has none.
+            while let input = backend.readInput() {
+                switch input {
+                case .key(let k): messages.append(.key(k))
+                case .resize(let w, let h): messages.append(.resize(width: w, height: h))
+                }
+            }
+            messages += mailbox.withLock { m in defer { m.removeAll() }; return m }
+            let now = Date()
+            if now >= nextTick {
+                messages.append(.tick(now))
+                nextTick = now.addingTimeInterval(tickInterval)
+            }
+            for m in messages { perform(update(&state, m)) }
+            if !messages.isEmpty { render() }
+        }
+        return nil
+    }
+
+    private func perform(_ effects: [Effect]) {
+        for e in effects { runner.run(e) }
+    }
+
+    private func render() {
+        let frame = view(state)
+        if frame != lastFrame {
+            backend.draw(frame)
+            lastFrame = frame
+        }
+    }
+}

@@ -1,0 +1,117 @@
+import Foundation
+import Synchronization
+import TowerConsole
+import TowerDomain
+import TowerSources
+
+/// Carries out effects with the registry client and posts what happened back as messages. Keeps
+/// at most one watch and one list request in flight, and backs off (with jitter) while the
+/// registry is failing, so a dead registry costs a request every few seconds, not a busy loop.
+final class EffectRunner: @unchecked Sendable {
+    let client: RegistryClient
+    let post: @Sendable (Message) -> Void
+    private let inFlight = Mutex<(listing: Bool, watching: Bool, failures: Int)>((false, false, 0))
+    private let clock: @Sendable () -> Date
+
+    init(client: RegistryClient, clock: @escaping @Sendable () -> Date = { Date() }, post: @escaping @Sendable (Message) -> Void) {
+        self.client = client
+        self.clock = clock
+        self.post = post
+    }
+
+    func run(_ effect: Effect) {
+        switch effect {
+        case .loadEndpoints: loadEndpoints(after: 0)
+        case .watch(let after): watch(after: after)
+        case .loadRevisions(let name):
+            Task.detached { [client, post] in
+                if let r = try? await client.revisions(name, limit: 20) { post(.revisionsLoaded(endpoint: name, r.revisions)) }
+            }
+        case .submit(let request): submit(request)
+        case .quit: break
+        }
+    }
+
+    /// Seconds to wait after `failures` consecutive failures: 0.5, 1, 2, 4, capped at 8, ±20 %.
+    static func backoff(failures: Int) -> Double {
+        let base = min(8.0, 0.5 * pow(2.0, Double(max(0, failures - 1))))
+        return base * Double.random(in: 0.8...1.2)
+    }
+
+    private func loadEndpoints(after delay: Double) {
+        let start = inFlight.withLock { s -> Bool in
+            if s.listing { return false }
+            s.listing = true
+            return true
+        }
+        guard start else { return }
+        Task.detached { [self] in
+            if delay > 0 { try? await Task.sleep(for: .milliseconds(Int(delay * 1000))) }
+            do {
+                let list = try await client.list()
+                inFlight.withLock { $0.listing = false; $0.failures = 0 }
+                post(.endpointsLoaded(list, at: clock()))
+            } catch {
+                let failures = inFlight.withLock { s -> Int in s.listing = false; s.failures += 1; return s.failures }
+                post(.registryFailed(Self.sentence(error), at: clock()))
+                loadEndpoints(after: Self.backoff(failures: failures))
+            }
+        }
+    }
+
+    private func watch(after: Int64) {
+        let start = inFlight.withLock { s -> Bool in
+            if s.watching { return false }
+            s.watching = true
+            return true
+        }
+        guard start else { return }
+        Task.detached { [self] in
+            do {
+                let r = try await client.watch(after: after, timeout: 25)
+                inFlight.withLock { $0.watching = false }
+                if r.events.isEmpty { watch(after: after) } else { loadEndpoints(after: 0) }
+            } catch {
+                let failures = inFlight.withLock { s -> Int in s.watching = false; s.failures += 1; return s.failures }
+                post(.registryFailed(Self.sentence(error), at: clock()))
+                loadEndpoints(after: Self.backoff(failures: failures))
+            }
+        }
+    }
+
+    private func submit(_ r: ChangeRequest) {
+        Task.detached { [client, post] in
+            do {
+                let e: Endpoint
+                switch r.kind {
+                case .shift(let w): e = try await client.shift(r.endpoint, weights: w, reason: r.reason, expected: r.expected)
+                case .drain(let v): e = try await client.drain(r.endpoint, version: v, reason: r.reason, expected: r.expected)
+                case .undrain(let v): e = try await client.undrain(r.endpoint, version: v, reason: r.reason, expected: r.expected)
+                case .rollback(let to): e = try await client.rollback(r.endpoint, to: to, reason: r.reason, expected: r.expected)
+                }
+                post(.changeApplied(e))
+            } catch let error as RegistryClientError {
+                switch error {
+                case .stale(let p): post(.changeFailed(.stale(current: p.current, detail: p.detail)))
+                case .refused(let p): post(.changeFailed(.refused(status: p.status, detail: p.detail)))
+                case .unreachable(let t): post(.changeFailed(.unreachable(t.description)))
+                case .malformed(let m): post(.changeFailed(.refused(status: 0, detail: "the registry's answer could not be read: \(m)")))
+                }
+            } catch {
+                post(.changeFailed(.unreachable("\(error)")))
+            }
+        }
+    }
+
+    static func sentence(_ error: any Error) -> String {
+        switch error {
+        case let e as RegistryClientError:
+            switch e {
+            case .unreachable(let t): return "unreachable (\(t))"
+            case .refused(let p) where p.status == 401: return "token refused: \(p.detail)"
+            default: return e.description
+            }
+        default: return "\(error)"
+        }
+    }
+}

@@ -1,0 +1,82 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import TerminalUICurses
+import TowerConsole
+import TowerDomain
+import TowerRegistry
+import TowerRuntime
+import TowerSources
+
+/// `tower` with no verb: the live console.
+struct Console: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "console", abstract: "The live console (the default).")
+    @Option(help: "Registry URL (default: the context's).") var registry: String?
+    @Option(help: "File holding the API token (default: the context's, then $TOWER_TOKEN).") var tokenFile: String?
+    @Option(help: "Context from the config file.") var context: String?
+    @Option(help: "Config file (default: $XDG_CONFIG_HOME/tower/config.yaml).") var config: String?
+    @Flag(help: "Refuse every action.") var readOnly = false
+
+    func run() async throws {
+        let cfg: TowerConfig
+        let ctx: TowerContext?
+        let token: String?
+        do {
+            cfg = try TowerConfig.load(path: config ?? TowerConfig.defaultPath())
+            ctx = try cfg.context(named: context)
+            token = try TokenSource.read(file: tokenFile ?? ctx?.tokenFile)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        guard let url = registry ?? ctx?.registry else {
+            throw ValidationError("no registry: pass --registry URL, choose a context with --context, or try 'tower demo'")
+        }
+        let status = try await runConsole(client: RegistryClient(baseURL: url, token: token), contextName: ctx?.name ?? "direct",
+                                          readOnly: readOnly || ctx?.readOnly == true)
+        if let status { throw ExitCode(128 + status) }
+    }
+}
+
+/// Opens the terminal, runs the loop on its own thread (it blocks in poll(2), which must not hold
+/// one of the few threads Swift's concurrency pool has), and restores the terminal however it ends.
+func runConsole(client: RegistryClient, contextName: String, readOnly: Bool) async throws -> Int32? {
+    let backend: CursesBackend
+    do { backend = try CursesBackend() } catch { throw ValidationError("\(error)") }
+    let size = backend.size
+    let state = ConsoleState(width: size.width, height: size.height, now: Date(), contextName: contextName, readOnly: readOnly)
+    let loop = try ConsoleLoop(backend: backend, client: client, state: state)
+    return await withCheckedContinuation { (c: CheckedContinuation<Int32?, Never>) in
+        let t = Thread { c.resume(returning: loop.run()) }
+        t.stackSize = 4 << 20
+        t.start()
+    }
+}
+
+/// `tower demo`: a registry in this process (SQLite in a temporary directory, loopback, an
+/// operator token made for it) with a realistic fleet, and the console on it through the same
+/// client as production. Quitting removes everything it made.
+struct Demo: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "The console on an embedded registry with a simulated fleet.")
+    @Flag(help: "Refuse every action.") var readOnly = false
+
+    func run() async throws {
+        let dir = NSTemporaryDirectory() + "tower-demo-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let store = try RegistryStore(directory: dir)
+        try await Seed.apply(DemoFleet.specs, to: store, source: "demo fleet")
+        let token = try store.createToken(name: "demo-operator", role: .operator)
+        var logger = Logger(label: "tower-demo")
+        logger.logLevel = .critical // the console owns the screen: nothing may print on it
+        let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)
+        let app = buildApplication(store: store, host: "127.0.0.1", port: 0, logger: logger) { port in portContinuation.yield(port) }
+        let server = Task { try await app.run() }
+        var port = 0
+        for await p in portStream { port = p; break }
+        let status = try await runConsole(client: RegistryClient(baseURL: "http://127.0.0.1:\(port)", token: token),
+                                          contextName: "demo", readOnly: readOnly)
+        server.cancel()
+        _ = await server.result
+        if let status { throw ExitCode(128 + status) }
+    }
+}
