@@ -66,7 +66,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "tower-bench", dependencies: [
-            "TowerRegistry", "TowerSources", "TowerDomain", "TowerHTTP",
+            "TowerRegistry", "TowerSources", "TowerDomain", "TowerHTTP", "TowerConsole", "TerminalUI",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "TowerDomainTests", dependencies: ["TowerDomain"]),

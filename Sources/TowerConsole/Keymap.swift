@@ -2,7 +2,7 @@ import TerminalUI
 
 /// Everything a key can do. The help screen is generated from this table, so it cannot drift.
 public enum Action: String, CaseIterable, Sendable, Codable {
-    case up, down, open, back, quit, help, filter, command
+    case up, down, open, back, quit, help, filter, command, sort
     case stepUp = "step-up", stepDown = "step-down", editWeights = "edit-weights"
     case drain, undrain, drainEndpoint = "drain-endpoint", rollback
 
@@ -15,7 +15,8 @@ public enum Action: String, CaseIterable, Sendable, Codable {
         case .quit: "quit"
         case .help: "this help"
         case .filter: "filter endpoints (text, or /regex/)"
-        case .command: "command line (:endpoints, :q)"
+        case .command: "command line: :audit :endpoints :ctx NAME :theme NAME :q"
+        case .sort: "sort the overview: attention, name, last change"
         case .stepUp: "version: +5 points of traffic"
         case .stepDown: "version: -5 points of traffic"
         case .editWeights: "edit every version's weight"
@@ -34,7 +35,7 @@ public struct Keymap: Equatable, Sendable {
 
     public static let standard = Keymap(bindings: [
         .up: [.char("k"), .up], .down: [.char("j"), .down], .open: [.enter], .back: [.escape],
-        .quit: [.char("q")], .help: [.char("?")], .filter: [.char("/")], .command: [.char(":")],
+        .quit: [.char("q")], .help: [.char("?")], .filter: [.char("/")], .command: [.char(":")], .sort: [.char("o")],
         .stepUp: [.char("+")], .stepDown: [.char("-")], .editWeights: [.char("s")],
         .drain: [.char("d")], .undrain: [.char("u")], .drainEndpoint: [.char("D")], .rollback: [.char("r")],
     ])

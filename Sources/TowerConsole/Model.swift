@@ -6,7 +6,29 @@ import TowerDomain
 public enum Screen: Equatable, Sendable {
     case overview
     case endpoint(String)
+    case audit
     case help
+}
+
+/// How the overview orders endpoints (`o` cycles).
+public enum SortOrder: String, CaseIterable, Sendable {
+    /// Trouble first: out of service, then draining, then failed gates, then by name.
+    case attention
+    case name
+    /// Most recently changed first.
+    case changed
+
+    var next: SortOrder { SortOrder.allCases[(SortOrder.allCases.firstIndex(of: self)! + 1) % SortOrder.allCases.count] }
+}
+
+/// The audit log as the audit screen shows it.
+public struct AuditView: Equatable, Sendable {
+    public var entries: [AuditEntry] = []
+    /// The registry's verdict on the whole chain, and whether the entries shown link up.
+    public var verification: AuditVerification?
+    public var linksIntact = true
+    public var selection = 0
+    public var loadedAt: Date?
 }
 
 /// A change the operator asked for, as the registry client will send it.
@@ -70,6 +92,10 @@ public struct ConsoleState: Equatable, Sendable {
     public var versionSelection = 0
     public var filter = ""
     public var filterEditing = false
+    /// The `:` command line while it is open.
+    public var command: String?
+    public var sort: SortOrder = .attention
+    public var audit = AuditView()
     public var readOnly: Bool
     public var contextName: String
     public var dialog: Dialog?
@@ -79,17 +105,37 @@ public struct ConsoleState: Equatable, Sendable {
     /// ASCII only (the locale is not UTF-8).
     public var ascii = false
     public var keymap: Keymap
+    public var theme: Theme
 
-    public init(width: Int, height: Int, now: Date, contextName: String = "default", readOnly: Bool = false, keymap: Keymap = .standard) {
+    public init(width: Int, height: Int, now: Date, contextName: String = "default", readOnly: Bool = false,
+                keymap: Keymap = .standard, theme: Theme = .standard) {
         self.width = width; self.height = height; self.now = now; self.contextName = contextName
-        self.readOnly = readOnly; self.keymap = keymap
+        self.readOnly = readOnly; self.keymap = keymap; self.theme = theme
     }
 
     public var screen: Screen { screens.last ?? .overview }
 
     /// The endpoints the overview shows: filtered by substring, or by regex when the filter is
     /// written `/like this/`.
-    public var visibleEndpoints: [Endpoint] {
+    public var visibleEndpoints: [Endpoint] { sorted(filtered) }
+
+    private func sorted(_ list: [Endpoint]) -> [Endpoint] {
+        switch sort {
+        case .name: return list.sorted { $0.name < $1.name }
+        case .changed: return list.sorted { ($0.updatedAt, $1.name) > ($1.updatedAt, $0.name) }
+        case .attention:
+            func rank(_ e: Endpoint) -> Int {
+                if e.state == .outOfService { return 0 }
+                if e.versions.contains(where: { $0.state == .draining }) { return 1 }
+                if e.versions.contains(where: { $0.gate == .failed }) { return 2 }
+                if e.versions.contains(where: { $0.gate == .pending }) { return 3 }
+                return 4
+            }
+            return list.sorted { (rank($0), $0.name) < (rank($1), $1.name) }
+        }
+    }
+
+    private var filtered: [Endpoint] {
         guard !filter.isEmpty else { return endpoints }
         if filter.count > 2, filter.hasPrefix("/"), filter.hasSuffix("/"),
            let re = try? Regex(String(filter.dropFirst().dropLast())) {
@@ -97,6 +143,15 @@ public struct ConsoleState: Equatable, Sendable {
         }
         let f = filter.lowercased()
         return endpoints.filter { $0.name.contains(f) || $0.owner.lowercased().contains(f) }
+    }
+
+    /// Audit entries matching the filter (actor, endpoint, action or reason).
+    public var visibleAudit: [AuditEntry] {
+        guard !filter.isEmpty else { return audit.entries }
+        let f = filter.lowercased()
+        return audit.entries.filter {
+            $0.actor.lowercased().contains(f) || $0.endpoint.contains(f) || $0.action.rawValue.contains(f) || $0.reason.lowercased().contains(f)
+        }
     }
 
     public var selectedEndpoint: Endpoint? {
@@ -122,6 +177,11 @@ public enum Message: Equatable, Sendable {
     case revisionsLoaded(endpoint: String, [RevisionRecord])
     case changeApplied(Endpoint)
     case changeFailed(ChangeFailure)
+    case auditLoaded([AuditEntry], AuditVerification?, at: Date)
+    case contextSwitched(name: String, readOnly: Bool)
+    case themeLoaded(Theme)
+    /// Something the operator asked for could not be done (unknown context or theme …).
+    case notice(String)
 }
 
 /// What `update` asks the runtime to do: plain data, so tests can inspect it.
@@ -130,5 +190,8 @@ public enum Effect: Equatable, Sendable {
     case watch(after: Int64)
     case loadRevisions(String)
     case submit(ChangeRequest)
+    case loadAudit
+    case switchContext(String)
+    case loadTheme(String)
     case quit
 }

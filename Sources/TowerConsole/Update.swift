@@ -21,7 +21,10 @@ public func update(_ state: inout ConsoleState, _ message: Message) -> [Effect] 
         state.registryError = nil
         if let selected, let i = state.visibleEndpoints.firstIndex(where: { $0.name == selected }) { state.selection = i }
         state.selection = min(state.selection, max(0, state.visibleEndpoints.count - 1))
-        return [.watch(after: list.auditSeq)]
+        var effects: [Effect] = [.watch(after: list.auditSeq)]
+        if state.screen == .audit { effects.append(.loadAudit) }
+        if case .endpoint(let name) = state.screen { effects.append(.loadRevisions(name)) }
+        return effects
     case .registryFailed(let why, let at):
         state.registryError = why
         state.now = max(state.now, at)
@@ -59,11 +62,78 @@ public func update(_ state: inout ConsoleState, _ message: Message) -> [Effect] 
         }
         state.dialog = d
         return []
+    case .auditLoaded(let entries, let verification, let at):
+        state.audit.entries = entries
+        state.audit.verification = verification
+        state.audit.loadedAt = at
+        // Newest first: each entry's prevHash must be the hash of the one after it in this list.
+        state.audit.linksIntact = zip(entries, entries.dropFirst()).allSatisfy { $0.prevHash == $1.hash && $0.seq == $1.seq + 1 }
+            && entries.allSatisfy { $0.computedHash() == $0.hash }
+        state.audit.selection = min(state.audit.selection, max(0, entries.count - 1))
+        return []
+    case .contextSwitched(let name, let readOnly):
+        state.contextName = name
+        state.readOnly = readOnly
+        state.endpoints = []
+        state.lastRead = nil
+        state.registryError = nil
+        state.revisions = [:]
+        state.audit = AuditView()
+        state.screens = [.overview]
+        state.selection = 0
+        state.toast = "context \(name)"
+        return [.loadEndpoints]
+    case .themeLoaded(let theme):
+        state.theme = theme
+        state.toast = "theme \(theme.name)"
+        return []
+    case .notice(let text):
+        state.toast = text
+        return []
     case .key(let key):
         state.toast = nil
         if state.dialog != nil { return dialogKey(&state, key) }
+        if state.command != nil { return commandKey(&state, key) }
         if state.filterEditing { return filterKey(&state, key) }
         return screenKey(&state, key)
+    }
+}
+
+/// The `:` command line.
+private func commandKey(_ state: inout ConsoleState, _ key: KeyEvent) -> [Effect] {
+    switch key {
+    case .escape: state.command = nil
+    case .backspace:
+        if state.command?.isEmpty == true { state.command = nil } else { state.command?.removeLast() }
+    case .char(let c): state.command?.append(c)
+    case .enter:
+        let words = (state.command ?? "").split(separator: " ").map(String.init)
+        state.command = nil
+        return runCommand(&state, words)
+    default: break
+    }
+    return []
+}
+
+private func runCommand(_ state: inout ConsoleState, _ words: [String]) -> [Effect] {
+    guard let verb = words.first else { return [] }
+    switch (verb, words.count) {
+    case ("q", 1), ("quit", 1):
+        state.quitting = true
+        return [.quit]
+    case ("audit", 1):
+        if state.screen != .audit { state.screens.append(.audit) }
+        return [.loadAudit]
+    case ("endpoints", 1), ("overview", 1):
+        state.screens = [.overview]
+        return []
+    case ("ctx", 2), ("context", 2):
+        return [.switchContext(words[1])]
+    case ("theme", 2):
+        return [.loadTheme(words[1])]
+    default:
+        state.toast = "unknown command :\(words.joined(separator: " ")) — try :audit, :endpoints, :ctx NAME, :theme NAME, :q"
+        return []
     }
 }
 
@@ -90,14 +160,17 @@ private func screenKey(_ state: inout ConsoleState, _ key: KeyEvent) -> [Effect]
     case .back:
         if state.screens.count > 1 { state.screens.removeLast() } else if !state.filter.isEmpty { state.filter = "" }
     case .filter:
-        if state.screen == .overview { state.filterEditing = true }
+        if state.screen == .overview || state.screen == .audit { state.filterEditing = true }
     case .command:
-        break
+        state.command = ""
+    case .sort:
+        if state.screen == .overview { state.sort = state.sort.next; state.toast = "sorted by \(state.sort.rawValue)" }
     case .up, .down:
         let delta = action == .up ? -1 : 1
         switch state.screen {
         case .overview: state.selection = clamp(state.selection + delta, state.visibleEndpoints.count)
         case .endpoint: state.versionSelection = clamp(state.versionSelection + delta, state.selectedEndpoint?.versions.count ?? 0)
+        case .audit: state.audit.selection = clamp(state.audit.selection + delta, state.visibleAudit.count)
         case .help: break
         }
     case .open:

@@ -14,7 +14,7 @@ public func view(_ state: ConsoleState) -> Frame {
     if state.width < Layout.minWidth || state.height < Layout.minHeight {
         let lines = ["terminal too small: \(state.width)×\(state.height)",
                      "Tower needs at least \(Layout.minWidth)×\(Layout.minHeight)", "q quits"]
-        for (i, l) in lines.enumerated() { f.put(l, x: 0, y: i, style: i == 0 ? Palette.bad : .plain) }
+        for (i, l) in lines.enumerated() { f.put(l, x: 0, y: i, style: i == 0 ? state.theme.bad : .plain) }
         return f
     }
     header(&f, state, g)
@@ -22,6 +22,7 @@ public func view(_ state: ConsoleState) -> Frame {
     switch state.screen {
     case .overview: overview(&f, state, body, g)
     case .endpoint(let name): endpointScreen(&f, state, name, body, g)
+    case .audit: auditScreen(&f, state, body, g)
     case .help: help(&f, state, body)
     }
     footer(&f, state)
@@ -29,17 +30,6 @@ public func view(_ state: ConsoleState) -> Frame {
     return f
 }
 
-enum Palette {
-    static let header = Style(fg: .ansi(15), bg: .ansi(4), bold: true)
-    static let title = Style(bold: true, underline: true)
-    static let selected = Style(reverse: true)
-    static let ok = Style(fg: .ansi(2))
-    static let warn = Style(fg: .ansi(3), bold: true)
-    static let bad = Style(fg: .ansi(1), bold: true)
-    static let dim = Style(dim: true)
-    static let dialog = Style(fg: .ansi(15), bg: .ansi(0))
-    static let field = Style(underline: true)
-}
 
 /// Characters with an ASCII fallback for terminals without a UTF-8 locale.
 struct Glyphs {
@@ -57,39 +47,43 @@ struct Glyphs {
 }
 
 private func header(_ f: inout Frame, _ s: ConsoleState, _ g: Glyphs) {
-    f.fill(Rect(x: 0, y: 0, width: s.width, height: 1), style: Palette.header)
-    var x = f.put(" tower ", x: 0, y: 0, style: Palette.header)
-    x = f.put(" ctx \(s.contextName) ", x: x, y: 0, style: Palette.header)
+    f.fill(Rect(x: 0, y: 0, width: s.width, height: 1), style: s.theme.header)
+    var x = f.put(" tower ", x: 0, y: 0, style: s.theme.header)
+    x = f.put(" ctx \(s.contextName) ", x: x, y: 0, style: s.theme.header)
     let health: String
-    var style = Palette.header
+    var style = s.theme.header
     if let err = s.registryError {
         let age = s.lastRead.map { "\(g.dash) data \(ageText(s.now.timeIntervalSince($0))) old" } ?? ""
         health = " registry \(g.bad) \(err)\(age) "
-        style.bg = .ansi(1)
+        style = s.theme.error
     } else if let last = s.lastRead {
         health = " registry \(g.ok) read \(ageText(s.now.timeIntervalSince(last))) ago "
     } else {
         health = " registry \(g.pending) connecting "
     }
     x = f.put(health, x: x, y: 0, style: style, maxWidth: s.width - x - 12)
-    if s.readOnly { f.put(" READ-ONLY ", x: s.width - 11, y: 0, style: Style(fg: .ansi(0), bg: .ansi(3), bold: true)) }
+    if s.readOnly { f.put(" READ-ONLY ", x: s.width - 11, y: 0, style: s.theme.readOnly) }
 }
 
 private func footer(_ f: inout Frame, _ s: ConsoleState) {
     let y1 = s.height - 2, y2 = s.height - 1
-    if s.filterEditing || !s.filter.isEmpty {
-        f.put("/\(s.filter)\(s.filterEditing ? "_" : "")  (\(s.visibleEndpoints.count) of \(s.endpoints.count))", x: 0, y: y1, style: Palette.warn)
+    if let c = s.command {
+        f.put(":\(c)_", x: 0, y: y1, style: Style(bold: true))
+    } else if s.filterEditing || !s.filter.isEmpty {
+        let counts = s.screen == .audit ? "\(s.visibleAudit.count) of \(s.audit.entries.count)" : "\(s.visibleEndpoints.count) of \(s.endpoints.count)"
+        f.put("/\(s.filter)\(s.filterEditing ? "_" : "")  (\(counts))", x: 0, y: y1, style: s.theme.warn)
     } else if let t = s.toast {
-        f.put(t, x: 0, y: y1, style: Palette.warn)
+        f.put(t, x: 0, y: y1, style: s.theme.warn)
     }
     let k = s.keymap
     let hints: String
     switch s.screen {
-    case .overview: hints = "\(k.keys(.down))/\(k.keys(.up)) move  \(k.keys(.open)) open  \(k.keys(.filter)) filter  \(k.keys(.drainEndpoint)) drain endpoint  \(k.keys(.help)) help  \(k.keys(.quit)) quit"
+    case .overview: hints = "\(k.keys(.open)) open  \(k.keys(.filter)) filter  \(k.keys(.sort)) sort:\(s.sort.rawValue)  \(k.keys(.drainEndpoint)) drain endpoint  \(k.keys(.command))audit  \(k.keys(.help)) help  \(k.keys(.quit)) quit"
+    case .audit: hints = "\(k.keys(.down))/\(k.keys(.up)) move  \(k.keys(.filter)) filter  \(k.keys(.back)) back  \(k.keys(.quit)) quit"
     case .endpoint: hints = "\(k.keys(.stepUp))/\(k.keys(.stepDown)) weight  \(k.keys(.editWeights)) set  \(k.keys(.drain)) drain  \(k.keys(.undrain)) undrain  \(k.keys(.drainEndpoint)) drain all  \(k.keys(.rollback)) rollback  \(k.keys(.back)) back"
     case .help: hints = "\(k.keys(.back)) back"
     }
-    f.put(hints, x: 0, y: y2, style: Palette.dim)
+    f.put(hints, x: 0, y: y2, style: s.theme.dim)
 }
 
 func ageText(_ seconds: TimeInterval) -> String {
@@ -100,17 +94,17 @@ func ageText(_ seconds: TimeInterval) -> String {
     return "\(s / 86400)d"
 }
 
-func stateLabel(_ e: Endpoint, _ g: Glyphs) -> (String, Style) {
-    if e.state == .outOfService { return ("\(g.bad) OUT", Palette.bad) }
-    if e.versions.contains(where: { $0.state == .draining }) { return ("\(g.pending) drain", Palette.warn) }
-    return ("\(g.ok) serve", Palette.ok)
+func stateLabel(_ e: Endpoint, _ g: Glyphs, _ t: Theme) -> (String, Style) {
+    if e.state == .outOfService { return ("\(g.bad) OUT", t.bad) }
+    if e.versions.contains(where: { $0.state == .draining }) { return ("\(g.pending) drain", t.warn) }
+    return ("\(g.ok) serve", t.ok)
 }
 
-func gateLabel(_ gate: GateStatus, _ g: Glyphs) -> (String, Style) {
+func gateLabel(_ gate: GateStatus, _ g: Glyphs, _ t: Theme) -> (String, Style) {
     switch gate {
-    case .passed: ("\(g.ok) passed", Palette.ok)
-    case .failed: ("\(g.bad) failed", Palette.bad)
-    case .pending: ("\(g.pending) pending", Palette.warn)
+    case .passed: ("\(g.ok) passed", t.ok)
+    case .failed: ("\(g.bad) failed", t.bad)
+    case .pending: ("\(g.pending) pending", t.warn)
     }
 }
 
@@ -134,75 +128,75 @@ private func overview(_ f: inout Frame, _ s: ConsoleState, _ r: Rect, _ g: Glyph
     let revX = cols.split + splitWidth + 1
     let gateX = revX + 6
     let changeX = gateX + 11
-    f.put("STATE", x: 0, y: r.y, style: Palette.title)
-    f.put("ENDPOINT", x: cols.name, y: r.y, style: Palette.title)
-    f.put("TRAFFIC", x: cols.bar, y: r.y, style: Palette.title)
-    f.put("SPLIT", x: cols.split, y: r.y, style: Palette.title)
-    f.put("REV", x: revX, y: r.y, style: Palette.title)
-    f.put("GATES", x: gateX, y: r.y, style: Palette.title)
-    if changeX < s.width - 8 { f.put("CHANGED", x: changeX, y: r.y, style: Palette.title) }
+    f.put("STATE", x: 0, y: r.y, style: s.theme.title)
+    f.put("ENDPOINT", x: cols.name, y: r.y, style: s.theme.title)
+    f.put("TRAFFIC", x: cols.bar, y: r.y, style: s.theme.title)
+    f.put("SPLIT", x: cols.split, y: r.y, style: s.theme.title)
+    f.put("REV", x: revX, y: r.y, style: s.theme.title)
+    f.put("GATES", x: gateX, y: r.y, style: s.theme.title)
+    if changeX < s.width - 8 { f.put("CHANGED", x: changeX, y: r.y, style: s.theme.title) }
     let rows = s.visibleEndpoints
     if rows.isEmpty {
         f.put(s.lastRead == nil ? "waiting for the registry" + (g.ascii ? "..." : "…") : (s.filter.isEmpty ? "no endpoints" : "no endpoint matches /\(s.filter)"),
-              x: 2, y: r.y + 2, style: Palette.dim)
+              x: 2, y: r.y + 2, style: s.theme.dim)
         return
     }
     let visible = r.height - 1
     let top = max(0, min(s.selection - visible / 2, rows.count - visible))
     for (row, e) in rows.dropFirst(top).prefix(visible).enumerated() {
         let y = r.y + 1 + row
-        let (label, style) = stateLabel(e, g)
+        let (label, style) = stateLabel(e, g, s.theme)
         f.put(label, x: 0, y: y, style: style, maxWidth: 8)
         f.put(e.name, x: cols.name, y: y, maxWidth: cols.bar - cols.name - 1)
-        f.put(weightBar(e, width: barWidth, g), x: cols.bar, y: y, style: e.state == .outOfService ? Palette.dim : .plain)
+        f.put(weightBar(e, width: barWidth, g), x: cols.bar, y: y, style: e.state == .outOfService ? s.theme.dim : .plain)
         let split = e.versions.map { v in "\(v.name) \(v.weight)" + (v.state == .serving ? "" : v.state == .draining ? "d" : "x") }.joined(separator: " ")
         f.put(split, x: cols.split, y: y, maxWidth: splitWidth)
         f.put("r\(e.revision)", x: revX, y: y, maxWidth: 5)
         let failing = e.versions.filter { $0.gate != .passed }
-        let gate = failing.isEmpty ? gateLabel(.passed, g) : gateLabel(failing.contains { $0.gate == .failed } ? .failed : .pending, g)
+        let gate = failing.isEmpty ? gateLabel(.passed, g, s.theme) : gateLabel(failing.contains { $0.gate == .failed } ? .failed : .pending, g, s.theme)
         f.put(failing.isEmpty ? gate.0 : "\(gate.0.prefix(1)) \(failing.map(\.name).joined(separator: ","))", x: gateX, y: y, style: gate.1, maxWidth: 10)
         if changeX < s.width - 8 {
             f.put("\(e.updatedBy) \(ageText(s.now.timeIntervalSince(e.updatedAt)))", x: changeX, y: y, maxWidth: s.width - changeX)
         }
-        if top + row == s.selection { f.restyle(Rect(x: 0, y: y, width: s.width, height: 1)) { $0.reverse = true } }
+        if top + row == s.selection { f.restyle(Rect(x: 0, y: y, width: s.width, height: 1)) { $0 = s.theme.selected } }
     }
 }
 
 private func endpointScreen(_ f: inout Frame, _ s: ConsoleState, _ name: String, _ r: Rect, _ g: Glyphs) {
     guard let e = s.endpoints.first(where: { $0.name == name }) else {
-        f.put("endpoint \(name) is gone from the registry", x: 2, y: r.y + 1, style: Palette.bad)
+        f.put("endpoint \(name) is gone from the registry", x: 2, y: r.y + 1, style: s.theme.bad)
         return
     }
-    let (label, style) = stateLabel(e, g)
-    var x = f.put("\(e.name)  ", x: 0, y: r.y, style: Palette.title)
+    let (label, style) = stateLabel(e, g, s.theme)
+    var x = f.put("\(e.name)  ", x: 0, y: r.y, style: s.theme.title)
     x = f.put(label + "  ", x: x, y: r.y, style: style)
     f.put("\(e.path)  owner \(e.owner)  revision \(e.revision)", x: x, y: r.y, maxWidth: s.width - x)
     let y0 = r.y + 2
     let heads = ["VERSION", "WEIGHT", "", "STATE", "GATE", "STAGE", "ARTIFACT"]
     let xs = [0, 9, 16, 38, 48, 59, 68]
-    for (h, hx) in zip(heads, xs) { f.put(h, x: hx, y: y0, style: Palette.title) }
+    for (h, hx) in zip(heads, xs) { f.put(h, x: hx, y: y0, style: s.theme.title) }
     for (i, v) in e.versions.enumerated() {
         let y = y0 + 1 + i
         f.put(v.name, x: 0, y: y, maxWidth: 8)
         f.put("\(v.weight)%", x: 9, y: y)
         let filled = v.weight * 20 / 100
         f.put(String(repeating: g.full, count: filled) + String(repeating: g.empty, count: 20 - filled), x: 16, y: y,
-              style: v.state == .serving ? .plain : Palette.dim)
-        f.put(v.state.rawValue, x: 38, y: y, style: v.state == .serving ? Palette.ok : Palette.warn)
-        let (gl, gs) = gateLabel(v.gate, g)
+              style: v.state == .serving ? .plain : s.theme.dim)
+        f.put(v.state.rawValue, x: 38, y: y, style: v.state == .serving ? s.theme.ok : s.theme.warn)
+        let (gl, gs) = gateLabel(v.gate, g, s.theme)
         f.put(gl, x: 48, y: y, style: gs, maxWidth: 10)
         f.put(v.stage.rawValue, x: 59, y: y)
         f.put(String(v.artifact.digest.dropFirst(7).prefix(12)), x: 68, y: y, maxWidth: s.width - 68)
-        if i == s.versionSelection { f.restyle(Rect(x: 0, y: y, width: s.width, height: 1)) { $0.reverse = true } }
+        if i == s.versionSelection { f.restyle(Rect(x: 0, y: y, width: s.width, height: 1)) { $0 = s.theme.selected } }
     }
     var y = y0 + 2 + e.versions.count
     if let summary = e.versions.first(where: { $0.gate != .passed && $0.gateSummary != nil }) {
-        f.put("gate \(summary.name): \(summary.gateSummary!)", x: 0, y: y, style: Palette.warn, maxWidth: s.width)
+        f.put("gate \(summary.name): \(summary.gateSummary!)", x: 0, y: y, style: s.theme.warn, maxWidth: s.width)
         y += 1
     }
     y += 1
     guard y < r.maxY else { return }
-    f.put("RECENT REVISIONS", x: 0, y: y, style: Palette.title)
+    f.put("RECENT REVISIONS", x: 0, y: y, style: s.theme.title)
     y += 1
     for rec in (s.revisions[name] ?? []).prefix(max(0, r.maxY - y)) {
         let line = "r\(rec.revision)  \(ageText(s.now.timeIntervalSince(rec.time))) ago  \(rec.actor)  \(rec.action.rawValue): \(rec.summary)\(g.dash) \(rec.reason)"
@@ -211,8 +205,48 @@ private func endpointScreen(_ f: inout Frame, _ s: ConsoleState, _ name: String,
     }
 }
 
+private func auditScreen(_ f: inout Frame, _ s: ConsoleState, _ r: Rect, _ g: Glyphs) {
+    var x = f.put("AUDIT LOG  ", x: 0, y: r.y, style: s.theme.title)
+    if let v = s.audit.verification {
+        if v.intact && s.audit.linksIntact {
+            x = f.put("\(g.ok) chain verified (\(v.entries) entries)", x: x, y: r.y, style: s.theme.ok)
+        } else if let b = v.firstBreak {
+            x = f.put("\(g.bad) chain BROKEN at entry \(b.seq): \(b.problem)", x: x, y: r.y, style: s.theme.bad, maxWidth: s.width - x)
+        } else {
+            x = f.put("\(g.bad) the entries shown do not link up", x: x, y: r.y, style: s.theme.bad)
+        }
+    } else {
+        f.put("\(g.pending) verifying…", x: x, y: r.y, style: s.theme.warn)
+    }
+    let heads = [("SEQ", 0), ("TIME (UTC)", 6), ("ACTOR", 27), ("ACTION", 42), ("ENDPOINT", 58), ("REV", 72)]
+    for (h, hx) in heads where hx < s.width { f.put(h, x: hx, y: r.y + 2, style: s.theme.title) }
+    let reasonX = s.width >= 120 ? 80 : -1
+    if reasonX > 0 { f.put("REASON", x: reasonX, y: r.y + 2, style: s.theme.title) }
+    let rows = s.visibleAudit
+    let visible = max(0, r.height - 3 - (reasonX > 0 ? 0 : 1))
+    let top = max(0, min(s.audit.selection - visible / 2, rows.count - visible))
+    for (i, e) in rows.dropFirst(top).prefix(visible).enumerated() {
+        let y = r.y + 3 + i
+        f.put(String(e.seq), x: 0, y: y, maxWidth: 5)
+        f.put(String(Timestamp.rfc3339(ms: Timestamp.ms(e.time)).prefix(19)).replacingOccurrences(of: "T", with: " "), x: 6, y: y)
+        f.put("\(e.actor)", x: 27, y: y, maxWidth: 14)
+        let action = e.action.rawValue + (e.version.map { " \($0)" } ?? "") + (e.override ? " !OVR" : "")
+        f.put(action, x: 42, y: y, style: e.override ? s.theme.warn : .plain, maxWidth: 15)
+        f.put(e.endpoint, x: 58, y: y, maxWidth: 13)
+        f.put("\(e.fromRevision)\(g.arrow)\(e.toRevision)", x: 72, y: y, maxWidth: max(0, s.width - 72))
+        if reasonX > 0 { f.put(Names.printable(e.reason), x: reasonX, y: y, maxWidth: s.width - reasonX) }
+        if top + i == s.audit.selection { f.restyle(Rect(x: 0, y: y, width: s.width, height: 1)) { $0 = s.theme.selected } }
+    }
+    // At 80 columns the reason of the selected entry gets its own line.
+    if reasonX < 0, rows.indices.contains(s.audit.selection) {
+        let e = rows[s.audit.selection]
+        f.put("\(e.actor) (\(e.role.rawValue)): \(Names.printable(e.reason))  [\(e.summary)]", x: 0, y: r.maxY - 1, style: Style(bold: true), maxWidth: s.width)
+    }
+    if rows.isEmpty { f.put(s.audit.loadedAt == nil ? "loading the audit log…" : "no entries", x: 2, y: r.y + 4, style: s.theme.dim) }
+}
+
 private func help(_ f: inout Frame, _ s: ConsoleState, _ r: Rect) {
-    f.put("KEYS (from the keymap; remap them in keymap.yaml)", x: 0, y: r.y, style: Palette.title)
+    f.put("KEYS (from the keymap; remap them in keymap.yaml)", x: 0, y: r.y, style: s.theme.title)
     for (i, a) in Action.allCases.enumerated() where r.y + 2 + i < r.maxY {
         f.put(s.keymap.keys(a), x: 2, y: r.y + 2 + i, style: Style(bold: true), maxWidth: 14)
         f.put(a.help, x: 18, y: r.y + 2 + i, maxWidth: s.width - 18)
@@ -223,67 +257,60 @@ private func dialog(_ f: inout Frame, _ s: ConsoleState, _ d: Dialog, _ g: Glyph
     let versions = Set(d.before.keys).union(d.after.keys).sorted()
     let height = min(s.height - 2, 9 + versions.count + (d.needsTypedName ? 1 : 0) + (d.revisions.isEmpty ? 0 : min(5, d.revisions.count) + 1))
     let box = f.bounds.centered(width: min(s.width - 4, 76), height: height)
-    f.fill(box, style: Palette.dialog)
+    f.fill(box, style: s.theme.dialog)
     let (tl, tr, bl, br) = g.corners
     for x in box.x..<box.maxX {
-        f[x, box.y] = Cell(g.h, Palette.dialog)
-        f[x, box.maxY - 1] = Cell(g.h, Palette.dialog)
+        f[x, box.y] = Cell(g.h, s.theme.dialog)
+        f[x, box.maxY - 1] = Cell(g.h, s.theme.dialog)
     }
     for y in box.y..<box.maxY {
-        f[box.x, y] = Cell(g.v, Palette.dialog)
-        f[box.maxX - 1, y] = Cell(g.v, Palette.dialog)
+        f[box.x, y] = Cell(g.v, s.theme.dialog)
+        f[box.maxX - 1, y] = Cell(g.v, s.theme.dialog)
     }
-    f[box.x, box.y] = Cell(tl, Palette.dialog); f[box.maxX - 1, box.y] = Cell(tr, Palette.dialog)
-    f[box.x, box.maxY - 1] = Cell(bl, Palette.dialog); f[box.maxX - 1, box.maxY - 1] = Cell(br, Palette.dialog)
+    f[box.x, box.y] = Cell(tl, s.theme.dialog); f[box.maxX - 1, box.y] = Cell(tr, s.theme.dialog)
+    f[box.x, box.maxY - 1] = Cell(bl, s.theme.dialog); f[box.maxX - 1, box.maxY - 1] = Cell(br, s.theme.dialog)
     let inner = box.inset(by: 1)
     var y = inner.y
-    var title = Palette.dialog
-    title.bold = true
+    let title = s.theme.dialogTitle
     f.put(" " + d.title, x: inner.x, y: y, style: title, maxWidth: inner.width)
     y += 1
-    f.put(" revision \(d.request.expected)  VERSION   BEFORE \(g.arrow) AFTER", x: inner.x, y: y, style: Palette.dialog, maxWidth: inner.width)
+    f.put(" revision \(d.request.expected)  VERSION   BEFORE \(g.arrow) AFTER", x: inner.x, y: y, style: s.theme.dialog, maxWidth: inner.width)
     y += 1
     for (i, v) in versions.enumerated() {
         let b = d.before[v] ?? 0, a = d.after[v] ?? 0
         let moved = a - b
         let mark = moved == 0 ? "" : moved > 0 ? "  (+\(moved))" : "  (\(moved))"
-        var style = Palette.dialog
-        if case .weights(let fi) = d.focus, d.editorVersions.indices.contains(fi), d.editorVersions[fi] == v { style.reverse = true }
+        var style = s.theme.dialog
+        if case .weights(let fi) = d.focus, d.editorVersions.indices.contains(fi), d.editorVersions[fi] == v { style = s.theme.field }
         f.put("               \(v.padding(toLength: 8, withPad: " ", startingAt: 0))  \(String(b).leftPad(3))  \(g.arrow) \(String(a).leftPad(3))\(mark)",
               x: inner.x, y: y + i, style: style, maxWidth: inner.width)
     }
     y += versions.count + 1
     if !d.revisions.isEmpty {
-        f.put(" to revision (\(g.arrow) Up/Down):", x: inner.x, y: y, style: Palette.dialog)
+        f.put(" to revision (\(g.arrow) Up/Down):", x: inner.x, y: y, style: s.theme.dialog)
         y += 1
         let top = max(0, d.revisionIndex - 4)
         for (i, rec) in d.revisions.dropFirst(top).prefix(5).enumerated() {
-            var st = Palette.dialog
-            if top + i == d.revisionIndex { st.reverse = true }
+            let st = top + i == d.revisionIndex ? s.theme.selected : s.theme.dialog
             f.put("   r\(rec.revision) \(rec.actor): \(rec.summary)\(g.dash) \(rec.reason)", x: inner.x, y: y, style: st, maxWidth: inner.width)
             y += 1
         }
     }
     if d.needsTypedName {
-        var st = Palette.dialog
-        st.underline = d.focus == .typedName
+        let st = d.focus == .typedName ? s.theme.field : s.theme.dialog
         f.put(" type \(d.request.endpoint) to confirm: \(d.typedName)\(d.focus == .typedName ? "_" : "")", x: inner.x, y: y, style: st, maxWidth: inner.width)
         y += 1
     }
-    var rs = Palette.dialog
-    rs.underline = d.focus == .reason
+    let rs = d.focus == .reason ? s.theme.field : s.theme.dialog
     f.put(" reason: \(d.request.reason)\(d.focus == .reason ? "_" : "")", x: inner.x, y: y, style: rs, maxWidth: inner.width)
     y += 1
     if let e = d.error {
-        var es = Palette.dialog
-        es.fg = .ansi(9)
-        es.bold = true
-        f.put(" \(g.bad) \(e)", x: inner.x, y: y, style: es, maxWidth: inner.width)
+        f.put(" \(g.bad) \(e)", x: inner.x, y: y, style: s.theme.error, maxWidth: inner.width)
     } else if d.submitting {
-        f.put(" applying…", x: inner.x, y: y, style: Palette.dialog)
+        f.put(" applying…", x: inner.x, y: y, style: s.theme.dialog)
     }
     f.put(" Enter apply   Esc cancel" + (d.editorVersions.isEmpty ? "" : "   Tab next field, digits/+/- edit"),
-          x: inner.x, y: inner.maxY - 1, style: Palette.dialog, maxWidth: inner.width)
+          x: inner.x, y: inner.maxY - 1, style: s.theme.dialog, maxWidth: inner.width)
 }
 
 extension String {

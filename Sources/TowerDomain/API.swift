@@ -64,6 +64,14 @@ public struct AuditPage: Codable, Sendable, Equatable {
     public init(entries: [AuditEntry], lastSeq: Int64) { self.entries = entries; self.lastSeq = lastSeq }
 }
 
+/// The registry's own walk of its audit chain (`GET /v1/audit/verify`).
+public struct AuditVerification: Codable, Sendable, Equatable {
+    public var intact: Bool
+    public var entries: Int
+    public var firstBreak: ChainBreak?
+    public init(intact: Bool, entries: Int, firstBreak: ChainBreak?) { self.intact = intact; self.entries = entries; self.firstBreak = firstBreak }
+}
+
 /// The long-poll answer: what happened after `after`, or nothing when the wait timed out.
 public struct WatchResponse: Codable, Sendable, Equatable {
     public var events: [AuditEntry]

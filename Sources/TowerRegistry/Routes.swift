@@ -167,11 +167,6 @@ struct SpecBody: Codable {
 
 struct ReasonBody: Codable { var reason: String? }
 
-public struct AuditVerification: Codable, Sendable, Equatable {
-    public var intact: Bool
-    public var entries: Int
-    public var firstBreak: ChainBreak?
-}
 
 func json(_ data: Data) -> Response {
     Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))

@@ -17,12 +17,12 @@ public final class ConsoleLoop: @unchecked Sendable {
     /// How often the clock advances the screen (ages, staleness) when nothing else happens.
     let tickInterval: Double
 
-    public init(backend: any TerminalBackend, client: RegistryClient, state: ConsoleState, tickInterval: Double = 1) throws {
+    public init(backend: any TerminalBackend, client: RegistryClient, state: ConsoleState, hooks: ConsoleHooks, tickInterval: Double = 1) throws {
         self.backend = backend
         self.state = state
         self.tickInterval = tickInterval
         wake = try WakePipe()
-        runner = EffectRunner(client: client) { [weak self] m in self?.post(m) }
+        runner = EffectRunner(client: client, hooks: hooks) { [weak self] m in self?.post(m) }
     }
 
     /// Safe from any thread.

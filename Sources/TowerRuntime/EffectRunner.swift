@@ -8,15 +8,28 @@ import TowerSources
 /// at most one watch and one list request in flight, and backs off (with jitter) while the
 /// registry is failing, so a dead registry costs a request every few seconds, not a busy loop.
 final class EffectRunner: @unchecked Sendable {
-    let client: RegistryClient
     let post: @Sendable (Message) -> Void
     private let inFlight = Mutex<(listing: Bool, watching: Bool, failures: Int)>((false, false, 0))
     private let clock: @Sendable () -> Date
+    private let hooks: ConsoleHooks
+    /// The client and a generation that a context switch bumps, so answers from the old registry
+    /// that arrive late are dropped instead of shown as the new one's.
+    private let current: Mutex<(client: RegistryClient, generation: Int)>
 
-    init(client: RegistryClient, clock: @escaping @Sendable () -> Date = { Date() }, post: @escaping @Sendable (Message) -> Void) {
-        self.client = client
+    var client: RegistryClient { current.withLock { $0.client } }
+
+    init(client: RegistryClient, hooks: ConsoleHooks, clock: @escaping @Sendable () -> Date = { Date() }, post: @escaping @Sendable (Message) -> Void) {
+        current = Mutex((client, 0))
+        self.hooks = hooks
         self.clock = clock
         self.post = post
+    }
+
+    private var generation: Int { current.withLock { $0.generation } }
+
+    /// Posts `m` only if no context switch happened since `generation` was read.
+    private func post(_ m: Message, ifStill generation: Int) {
+        if self.generation == generation { post(m) }
     }
 
     func run(_ effect: Effect) {
@@ -24,10 +37,33 @@ final class EffectRunner: @unchecked Sendable {
         case .loadEndpoints: loadEndpoints(after: 0)
         case .watch(let after): watch(after: after)
         case .loadRevisions(let name):
-            Task.detached { [client, post] in
+            let client = self.client
+            Task.detached { [post] in
                 if let r = try? await client.revisions(name, limit: 20) { post(.revisionsLoaded(endpoint: name, r.revisions)) }
             }
         case .submit(let request): submit(request)
+        case .loadAudit:
+            let gen = generation
+            Task.detached { [self, client] in
+                do {
+                    let page = try await client.recentAudit(limit: 500)
+                    let verdict = try? await client.verifyAudit()
+                    post(.auditLoaded(page.entries, verdict, at: clock()), ifStill: gen)
+                } catch {
+                    post(.notice("audit log: \(Self.sentence(error))"), ifStill: gen)
+                }
+            }
+        case .switchContext(let name):
+            do {
+                let (newClient, readOnly) = try hooks.resolveContext(name)
+                current.withLock { $0 = (newClient, $0.generation + 1) }
+                inFlight.withLock { $0 = (false, false, 0) }
+                post(.contextSwitched(name: name, readOnly: readOnly))
+            } catch {
+                post(.notice("cannot switch to context \(name): \(error)"))
+            }
+        case .loadTheme(let name):
+            do { post(.themeLoaded(try hooks.resolveTheme(name))) } catch { post(.notice("\(error)")) }
         case .quit: break
         }
     }
@@ -45,14 +81,16 @@ final class EffectRunner: @unchecked Sendable {
             return true
         }
         guard start else { return }
-        Task.detached { [self] in
+        let gen = generation
+        Task.detached { [self, client] in
             if delay > 0 { try? await Task.sleep(for: .milliseconds(Int(delay * 1000))) }
             do {
                 let list = try await client.list()
                 inFlight.withLock { $0.listing = false; $0.failures = 0 }
-                post(.endpointsLoaded(list, at: clock()))
+                post(.endpointsLoaded(list, at: clock()), ifStill: gen)
             } catch {
                 let failures = inFlight.withLock { s -> Int in s.listing = false; s.failures += 1; return s.failures }
+                guard generation == gen else { return }
                 post(.registryFailed(Self.sentence(error), at: clock()))
                 loadEndpoints(after: Self.backoff(failures: failures))
             }
@@ -66,13 +104,16 @@ final class EffectRunner: @unchecked Sendable {
             return true
         }
         guard start else { return }
-        Task.detached { [self] in
+        let gen = generation
+        Task.detached { [self, client] in
             do {
                 let r = try await client.watch(after: after, timeout: 25)
                 inFlight.withLock { $0.watching = false }
+                guard generation == gen else { return }
                 if r.events.isEmpty { watch(after: after) } else { loadEndpoints(after: 0) }
             } catch {
                 let failures = inFlight.withLock { s -> Int in s.watching = false; s.failures += 1; return s.failures }
+                guard generation == gen else { return }
                 post(.registryFailed(Self.sentence(error), at: clock()))
                 loadEndpoints(after: Self.backoff(failures: failures))
             }
@@ -80,7 +121,8 @@ final class EffectRunner: @unchecked Sendable {
     }
 
     private func submit(_ r: ChangeRequest) {
-        Task.detached { [client, post] in
+        let client = self.client
+        Task.detached { [post] in
             do {
                 let e: Endpoint
                 switch r.kind {
@@ -113,5 +155,17 @@ final class EffectRunner: @unchecked Sendable {
             }
         default: return "\(error)"
         }
+    }
+}
+
+/// What the runtime needs from its host to follow `:ctx` and `:theme`.
+public struct ConsoleHooks: Sendable {
+    public var resolveContext: @Sendable (String) throws -> (RegistryClient, readOnly: Bool)
+    public var resolveTheme: @Sendable (String) throws -> Theme
+
+    public init(resolveContext: @escaping @Sendable (String) throws -> (RegistryClient, readOnly: Bool),
+                resolveTheme: @escaping @Sendable (String) throws -> Theme) {
+        self.resolveContext = resolveContext
+        self.resolveTheme = resolveTheme
     }
 }

@@ -88,6 +88,11 @@ public struct RegistryClient: Sendable {
         try await get("/v1/audit?limit=\(limit)")
     }
 
+    /// The registry's verdict on its whole audit chain.
+    public func verifyAudit() async throws(RegistryClientError) -> AuditVerification {
+        try await get("/v1/audit/verify")
+    }
+
     /// Long-polls for changes after `after`; answers at once if there are some.
     public func watch(after: Int64, timeout seconds: Int = 25) async throws(RegistryClientError) -> WatchResponse {
         try await get("/v1/watch?after=\(after)&timeout=\(seconds)", timeout: .seconds(seconds + 5))

@@ -17,6 +17,7 @@ struct Console: AsyncParsableCommand {
     @Option(help: "Context from the config file.") var context: String?
     @Option(help: "Config file (default: $XDG_CONFIG_HOME/tower/config.yaml).") var config: String?
     @Flag(help: "Refuse every action.") var readOnly = false
+    @OptionGroup var look: LookOptions
 
     func run() async throws {
         let cfg: TowerConfig
@@ -32,20 +33,50 @@ struct Console: AsyncParsableCommand {
         guard let url = registry ?? ctx?.registry else {
             throw ValidationError("no registry: pass --registry URL, choose a context with --context, or try 'tower demo'")
         }
+        let hooks = ConsoleHooks(resolveContext: { name in
+            guard let c = try cfg.context(named: name) else { throw ConfigError("no context named '\(name)'") }
+            return (RegistryClient(baseURL: c.registry, token: try TokenSource.read(file: c.tokenFile)), c.readOnly == true)
+        }, resolveTheme: look.themeResolver())
         let status = try await runConsole(client: RegistryClient(baseURL: url, token: token), contextName: ctx?.name ?? "direct",
-                                          readOnly: readOnly || ctx?.readOnly == true)
+                                          readOnly: readOnly || ctx?.readOnly == true, look: look, hooks: hooks)
         if let status { throw ExitCode(128 + status) }
+    }
+}
+
+/// Theme and keymap: flags, then files in `$XDG_CONFIG_HOME/tower/`; `NO_COLOR` turns colour off.
+struct LookOptions: ParsableArguments {
+    @Option(help: "Theme: default, light, high-contrast, monochrome, colorblind, or a file name in $XDG_CONFIG_HOME/tower/themes.")
+    var theme = "default"
+    @Option(help: "Keymap YAML (default: $XDG_CONFIG_HOME/tower/keymap.yaml if it exists).")
+    var keymap: String?
+
+    var configDirectory: String { (TowerConfig.defaultPath() as NSString).deletingLastPathComponent }
+    var noColor: Bool { !(ProcessInfo.processInfo.environment["NO_COLOR"] ?? "").isEmpty }
+
+    func themeResolver() -> @Sendable (String) throws -> Theme {
+        let dir = configDirectory + "/themes", noColor = noColor
+        return { name in try Theme.resolve(named: name, userDirectory: dir, noColor: noColor) }
+    }
+
+    func resolved() throws -> (Theme, Keymap) {
+        do {
+            return (try themeResolver()(theme), try Keymap.load(path: keymap ?? configDirectory + "/keymap.yaml"))
+        } catch {
+            throw ValidationError("\(error)")
+        }
     }
 }
 
 /// Opens the terminal, runs the loop on its own thread (it blocks in poll(2), which must not hold
 /// one of the few threads Swift's concurrency pool has), and restores the terminal however it ends.
-func runConsole(client: RegistryClient, contextName: String, readOnly: Bool) async throws -> Int32? {
+func runConsole(client: RegistryClient, contextName: String, readOnly: Bool, look: LookOptions, hooks: ConsoleHooks) async throws -> Int32? {
+    let (theme, keymap) = try look.resolved()
     let backend: CursesBackend
-    do { backend = try CursesBackend() } catch { throw ValidationError("\(error)") }
+    do { backend = try CursesBackend(colorsAllowed: !look.noColor) } catch { throw ValidationError("\(error)") }
     let size = backend.size
-    let state = ConsoleState(width: size.width, height: size.height, now: Date(), contextName: contextName, readOnly: readOnly)
-    let loop = try ConsoleLoop(backend: backend, client: client, state: state)
+    let state = ConsoleState(width: size.width, height: size.height, now: Date(), contextName: contextName, readOnly: readOnly,
+                             keymap: keymap, theme: theme)
+    let loop = try ConsoleLoop(backend: backend, client: client, state: state, hooks: hooks)
     return await withCheckedContinuation { (c: CheckedContinuation<Int32?, Never>) in
         let t = Thread { c.resume(returning: loop.run()) }
         t.stackSize = 4 << 20
@@ -59,6 +90,7 @@ func runConsole(client: RegistryClient, contextName: String, readOnly: Bool) asy
 struct Demo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "The console on an embedded registry with a simulated fleet.")
     @Flag(help: "Refuse every action.") var readOnly = false
+    @OptionGroup var look: LookOptions
 
     func run() async throws {
         let dir = NSTemporaryDirectory() + "tower-demo-" + UUID().uuidString
@@ -73,8 +105,11 @@ struct Demo: AsyncParsableCommand {
         let server = Task { try await app.run() }
         var port = 0
         for await p in portStream { port = p; break }
-        let status = try await runConsole(client: RegistryClient(baseURL: "http://127.0.0.1:\(port)", token: token),
-                                          contextName: "demo", readOnly: readOnly)
+        let client = RegistryClient(baseURL: "http://127.0.0.1:\(port)", token: token)
+        let hooks = ConsoleHooks(resolveContext: { name in
+            throw ConfigError("the demo has one context; run 'tower --context \(name)' for another")
+        }, resolveTheme: look.themeResolver())
+        let status = try await runConsole(client: client, contextName: "demo", readOnly: readOnly, look: look, hooks: hooks)
         server.cancel()
         _ = await server.result
         if let status { throw ExitCode(128 + status) }

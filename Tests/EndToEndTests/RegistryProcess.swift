@@ -53,7 +53,7 @@ final class RegistryProcess: @unchecked Sendable {
         return out.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    func start(seed: String? = nil, extra: [String] = []) throws {
+    func start(seed: String? = nil, extra: [String] = [], listen: String = "127.0.0.1:0") throws {
         let ready = dataDir + ".url"
         try? FileManager.default.removeItem(atPath: ready)
         FileManager.default.createFile(atPath: logPath, contents: nil)
@@ -61,7 +61,7 @@ final class RegistryProcess: @unchecked Sendable {
         logFile.seekToEndOfFile()
         let p = Process()
         p.executableURL = URL(fileURLWithPath: Self.binary)
-        p.arguments = ["serve", "--data", dataDir, "--listen", "127.0.0.1:0", "--ready-file", ready] + (seed.map { ["--seed", $0] } ?? []) + extra
+        p.arguments = ["serve", "--data", dataDir, "--listen", listen, "--ready-file", ready] + (seed.map { ["--seed", $0] } ?? []) + extra
         p.standardError = logFile
         p.standardOutput = logFile
         try p.run()

@@ -26,6 +26,7 @@ enum CF {
 
     static func loaded(width: Int = 80, height: Int = 24, readOnly: Bool = false) -> ConsoleState {
         var s = ConsoleState(width: width, height: height, now: now, contextName: "local", readOnly: readOnly)
+        s.sort = .name
         _ = update(&s, .endpointsLoaded(EndpointList(endpoints: fleet, auditSeq: 40), at: now.addingTimeInterval(-1)))
         s.now = now
         return s

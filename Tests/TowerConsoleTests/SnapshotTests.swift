@@ -7,9 +7,13 @@ import TowerDomain
 /// Frames as text against `__Snapshots__/*.txt`. Re-record with TOWER_RECORD_SNAPSHOTS=1; a missing
 /// snapshot is written and the test fails, so CI never passes on one it has not seen.
 func assertSnapshot(_ frame: Frame, named name: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+    try assertSnapshotText(frame.text, named: name, sourceLocation: sourceLocation)
+}
+
+func assertSnapshotText(_ body: String, named name: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
     let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("__Snapshots__")
     let file = dir.appendingPathComponent(name + ".txt")
-    let text = frame.text + "\n"
+    let text = body + "\n"
     let record = ProcessInfo.processInfo.environment["TOWER_RECORD_SNAPSHOTS"] == "1"
     if record || !FileManager.default.fileExists(atPath: file.path) {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -70,6 +74,35 @@ func assertSnapshot(_ frame: Frame, named name: String, sourceLocation: SourceLo
         let f = view(s)
         #expect(f.text.unicodeScalars.allSatisfy { $0.isASCII })
         try assertSnapshot(f, named: "overview-ascii-registry-down-80x24")
+    }
+
+    @Test(arguments: ["default", "light", "high-contrast", "monochrome", "colorblind"])
+    func eachThemeInMonochromeStillMarksStateAndSelection(_ name: String) throws {
+        var s = CF.loaded()
+        s.theme = try #require(Theme.builtIn[name]).monochrome()
+        CF.keys(&s, [.char("j")])
+        let f = view(s)
+        try assertSnapshot(f, named: "overview-80x24")
+        try assertSnapshotText(f.styleText, named: "monochrome-styles-\(name)-80x24")
+    }
+
+    @Test func auditScreen() throws {
+        var s = CF.loaded(width: 120, height: 30)
+        CF.keys(&s, [.char(":")] + CF.type("audit") + [.enter])
+        var prev = AuditEntry.genesisHash
+        var entries: [AuditEntry] = []
+        for (i, r) in ["seeded", "canary 10%", "p99 red on v2", "undo"].enumerated() {
+            let e = AuditEntry(seq: Int64(i + 1), time: CF.now.addingTimeInterval(Double(i * 60)), actor: i == 0 ? "seed" : "otto", role: .operator,
+                               action: [.create, .shift, .drain, .rollback][i], endpoint: "alpha", version: i == 2 ? "v2" : nil,
+                               fromRevision: Int64(i), toRevision: Int64(i + 1), reason: r, weightsBefore: [:], weightsAfter: [:],
+                               override: false, summary: "s\(i)", prevHash: prev)
+            prev = e.hash
+            entries.insert(e, at: 0)
+        }
+        _ = update(&s, .auditLoaded(entries, AuditVerification(intact: true, entries: 4, firstBreak: nil), at: CF.now))
+        try assertSnapshot(view(s), named: "audit-120x30")
+        _ = update(&s, .auditLoaded(entries, AuditVerification(intact: false, entries: 4, firstBreak: ChainBreak(seq: 3, problem: "its hash does not match its content: the entry was edited")), at: CF.now))
+        try assertSnapshot(view(s), named: "audit-broken-120x30")
     }
 
     @Test func selectionAndStateAreNotToldByColourAlone() {

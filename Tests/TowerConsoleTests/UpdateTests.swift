@@ -129,4 +129,46 @@ import TowerDomain
         let fx = CF.keys(&s, [.tab, .tab, .enter])
         #expect(fx == [.submit(ChangeRequest(endpoint: "alpha", expected: 3, kind: .shift(["v1": 70, "v2": 30]), reason: "x"))])
     }
+
+    @Test func sortingPutsTroubleFirstByDefaultAndCycles() {
+        var s = CF.loaded()
+        s.sort = .attention
+        #expect(s.visibleEndpoints.map(\.name) == ["vision-ocr", "translate-ru", "fraud-score", "alpha", "doc-embed"])
+        CF.keys(&s, [.char("o")])
+        #expect(s.sort == .name && s.visibleEndpoints.first?.name == "alpha")
+        CF.keys(&s, [.char("o")])
+        #expect(s.sort == .changed && s.visibleEndpoints.first?.name == "translate-ru")
+    }
+
+    @Test func theCommandLineOpensTheAuditAndSwitchesContextAndTheme() {
+        var s = CF.loaded()
+        #expect(CF.keys(&s, [.char(":")] + CF.type("audit") + [.enter]) == [.loadAudit])
+        #expect(s.screen == .audit)
+        #expect(CF.keys(&s, [.char(":")] + CF.type("ctx prod") + [.enter]) == [.switchContext("prod")])
+        #expect(CF.keys(&s, [.char(":")] + CF.type("theme light") + [.enter]) == [.loadTheme("light")])
+        CF.keys(&s, [.char(":")] + CF.type("bogus") + [.enter])
+        #expect(s.toast?.hasPrefix("unknown command :bogus") == true)
+        #expect(CF.keys(&s, [.char(":")] + CF.type("endpoints") + [.enter]).isEmpty && s.screen == .overview)
+        #expect(update(&s, .contextSwitched(name: "prod", readOnly: true)) == [.loadEndpoints])
+        #expect(s.readOnly && s.endpoints.isEmpty && s.contextName == "prod")
+        #expect(CF.keys(&s, [.char(":"), .char("q"), .enter]) == [.quit])
+    }
+
+    @Test func theAuditScreenChecksTheLinksItShows() {
+        var s = CF.loaded()
+        var prev = AuditEntry.genesisHash
+        var entries: [AuditEntry] = []
+        for i in 1...3 {
+            let e = AuditEntry(seq: Int64(i), time: CF.now, actor: "otto", role: .operator, action: .shift, endpoint: "alpha", version: nil,
+                               fromRevision: Int64(i), toRevision: Int64(i + 1), reason: "r\(i)", weightsBefore: [:], weightsAfter: [:],
+                               override: false, summary: "", prevHash: prev)
+            prev = e.hash
+            entries.insert(e, at: 0)
+        }
+        _ = update(&s, .auditLoaded(entries, AuditVerification(intact: true, entries: 3, firstBreak: nil), at: CF.now))
+        #expect(s.audit.linksIntact)
+        entries[1].reason = "edited"
+        _ = update(&s, .auditLoaded(entries, AuditVerification(intact: true, entries: 3, firstBreak: nil), at: CF.now))
+        #expect(!s.audit.linksIntact, "an entry whose content no longer matches its hash is caught on screen too")
+    }
 }

@@ -125,11 +125,16 @@ import TowerDomain
     }
 
     @Test func drainedAfterTheTimeoutWithoutANewRevision() async throws {
-        try await Harness.run(drainTimeout: 0.3) { h, c in
-            _ = try await c.call(.post, "/v1/endpoints/alpha/drain", token: h.op, ifMatch: "\"1\"", json: #"{"version":"v2","reason":"x"}"#)
-            #expect(try await c.call(.get, "/v1/endpoints", token: h.viewer).decode(EndpointList.self).endpoints[0].version("v2")?.state == .draining)
-            try await Task.sleep(for: .milliseconds(400))
-            let e = try await c.call(.get, "/v1/endpoints", token: h.viewer).decode(EndpointList.self).endpoints[0]
+        try await Harness.run(drainTimeout: 0.5) { h, c in
+            let d = try await c.call(.post, "/v1/endpoints/alpha/drain", token: h.op, ifMatch: "\"1\"", json: #"{"version":"v2","reason":"x"}"#)
+            #expect(try d.decode(Endpoint.self).version("v2")?.state == .draining)
+            // Bounded wait: under a loaded test run the first read may already be past the timeout.
+            var e = try await c.call(.get, "/v1/endpoints", token: h.viewer).decode(EndpointList.self).endpoints[0]
+            let deadline = ContinuousClock.now + .seconds(10)
+            while e.version("v2")?.state != .drained && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(100))
+                e = try await c.call(.get, "/v1/endpoints", token: h.viewer).decode(EndpointList.self).endpoints[0]
+            }
             #expect(e.version("v2")?.state == .drained && e.revision == 2)
         }
     }

@@ -1,0 +1,125 @@
+import Foundation
+import Testing
+import TowerDomain
+import TowerHTTP
+
+/// The console in a real terminal (tmux) against a real registry process: keys act, the registry
+/// records them with reasons and the token's name, the screen shows them, and the terminal is left
+/// clean.
+@Suite(.serialized) struct ConsoleTmuxTests {
+    static func endpoint(_ reg: RegistryProcess, _ token: String) throws -> Endpoint {
+        try Wire.decoder().decode(Endpoint.self, from: Data(RawClient(base: reg.url, token: token).get("/v1/endpoints/alpha").body))
+    }
+
+    @Test func keysShiftDrainAndRollBackThroughTheRegistry() throws {
+        let reg = RegistryProcess()
+        let term = Tmux()
+        defer { term.kill(); reg.cleanUp() }
+        let tokenFile = try HeadlessVerbTests.tokenFile(reg, "otto", "operator")
+        let token = try String(contentsOfFile: tokenFile, encoding: .utf8)
+        try reg.start(seed: try reg.writeSeed(), extra: ["--log-level", "warning"])
+        let exitFile = reg.dataDir + "/exit"
+        try term.start("\(HeadlessVerbTests.tower) --registry \(reg.url) --token-file \(tokenFile) 2>\(reg.dataDir)/console.err; echo EXIT=$? > \(exitFile)")
+        #expect(term.waitFor("alpha").found, "overview: \(term.screen())")
+
+        // + on v2: 90/10 → 85/15.
+        term.keys("Enter")
+        #expect(term.waitFor("RECENT REVISIONS").found)
+        term.keys("j", "+")
+        #expect(term.waitFor("Shift alpha: v2 +5").found)
+        term.type("canary 15")
+        term.keys("Enter")
+        #expect(term.waitFor("alpha: revision 2 applied").found)
+        #expect(term.screen().contains("canary 15"), "the new revision and its reason are listed")
+        var e = try Self.endpoint(reg, token)
+        #expect(e.weights == ["v1": 85, "v2": 15] && e.updatedBy == "otto")
+
+        // d on v2: drained, its share goes to v1.
+        term.keys("d")
+        #expect(term.waitFor("Drain v2 of alpha").found)
+        term.type("p99 red")
+        term.keys("Enter")
+        #expect(term.waitFor("alpha: revision 3 applied").found)
+        #expect(term.screen().contains("p99 red"))
+        e = try Self.endpoint(reg, token)
+        #expect(e.weights == ["v1": 100, "v2": 0] && e.version("v2")?.state == .draining)
+
+        // r: the previous revision is preselected.
+        term.keys("r")
+        #expect(term.waitFor("to revision").found)
+        term.type("undo drain")
+        term.keys("Enter")
+        #expect(term.waitFor("alpha: revision 4 applied").found)
+        #expect(term.screen().contains("undo drain"))
+        e = try Self.endpoint(reg, token)
+        #expect(e.revision == 4 && e.weights == ["v1": 85, "v2": 15] && e.version("v2")?.state == .serving)
+
+        let audit = try Wire.decoder().decode(AuditPage.self, from: Data(RawClient(base: reg.url, token: token).get("/v1/audit?limit=3").body))
+        #expect(audit.entries.map(\.reason) == ["undo drain", "p99 red", "canary 15"])
+        #expect(Set(audit.entries.map(\.actor)) == ["otto"])
+
+        // A change by someone else shows without a key press.
+        let other = RawClient(base: reg.url, token: token)
+        #expect(try other.post("/v1/endpoints/alpha/shift", json: #"{"weights":{"v1":60,"v2":40},"reason":"from elsewhere"}"#, ifMatch: 4).status == 200)
+        let seen = term.waitFor("from elsewhere", timeout: 2)
+        #expect(seen.found, "a change made elsewhere should appear within a second: \(seen.screen)")
+        #expect(seen.screen.contains("60%"))
+
+        // Resize re-lays out; too small says so; q leaves a clean terminal.
+        term.resize(width: 80, height: 24)
+        #expect(term.waitFor("RECENT REVISIONS").found)
+        term.resize(width: 50, height: 10)
+        #expect(term.waitFor("terminal too small").found)
+        term.resize(width: 100, height: 30)
+        term.keys("q")
+        var exit = ""
+        for _ in 0..<100 where exit.isEmpty { exit = (try? String(contentsOfFile: exitFile, encoding: .utf8)) ?? ""; usleep(50_000) }
+        #expect(exit.contains("EXIT=0"))
+        let after = term.screen()
+        #expect(!after.contains("RECENT REVISIONS") && !after.contains("tower  ctx"), "the console's screen should be gone: \(after)")
+        #expect(!after.contains(token))
+    }
+
+    @Test func readOnlyChangesNothing() throws {
+        let reg = RegistryProcess()
+        let term = Tmux()
+        defer { term.kill(); reg.cleanUp() }
+        let tokenFile = try HeadlessVerbTests.tokenFile(reg, "otto", "operator")
+        let token = try String(contentsOfFile: tokenFile, encoding: .utf8)
+        try reg.start(seed: try reg.writeSeed(), extra: ["--log-level", "warning"])
+        try term.start("\(HeadlessVerbTests.tower) --registry \(reg.url) --token-file \(tokenFile) --read-only")
+        #expect(term.waitFor("READ-ONLY").found)
+        term.keys("Enter")
+        #expect(term.waitFor("RECENT REVISIONS").found)
+        for k in ["+", "d", "r", "s", "D"] {
+            term.keys(k)
+            #expect(term.waitFor("read-only: actions are disabled").found, "\(k)")
+            term.keys("Escape")
+        }
+        term.keys("Enter")
+        usleep(300_000)
+        let e = try Self.endpoint(reg, token)
+        #expect(e.revision == 1 && e.weights == ["v1": 90, "v2": 10])
+        term.keys("q")
+    }
+
+    @Test func aDeadRegistryIsSaidPlainlyAndTheConsoleRecovers() throws {
+        let reg = RegistryProcess()
+        let term = Tmux()
+        defer { term.kill(); reg.cleanUp() }
+        let tokenFile = try HeadlessVerbTests.tokenFile(reg, "otto", "operator")
+        try reg.start(seed: try reg.writeSeed(), extra: ["--log-level", "warning"])
+        let url = reg.url
+        try term.start("\(HeadlessVerbTests.tower) --registry \(url) --token-file \(tokenFile)")
+        #expect(term.waitFor("alpha").found)
+        reg.kill(signal: SIGKILL)
+        let down = term.waitFor("unreachable", timeout: 30)
+        #expect(down.found, "\(down.screen)")
+        #expect(down.screen.contains("alpha"), "the last known state stays on screen, marked stale")
+        let port = String(url.split(separator: ":").last!)
+        try reg.start(extra: ["--log-level", "warning"], listen: "127.0.0.1:\(port)")
+        let back = term.waitFor("read 0s ago", timeout: 15)
+        #expect(back.found && !back.screen.contains("unreachable"), "the console should recover on its own: \(back.screen)")
+        term.keys("q")
+    }
+}

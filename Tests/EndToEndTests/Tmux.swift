@@ -1,0 +1,58 @@
+import Foundation
+
+/// A real terminal for end-to-end tests: a private tmux server running one program, driven with
+/// send-keys and read with capture-pane. Killed (with everything in it) when the test ends.
+final class Tmux: @unchecked Sendable {
+    let socket = "tower-test-" + UUID().uuidString.prefix(8)
+
+    @discardableResult
+    func tmux(_ args: [String]) -> (Int32, String) {
+        // posix_spawn and waitpid rather than Foundation.Process: tmux's client forks the server,
+        // and Process was seen leaving the exited client unreaped and waiting forever. Output goes
+        // to a file, not a pipe, which the daemonised server would otherwise hold open.
+        let path = NSTemporaryDirectory() + "tmux-out-" + UUID().uuidString
+        defer { unlink(path) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        let argv = (["tmux", "-L", socket, "-f", "/dev/null"] + args).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        guard posix_spawnp(&pid, "tmux", &actions, nil, argv, environ) == 0 else { return (-1, "cannot start tmux") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        let data = FileManager.default.contents(atPath: path) ?? Data()
+        return ((status >> 8) & 0xff, String(decoding: data, as: UTF8.self))
+    }
+
+    /// Starts `command` (a shell line) in a `width`×`height` terminal with a UTF-8 locale.
+    func start(_ command: String, width: Int = 100, height: Int = 30) throws {
+        let (status, out) = tmux(["new-session", "-d", "-s", "t", "-x", String(width), "-y", String(height),
+                                  "env LANG=C.UTF-8 TERM=tmux-256color \(command)"])
+        if status != 0 { throw E2EError("tmux new-session failed: \(out)") }
+        tmux(["set-option", "-t", "t", "remain-on-exit", "on"])
+    }
+
+    func keys(_ keys: String...) { tmux(["send-keys", "-t", "t"] + keys) }
+    func type(_ text: String) { tmux(["send-keys", "-t", "t", "-l", text]) }
+    func screen() -> String { tmux(["capture-pane", "-p", "-t", "t"]).1 }
+    func resize(width: Int, height: Int) { tmux(["resize-window", "-t", "t", "-x", String(width), "-y", String(height)]) }
+
+    /// Waits until the screen contains `text`; returns the screen either way.
+    @discardableResult
+    func waitFor(_ text: String, timeout: TimeInterval = 5) -> (found: Bool, screen: String) {
+        let deadline = Date().addingTimeInterval(timeout)
+        var s = ""
+        repeat {
+            s = screen()
+            if s.contains(text) { return (true, s) }
+            usleep(50_000)
+        } while Date() < deadline
+        return (false, s)
+    }
+
+    func kill() { tmux(["kill-server"]) }
+}
