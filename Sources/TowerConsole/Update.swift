@@ -52,6 +52,8 @@ public func update(_ state: inout ConsoleState, _ message: Message) -> [Effect] 
         switch failure {
         case .stale(let current, let detail):
             d.conflict = current
+            // Show what the endpoint looks like now, so "before" is what the re-apply would change.
+            if let current { d.before = current.weights }
             d.error = detail + (current != nil ? " — Enter re-applies on the new revision, Esc cancels" : "")
             if let current, let i = state.endpoints.firstIndex(where: { $0.name == current.name }) { state.endpoints[i] = current }
         case .refused(let status, let detail):
@@ -271,7 +273,6 @@ private func dialogKey(_ state: inout ConsoleState, _ key: KeyEvent) -> [Effect]
         if let current = d.conflict {
             // Re-apply the same intent on the revision that won.
             d.request.expected = current.revision
-            d.before = current.weights
             d.conflict = nil
             d.error = nil
             return []

@@ -287,7 +287,7 @@ private func dialog(_ f: inout Frame, _ s: ConsoleState, _ d: Dialog, _ g: Glyph
     }
     y += versions.count + 1
     if !d.revisions.isEmpty {
-        f.put(" to revision (\(g.arrow) Up/Down):", x: inner.x, y: y, style: s.theme.dialog)
+        f.put(" roll back to (Up/Down to choose):", x: inner.x, y: y, style: s.theme.dialog)
         y += 1
         let top = max(0, d.revisionIndex - 4)
         for (i, rec) in d.revisions.dropFirst(top).prefix(5).enumerated() {

@@ -22,7 +22,7 @@ public enum DemoFleet {
         return [
             ep("alpha", "team-vision", [("v1", 90, .passed, nil), ("v2", 10, .passed, nil)]),
             ep("asr-en", "team-speech", [("v11", 100, .passed, nil), ("v12", 0, .pending, "evaluation running: 412 of 2,000 clips")]),
-            ep("doc-embed", "team-search", [("v7", 70, .passed, nil), ("v8", 30, .passed, nil)]),
+            ep("doc-embed", "team-search", [("v7", 90, .passed, nil), ("v8", 10, .passed, nil)]),
             ep("fraud-score", "team-risk", [("v3", 100, .passed, nil), ("v4", 0, .failed, "AUC 0.871 < 0.900 baseline")]),
             ep("geo-match", "team-intel", [("v5", 50, .passed, nil), ("v6", 50, .passed, nil)]),
             ep("image-tag", "team-vision", [("v20", 95, .passed, nil), ("v21", 5, .passed, nil)]),
@@ -34,4 +34,21 @@ public enum DemoFleet {
             ep("translate-ru", "team-lang", [("v2", 100, .passed, nil), ("v3", 0, .passed, nil)]),
         ]
     }()
+
+    /// Creates the fleet in `store` and gives it some history: a canary step on one endpoint and a
+    /// version draining on another, each with its reason, as an on-call shift would leave them.
+    public static func seed(_ store: RegistryStore) async throws {
+        try await Seed.apply(specs, to: store, source: "demo fleet")
+        let oncall = Principal(name: "oncall-maria", role: .operator)
+        if let e = store.endpoint("doc-embed"), e.revision == 1 {
+            _ = try await store.change("doc-embed", expected: 1, principal: oncall, reason: "canary v8 to 30% after clean 10%", override: false) { _, _ in
+                .shift(["v7": 70, "v8": 30])
+            }
+        }
+        if let e = store.endpoint("ner-multi"), e.revision == 1 {
+            _ = try await store.change("ner-multi", expected: 1, principal: oncall, reason: "v10 paused: p99 regression on long documents", override: false) { _, _ in
+                .drainVersion("v10")
+            }
+        }
+    }
 }

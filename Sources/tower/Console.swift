@@ -95,8 +95,9 @@ struct Demo: AsyncParsableCommand {
     func run() async throws {
         let dir = NSTemporaryDirectory() + "tower-demo-" + UUID().uuidString
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let store = try RegistryStore(directory: dir)
-        try await Seed.apply(DemoFleet.specs, to: store, source: "demo fleet")
+        // A long drain timeout keeps the demo's draining version draining while you look at it.
+        let store = try RegistryStore(directory: dir, drainTimeout: 3600)
+        try await DemoFleet.seed(store)
         let token = try store.createToken(name: "demo-operator", role: .operator)
         var logger = Logger(label: "tower-demo")
         logger.logLevel = .critical // the console owns the screen: nothing may print on it

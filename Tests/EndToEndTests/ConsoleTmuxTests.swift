@@ -122,4 +122,25 @@ import TowerHTTP
         #expect(back.found && !back.screen.contains("unreachable"), "the console should recover on its own: \(back.screen)")
         term.keys("q")
     }
+
+    @Test(arguments: [SIGTERM, SIGINT])
+    func aSignalRestoresTheTerminal(_ sig: Int32) throws {
+        let reg = RegistryProcess()
+        let term = Tmux()
+        defer { term.kill(); reg.cleanUp() }
+        let tokenFile = try HeadlessVerbTests.tokenFile(reg, "otto", "operator")
+        try reg.start(seed: try reg.writeSeed(), extra: ["--log-level", "warning"])
+        let pidFile = reg.dataDir + "/pid", exitFile = reg.dataDir + "/exit"
+        try term.start("sh -c 'echo $$ > \(pidFile); exec \(HeadlessVerbTests.tower) --registry \(reg.url) --token-file \(tokenFile)'; echo EXIT=$? > \(exitFile); stty -a | grep -o -- '-icanon\\|-echo ' > \(exitFile).stty")
+        #expect(term.waitFor("alpha").found)
+        let pid = Int32(try String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines))!
+        kill(pid, sig)
+        var exit = ""
+        for _ in 0..<100 where exit.isEmpty { exit = (try? String(contentsOfFile: exitFile, encoding: .utf8)) ?? ""; usleep(50_000) }
+        #expect(exit.contains("EXIT=\(128 + sig)"), "exit: \(exit)")
+        usleep(200_000)
+        let stty = (try? String(contentsOfFile: exitFile + ".stty", encoding: .utf8)) ?? ""
+        #expect(stty.isEmpty, "the terminal should be back in canonical mode with echo: \(stty)")
+        #expect(!term.screen().contains("tower  ctx"))
+    }
 }

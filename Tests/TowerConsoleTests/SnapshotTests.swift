@@ -57,10 +57,37 @@ func assertSnapshotText(_ body: String, named name: String, sourceLocation: Sour
         try assertSnapshot(view(s), named: "dialog-drain-endpoint-\(size.0)x\(size.1)")
     }
 
-    @Test func helpIsGeneratedFromTheKeymap() throws {
-        var s = CF.loaded()
+    @Test(arguments: sizes) func helpIsGeneratedFromTheKeymap(_ size: (Int, Int)) throws {
+        var s = CF.loaded(width: size.0, height: size.1)
         CF.keys(&s, [.char("?")])
-        try assertSnapshot(view(s), named: "help-80x24")
+        try assertSnapshot(view(s), named: "help-\(size.0)x\(size.1)")
+    }
+
+    static let history: [RevisionRecord] = [
+        RevisionRecord(revision: 3, time: CF.now.addingTimeInterval(-120), actor: "alice", action: .shift, reason: "canary 10%",
+                       summary: "v1 100→90, v2 0→10", endpoint: CF.fleet[0]),
+        RevisionRecord(revision: 2, time: CF.now.addingTimeInterval(-900), actor: "bob", action: .undrain, reason: "v2 rebuilt",
+                       summary: "v2 drained→serving", endpoint: CF.e("alpha", [CF.v("v1", 100), CF.v("v2", 0)], revision: 2)),
+        RevisionRecord(revision: 1, time: CF.now.addingTimeInterval(-3600), actor: "seed", action: .create, reason: "seeded",
+                       summary: "created: v1 100, v2 0", endpoint: CF.e("alpha", [CF.v("v1", 100), CF.v("v2", 0)], revision: 1)),
+    ]
+
+    /// Every other dialog, at both sizes: drain a version, undrain, roll back, the weight editor.
+    @Test(arguments: ["drain", "undrain", "rollback", "editor"], sizes)
+    func dialogs(_ kind: String, _ size: (Int, Int)) throws {
+        var s = CF.loaded(width: size.0, height: size.1)
+        switch kind {
+        case "drain": CF.keys(&s, [.enter, .char("j"), .char("d")] + CF.type("p99 red"))
+        case "undrain":
+            CF.keys(&s, [.char("j"), .char("j"), .char("j"), .enter, .char("j"), .char("u")] + CF.type("fixed"))
+        case "rollback":
+            CF.keys(&s, [.enter, .char("r")])
+            _ = update(&s, .revisionsLoaded(endpoint: "alpha", Self.history))
+            CF.keys(&s, CF.type("undo canary"))
+        default: CF.keys(&s, [.enter, .char("s"), .backspace] + CF.type("5"))
+        }
+        #expect(s.dialog != nil)
+        try assertSnapshot(view(s), named: "dialog-\(kind)-\(size.0)x\(size.1)")
     }
 
     @Test func tooSmallSaysSo() throws {
@@ -86,8 +113,8 @@ func assertSnapshotText(_ body: String, named name: String, sourceLocation: Sour
         try assertSnapshotText(f.styleText, named: "monochrome-styles-\(name)-80x24")
     }
 
-    @Test func auditScreen() throws {
-        var s = CF.loaded(width: 120, height: 30)
+    @Test(arguments: [(80, 24), (160, 48), (120, 30)]) func auditScreen(_ size: (Int, Int)) throws {
+        var s = CF.loaded(width: size.0, height: size.1)
         CF.keys(&s, [.char(":")] + CF.type("audit") + [.enter])
         var prev = AuditEntry.genesisHash
         var entries: [AuditEntry] = []
@@ -100,9 +127,9 @@ func assertSnapshotText(_ body: String, named name: String, sourceLocation: Sour
             entries.insert(e, at: 0)
         }
         _ = update(&s, .auditLoaded(entries, AuditVerification(intact: true, entries: 4, firstBreak: nil), at: CF.now))
-        try assertSnapshot(view(s), named: "audit-120x30")
+        try assertSnapshot(view(s), named: "audit-\(size.0)x\(size.1)")
         _ = update(&s, .auditLoaded(entries, AuditVerification(intact: false, entries: 4, firstBreak: ChainBreak(seq: 3, problem: "its hash does not match its content: the entry was edited")), at: CF.now))
-        try assertSnapshot(view(s), named: "audit-broken-120x30")
+        try assertSnapshot(view(s), named: "audit-broken-\(size.0)x\(size.1)")
     }
 
     @Test func selectionAndStateAreNotToldByColourAlone() {
