@@ -53,8 +53,9 @@ private func header(_ f: inout Frame, _ s: ConsoleState, _ g: Glyphs) {
     let health: String
     var style = s.theme.header
     if let err = s.registryError {
-        let age = s.lastRead.map { "\(g.dash) data \(ageText(s.now.timeIntervalSince($0))) old" } ?? ""
-        health = " registry \(g.bad) \(err)\(age) "
+        // The age comes first: on a narrow screen it is what must not be cut off.
+        let age = s.lastRead.map { "data \(ageText(s.now.timeIntervalSince($0))) old:" } ?? "no data:"
+        health = " registry \(g.bad) \(age) \(err) "
         style = s.theme.error
     } else if let last = s.lastRead {
         health = " registry \(g.ok) read \(ageText(s.now.timeIntervalSince(last))) ago "

@@ -89,7 +89,9 @@ struct ConsoleBench: AsyncParsableCommand {
         let cpu = pty.cpuSeconds() - cpu0
         print(String(format: "idle CPU with %d endpoints over %.0f s: %.2f%% of a core  target < 1%%",
                      liveEndpoints, Date().timeIntervalSince(t0), cpu / Date().timeIntervalSince(t0) * 100))
-        print(String(format: "resident memory: %.1f MB  target < 40 MB", Double(pty.residentKB()) / 1024))
+        let (anon, pss) = pty.privateAndProportionalKB()
+        print(String(format: "resident memory: %.1f MB RSS (%.1f MB anonymous, %.1f MB PSS; the rest is shared code pages)  target < 40 MB",
+                     Double(pty.residentKB()) / 1024, Double(anon) / 1024, Double(pss) / 1024))
     }
 }
 
@@ -152,6 +154,16 @@ final class PTYChild {
         guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
               let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }) else { return 0 }
         return Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0
+    }
+
+    /// Anonymous (heap and stacks) and proportional set size, from smaps_rollup.
+    func privateAndProportionalKB() -> (Int, Int) {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/smaps_rollup", encoding: .utf8) else { return (0, 0) }
+        func field(_ name: String) -> Int {
+            text.split(separator: "\n").first { $0.hasPrefix(name + ":") }
+                .flatMap { Int($0.split(separator: " ").dropFirst().first ?? "0") } ?? 0
+        }
+        return (field("Anonymous"), field("Pss"))
     }
 
     func stop() {

@@ -46,7 +46,7 @@ import TowerHTTP
 
         // r: the previous revision is preselected.
         term.keys("r")
-        #expect(term.waitFor("to revision").found)
+        #expect(term.waitFor("roll back to").found)
         term.type("undo drain")
         term.keys("Enter")
         #expect(term.waitFor("alpha: revision 4 applied").found)
@@ -61,7 +61,7 @@ import TowerHTTP
         // A change by someone else shows without a key press.
         let other = RawClient(base: reg.url, token: token)
         #expect(try other.post("/v1/endpoints/alpha/shift", json: #"{"weights":{"v1":60,"v2":40},"reason":"from elsewhere"}"#, ifMatch: 4).status == 200)
-        let seen = term.waitFor("from elsewhere", timeout: 2)
+        let seen = term.waitFor("from elsewhere", timeout: 1.5)
         #expect(seen.found, "a change made elsewhere should appear within a second: \(seen.screen)")
         #expect(seen.screen.contains("60%"))
 
@@ -89,6 +89,7 @@ import TowerHTTP
         try reg.start(seed: try reg.writeSeed(), extra: ["--log-level", "warning"])
         try term.start("\(HeadlessVerbTests.tower) --registry \(reg.url) --token-file \(tokenFile) --read-only")
         #expect(term.waitFor("READ-ONLY").found)
+        #expect(term.waitFor("alpha").found)
         term.keys("Enter")
         #expect(term.waitFor("RECENT REVISIONS").found)
         for k in ["+", "d", "r", "s", "D"] {

@@ -5,6 +5,11 @@ import Foundation
 final class Tmux: @unchecked Sendable {
     let socket = "tower-test-" + UUID().uuidString.prefix(8)
 
+    init() {
+        // CI runs without a terminal and may have no TERM; tmux wants one to describe its panes.
+        setenv("TERM", "xterm-256color", 0)
+    }
+
     @discardableResult
     func tmux(_ args: [String]) -> (Int32, String) {
         // posix_spawn and waitpid rather than Foundation.Process: tmux's client forks the server,

@@ -171,4 +171,47 @@ import TowerDomain
         _ = update(&s, .auditLoaded(entries, AuditVerification(intact: true, entries: 3, firstBreak: nil), at: CF.now))
         #expect(!s.audit.linksIntact, "an entry whose content no longer matches its hash is caught on screen too")
     }
+
+    @Test func undrainAVersionOrTheWholeEndpoint() {
+        var s = CF.loaded()
+        // translate-ru's v3 is draining.
+        CF.keys(&s, [.char("j"), .char("j"), .char("j"), .enter, .char("j"), .char("u")] + CF.type("fixed") )
+        #expect(CF.keys(&s, [.enter]) == [.submit(ChangeRequest(endpoint: "translate-ru", expected: 9, kind: .undrain(version: "v3"), reason: "fixed"))])
+        var t = CF.loaded()
+        // vision-ocr is out of service: u on the overview brings the endpoint back.
+        CF.keys(&t, [.char("j"), .char("j"), .char("j"), .char("j"), .char("u")] + CF.type("resolved"))
+        #expect(CF.keys(&t, [.enter]) == [.submit(ChangeRequest(endpoint: "vision-ocr", expected: 21, kind: .undrain(version: nil), reason: "resolved"))])
+        var u = CF.loaded()
+        CF.keys(&u, [.enter, .char("u")])
+        #expect(u.dialog == nil && u.toast == "nothing to undrain: select a draining or drained version")
+    }
+
+    @Test func aRefusedTokenSaysSo() {
+        var s = CF.loaded()
+        CF.keys(&s, [.enter, .char("d")] + CF.type("x") + [.enter])
+        _ = update(&s, .changeFailed(.refused(status: 401, detail: "a valid token is required")))
+        #expect(s.dialog?.error == "not signed in: the token was refused (a valid token is required)")
+    }
+
+    @Test func aFailingRegistryKeepsTheLastStateAndMarksItStale() {
+        var s = CF.loaded()
+        _ = update(&s, .registryFailed("unreachable (connection refused)", at: CF.now.addingTimeInterval(5)))
+        #expect(s.endpoints.count == 5 && s.registryError == "unreachable (connection refused)")
+        #expect(s.isStale)
+        #expect(view(s).text.contains("registry ✗ data 6s old: unreachable"))
+        _ = update(&s, .endpointsLoaded(EndpointList(endpoints: CF.fleet, auditSeq: 41), at: CF.now.addingTimeInterval(6)))
+        #expect(!s.isStale && s.registryError == nil)
+    }
+
+    @Test func theAuditFilterMatchesActorsEndpointsAndReasons() {
+        var s = CF.loaded()
+        let e = AuditEntry(seq: 1, time: CF.now, actor: "otto", role: .operator, action: .drain, endpoint: "alpha", version: "v2",
+                           fromRevision: 1, toRevision: 2, reason: "p99 red", weightsBefore: [:], weightsAfter: [:], override: false,
+                           summary: "", prevHash: AuditEntry.genesisHash)
+        var f = e
+        f.actor = "ada"; f.reason = "retire"; f.endpoint = "fraud-score"
+        _ = update(&s, .auditLoaded([e, f], nil, at: CF.now))
+        CF.keys(&s, [.char(":")] + CF.type("audit") + [.enter, .char("/")] + CF.type("p99") + [.enter])
+        #expect(s.visibleAudit.map(\.actor) == ["otto"])
+    }
 }
