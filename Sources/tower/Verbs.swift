@@ -44,11 +44,7 @@ struct Shift: AsyncParsableCommand {
             }
             let total = split.values.reduce(0, +)
             if total != 100 { throw VerbError(message: "the weights add up to \(total); they must add up to 100", code: Exit.invalid) }
-            let (client, ctx) = try connection.client()
-            try refuseIfReadOnly(change, ctx)
-            let expected = try await expectedRevision(client, endpoint, change)
-            let after = try await client.shift(endpoint, weights: split, reason: change.reason, expected: expected, override: override)
-            try show(after, connection.output, verb: "shifted")
+            try await applyChange(connection, change, endpoint, verb: "shifted") { try await $0.shift(endpoint, weights: split, reason: change.reason, expected: $1, override: override) }
         }
     }
 }
@@ -67,11 +63,7 @@ struct Drain: AsyncParsableCommand {
             if version == nil && confirm != endpoint {
                 throw VerbError(message: "draining the whole endpoint stops all its traffic; repeat its name with --confirm \(endpoint)", code: Exit.invalid)
             }
-            let (client, ctx) = try connection.client()
-            try refuseIfReadOnly(change, ctx)
-            let expected = try await expectedRevision(client, endpoint, change)
-            let after = try await client.drain(endpoint, version: version, reason: change.reason, expected: expected)
-            try show(after, connection.output, verb: "drained")
+            try await applyChange(connection, change, endpoint, verb: "drained") { try await $0.drain(endpoint, version: version, reason: change.reason, expected: $1) }
         }
     }
 }
@@ -86,11 +78,7 @@ struct Undrain: AsyncParsableCommand {
 
     func run() async throws {
         try await perform(connection.output) {
-            let (client, ctx) = try connection.client()
-            try refuseIfReadOnly(change, ctx)
-            let expected = try await expectedRevision(client, endpoint, change)
-            let after = try await client.undrain(endpoint, version: version, reason: change.reason, expected: expected)
-            try show(after, connection.output, verb: "undrained")
+            try await applyChange(connection, change, endpoint, verb: "undrained") { try await $0.undrain(endpoint, version: version, reason: change.reason, expected: $1) }
         }
     }
 }
@@ -105,11 +93,7 @@ struct Rollback: AsyncParsableCommand {
 
     func run() async throws {
         try await perform(connection.output) {
-            let (client, ctx) = try connection.client()
-            try refuseIfReadOnly(change, ctx)
-            let expected = try await expectedRevision(client, endpoint, change)
-            let after = try await client.rollback(endpoint, to: to, reason: change.reason, expected: expected, override: override)
-            try show(after, connection.output, verb: "rolled back")
+            try await applyChange(connection, change, endpoint, verb: "rolled back") { try await $0.rollback(endpoint, to: to, reason: change.reason, expected: $1, override: override) }
         }
     }
 }
@@ -147,6 +131,16 @@ struct Audit: AsyncParsableCommand {
             if broken != nil { Foundation.exit(Exit.conflict) }
         }
     }
+}
+
+/// The shared shape of every change verb: connect, refuse when read-only, learn the revision to
+/// expect, make the call, print the result.
+func applyChange(_ connection: ConnectionOptions, _ change: ChangeOptions, _ endpoint: String, verb: String,
+                 _ call: (RegistryClient, Int64) async throws -> Endpoint) async throws {
+    let (client, ctx) = try connection.client()
+    try refuseIfReadOnly(change, ctx)
+    let expected = try await expectedRevision(client, endpoint, change)
+    try show(try await call(client, expected), connection.output, verb: verb)
 }
 
 func refuseIfReadOnly(_ change: ChangeOptions, _ ctx: TowerContext?) throws {

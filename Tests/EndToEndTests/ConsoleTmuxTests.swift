@@ -11,13 +11,17 @@ import TowerHTTP
         try Wire.decoder().decode(Endpoint.self, from: Data(RawClient(base: reg.url, token: token).get("/v1/endpoints/alpha").body))
     }
 
-    @Test func keysShiftDrainAndRollBackThroughTheRegistry() throws {
+    /// A registry seeded with alpha (v1 90, v2 10), an operator token "otto" in a file, a terminal.
+    static func registryAndTerminal() throws -> (RegistryProcess, Tmux, String, String) {
         let reg = RegistryProcess()
-        let term = Tmux()
-        defer { term.kill(); reg.cleanUp() }
         let tokenFile = try HeadlessVerbTests.tokenFile(reg, "otto", "operator")
-        let token = try String(contentsOfFile: tokenFile, encoding: .utf8)
         try reg.start(seed: try reg.writeSeed(), extra: ["--log-level", "warning"])
+        return (reg, Tmux(), tokenFile, try String(contentsOfFile: tokenFile, encoding: .utf8))
+    }
+
+    @Test func keysShiftDrainAndRollBackThroughTheRegistry() throws {
+        let (reg, term, tokenFile, token) = try Self.registryAndTerminal()
+        defer { term.kill(); reg.cleanUp() }
         let exitFile = reg.dataDir + "/exit"
         try term.start("\(HeadlessVerbTests.tower) --registry \(reg.url) --token-file \(tokenFile) 2>\(reg.dataDir)/console.err; echo EXIT=$? > \(exitFile)")
         #expect(term.waitFor("alpha").found, "overview: \(term.screen())")
@@ -81,12 +85,8 @@ import TowerHTTP
     }
 
     @Test func readOnlyChangesNothing() throws {
-        let reg = RegistryProcess()
-        let term = Tmux()
+        let (reg, term, tokenFile, token) = try Self.registryAndTerminal()
         defer { term.kill(); reg.cleanUp() }
-        let tokenFile = try HeadlessVerbTests.tokenFile(reg, "otto", "operator")
-        let token = try String(contentsOfFile: tokenFile, encoding: .utf8)
-        try reg.start(seed: try reg.writeSeed(), extra: ["--log-level", "warning"])
         try term.start("\(HeadlessVerbTests.tower) --registry \(reg.url) --token-file \(tokenFile) --read-only")
         #expect(term.waitFor("READ-ONLY").found)
         #expect(term.waitFor("alpha").found)
@@ -105,11 +105,8 @@ import TowerHTTP
     }
 
     @Test func aDeadRegistryIsSaidPlainlyAndTheConsoleRecovers() throws {
-        let reg = RegistryProcess()
-        let term = Tmux()
+        let (reg, term, tokenFile, _) = try Self.registryAndTerminal()
         defer { term.kill(); reg.cleanUp() }
-        let tokenFile = try HeadlessVerbTests.tokenFile(reg, "otto", "operator")
-        try reg.start(seed: try reg.writeSeed(), extra: ["--log-level", "warning"])
         let url = reg.url
         try term.start("\(HeadlessVerbTests.tower) --registry \(url) --token-file \(tokenFile)")
         #expect(term.waitFor("alpha").found)
@@ -126,11 +123,8 @@ import TowerHTTP
 
     @Test(arguments: [SIGTERM, SIGINT])
     func aSignalRestoresTheTerminal(_ sig: Int32) throws {
-        let reg = RegistryProcess()
-        let term = Tmux()
+        let (reg, term, tokenFile, _) = try Self.registryAndTerminal()
         defer { term.kill(); reg.cleanUp() }
-        let tokenFile = try HeadlessVerbTests.tokenFile(reg, "otto", "operator")
-        try reg.start(seed: try reg.writeSeed(), extra: ["--log-level", "warning"])
         let pidFile = reg.dataDir + "/pid", exitFile = reg.dataDir + "/exit"
         try term.start("sh -c 'echo $$ > \(pidFile); exec \(HeadlessVerbTests.tower) --registry \(reg.url) --token-file \(tokenFile)'; echo EXIT=$? > \(exitFile); stty -a | grep -o -- '-icanon\\|-echo ' > \(exitFile).stty")
         #expect(term.waitFor("alpha").found)
@@ -143,5 +137,15 @@ import TowerHTTP
         let stty = (try? String(contentsOfFile: exitFile + ".stty", encoding: .utf8)) ?? ""
         #expect(stty.isEmpty, "the terminal should be back in canonical mode with echo: \(stty)")
         #expect(!term.screen().contains("tower  ctx"))
+    }
+
+    @Test func withoutAUTF8LocaleTheConsoleDrawsASCII() throws {
+        let (reg, term, tokenFile, _) = try Self.registryAndTerminal()
+        defer { term.kill(); reg.cleanUp() }
+        try term.start("env LANG=C LC_ALL=C \(HeadlessVerbTests.tower) --registry \(reg.url) --token-file \(tokenFile)")
+        let shown = term.waitFor("+ serve")
+        #expect(shown.found, "\(shown.screen)")
+        #expect(shown.screen.unicodeScalars.allSatisfy { $0.isASCII }, "\(shown.screen)")
+        term.keys("q")
     }
 }
