@@ -70,6 +70,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "TowerDomainTests", dependencies: ["TowerDomain"]),
+        .testTarget(name: "TowerSourcesTests", dependencies: ["TowerSources", "TowerDomain", "TowerHTTP"], exclude: ["Fixtures"]),
         .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI"]),
         .testTarget(name: "TowerConsoleTests", dependencies: ["TowerConsole", "TowerDomain", "TerminalUI"], exclude: ["__Snapshots__"]),
         .testTarget(name: "TerminalUICursesTests", dependencies: ["TerminalUICurses", "TerminalUI"]),
