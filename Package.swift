@@ -44,6 +44,10 @@ let package = Package(
         .target(name: "TowerRuntime", dependencies: [
             "TowerConsole", "TowerSources", "TerminalUI", "TerminalUICurses", "TowerDomain", "TowerHTTP",
         ]),
+        .target(name: "TowerSim", dependencies: [
+            "TowerDomain", "TowerSources",
+            .product(name: "Yams", package: "Yams"),
+        ]),
         .target(name: "TowerRegistry", dependencies: [
             "TowerDomain",
             .product(name: "Hummingbird", package: "hummingbird"),
@@ -72,6 +76,7 @@ let package = Package(
         .testTarget(name: "TowerDomainTests", dependencies: ["TowerDomain"]),
         .testTarget(name: "TowerSourcesTests", dependencies: ["TowerSources", "TowerDomain", "TowerHTTP"], exclude: ["Fixtures"]),
         .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI"]),
+        .testTarget(name: "TowerSimTests", dependencies: ["TowerSim", "TowerDomain"]),
         .testTarget(name: "TowerConsoleTests", dependencies: ["TowerConsole", "TowerDomain", "TerminalUI"], exclude: ["__Snapshots__"]),
         .testTarget(name: "TerminalUICursesTests", dependencies: ["TerminalUICurses", "TerminalUI"]),
         .testTarget(name: "TowerRegistryTests", dependencies: [

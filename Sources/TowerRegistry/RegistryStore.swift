@@ -97,18 +97,18 @@ public final class RegistryStore: Sendable {
     }
 
     public func revisions(of name: String, limit: Int = 50) async throws -> RevisionList {
-        let rows = try await pool.read { db in
+        guard endpoint(name) != nil else { throw RoutingError.notFound("no endpoint named '\(Names.printable(name))'") }
+        // Rows are decoded inside the read: GRDB's async read needs a Sendable result, which Row is not.
+        let records = try await pool.read { db in
             try Row.fetchAll(db, sql: """
                 SELECT r.* FROM revision r JOIN endpoint e ON e.name = r.endpoint
                 WHERE r.endpoint = ? AND r.revision >= e.created_revision
                 ORDER BY r.revision DESC LIMIT ?
-                """, arguments: [name, limit])
-        }
-        guard endpoint(name) != nil else { throw RoutingError.notFound("no endpoint named '\(Names.printable(name))'") }
-        let records = try rows.map { row in
-            RevisionRecord(revision: row["revision"], time: Timestamp.date(ms: row["time_ms"]), actor: row["actor"],
-                           action: AuditAction(rawValue: row["action"]) ?? .update, reason: row["reason"],
-                           summary: row["summary"], endpoint: try Self.decodeEndpoint(row["body"]))
+                """, arguments: [name, limit]).map { row in
+                RevisionRecord(revision: row["revision"], time: Timestamp.date(ms: row["time_ms"]), actor: row["actor"],
+                               action: AuditAction(rawValue: row["action"]) ?? .update, reason: row["reason"],
+                               summary: row["summary"], endpoint: try Self.decodeEndpoint(row["body"]))
+            }
         }
         return RevisionList(endpoint: name, revisions: records)
     }

@@ -56,7 +56,7 @@ final class RegistryProcess: @unchecked Sendable {
     func start(seed: String? = nil, extra: [String] = [], listen: String = "127.0.0.1:0") throws {
         let ready = dataDir + ".url"
         try? FileManager.default.removeItem(atPath: ready)
-        FileManager.default.createFile(atPath: logPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         let logFile = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         logFile.seekToEndOfFile()
         let p = Process()
