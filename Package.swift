@@ -10,6 +10,7 @@ let package = Package(
         .executable(name: "tower-registry", targets: ["tower-registry"]),
         .executable(name: "tower-bench", targets: ["tower-bench"]),
         .executable(name: "tower", targets: ["tower"]),
+        .executable(name: "tower-sim", targets: ["tower-sim"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -47,6 +48,8 @@ let package = Package(
         .target(name: "TowerSim", dependencies: [
             "TowerDomain", "TowerSources",
             .product(name: "Yams", package: "Yams"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "NIOCore", package: "swift-nio"),
         ]),
         .target(name: "TowerRegistry", dependencies: [
             "TowerDomain",
@@ -69,6 +72,11 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        .executableTarget(name: "tower-sim", dependencies: [
+            "TowerSim", "TowerSources", "TowerDomain",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .executableTarget(name: "tower-bench", dependencies: [
             "TowerRegistry", "TowerSources", "TowerDomain", "TowerHTTP", "TowerConsole", "TerminalUI",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -76,7 +84,10 @@ let package = Package(
         .testTarget(name: "TowerDomainTests", dependencies: ["TowerDomain"]),
         .testTarget(name: "TowerSourcesTests", dependencies: ["TowerSources", "TowerDomain", "TowerHTTP"], exclude: ["Fixtures"]),
         .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI"]),
-        .testTarget(name: "TowerSimTests", dependencies: ["TowerSim", "TowerDomain"]),
+        .testTarget(name: "TowerSimTests", dependencies: [
+            "TowerSim", "TowerDomain",
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+        ]),
         .testTarget(name: "TowerConsoleTests", dependencies: ["TowerConsole", "TowerDomain", "TerminalUI"], exclude: ["__Snapshots__"]),
         .testTarget(name: "TerminalUICursesTests", dependencies: ["TerminalUICurses", "TerminalUI"]),
         .testTarget(name: "TowerRegistryTests", dependencies: [
