@@ -21,6 +21,36 @@ public enum SortOrder: String, CaseIterable, Sendable {
     var next: SortOrder { SortOrder.allCases[(SortOrder.allCases.firstIndex(of: self)! + 1) % SortOrder.allCases.count] }
 }
 
+/// A metrics or trace source as the header shows it.
+public struct SourceHealth: Equatable, Sendable {
+    public var name: String
+    public var lastSuccess: Date?
+    public var lastError: String?
+    public init(name: String, lastSuccess: Date? = nil, lastError: String? = nil) {
+        self.name = name; self.lastSuccess = lastSuccess; self.lastError = lastError
+    }
+}
+
+/// Live figures per endpoint (`alpha`) and per version (`alpha/v2`), with p99 history for the
+/// sparklines and the health of each source.
+public struct Telemetry: Equatable, Sendable {
+    public var figures: [String: Figures] = [:]
+    public var history: [String: [Double?]] = [:]
+    public var sources: [SourceHealth] = []
+    /// Figures older than this are drawn as stale (two refresh intervals).
+    public var staleAfter: TimeInterval = 10
+    public static let historyLength = 60
+
+    public init() {}
+    public var enabled: Bool { !sources.isEmpty }
+
+    public static func key(_ endpoint: String, _ version: String? = nil) -> String {
+        version.map { "\(endpoint)/\($0)" } ?? endpoint
+    }
+
+    public func isStale(_ f: Figures, now: Date) -> Bool { now.timeIntervalSince(f.readAt) > staleAfter }
+}
+
 /// The audit log as the audit screen shows it.
 public struct AuditView: Equatable, Sendable {
     public var entries: [AuditEntry] = []
@@ -96,6 +126,7 @@ public struct ConsoleState: Equatable, Sendable {
     public var command: String?
     public var sort: SortOrder = .attention { didSet { if sort != oldValue { refreshVisible() } } }
     public var audit = AuditView()
+    public var telemetry = Telemetry()
     public var readOnly: Bool
     public var contextName: String
     public var dialog: Dialog?
@@ -184,6 +215,11 @@ public enum Message: Equatable, Sendable {
     case auditLoaded([AuditEntry], AuditVerification?, at: Date)
     case contextSwitched(name: String, readOnly: Bool)
     case themeLoaded(Theme)
+    /// A metrics source answered: figures by `Telemetry.key`.
+    case figuresLoaded(source: String, [String: Figures], at: Date)
+    case sourceFailed(source: String, String, at: Date)
+    /// p99 history back-filled by one range query.
+    case historyLoaded([String: [Double?]])
     /// Something the operator asked for could not be done (unknown context or theme …).
     case notice(String)
 }

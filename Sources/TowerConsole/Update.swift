@@ -89,6 +89,25 @@ public func update(_ state: inout ConsoleState, _ message: Message) -> [Effect] 
         state.theme = theme
         state.toast = "theme \(theme.name)"
         return []
+    case .figuresLoaded(let source, let figures, let at):
+        state.telemetry.figures.merge(figures) { _, new in new }
+        for (key, f) in figures {
+            var h = state.telemetry.history[key] ?? []
+            h.append(f.p99Ms)
+            state.telemetry.history[key] = Array(h.suffix(Telemetry.historyLength))
+        }
+        state.now = max(state.now, at)
+        setHealth(&state, source) { $0.lastSuccess = at; $0.lastError = nil }
+        return []
+    case .sourceFailed(let source, let why, let at):
+        state.now = max(state.now, at)
+        setHealth(&state, source) { $0.lastError = why }
+        return []
+    case .historyLoaded(let history):
+        for (key, values) in history {
+            state.telemetry.history[key] = Array((values + (state.telemetry.history[key] ?? [])).suffix(Telemetry.historyLength))
+        }
+        return []
     case .notice(let text):
         state.toast = text
         return []
@@ -98,6 +117,16 @@ public func update(_ state: inout ConsoleState, _ message: Message) -> [Effect] 
         if state.command != nil { return commandKey(&state, key) }
         if state.filterEditing { return filterKey(&state, key) }
         return screenKey(&state, key)
+    }
+}
+
+private func setHealth(_ state: inout ConsoleState, _ source: String, _ change: (inout SourceHealth) -> Void) {
+    if let i = state.telemetry.sources.firstIndex(where: { $0.name == source }) {
+        change(&state.telemetry.sources[i])
+    } else {
+        var h = SourceHealth(name: source)
+        change(&h)
+        state.telemetry.sources.append(h)
     }
 }
 

@@ -63,6 +63,19 @@ private func header(_ f: inout Frame, _ s: ConsoleState, _ g: Glyphs) {
         health = " registry \(g.pending) connecting "
     }
     x = f.put(health, x: x, y: 0, style: style, maxWidth: s.width - x - 12)
+    for src in s.telemetry.sources where x < s.width - 14 {
+        var st = s.theme.header
+        let text: String
+        if let err = src.lastError {
+            st = s.theme.error
+            text = " \(src.name) \(g.bad) " + (src.lastSuccess.map { "\(ageText(s.now.timeIntervalSince($0))) old: " } ?? "") + err + " "
+        } else if let ok = src.lastSuccess {
+            text = " \(src.name) \(g.ok) \(ageText(s.now.timeIntervalSince(ok))) "
+        } else {
+            text = " \(src.name) \(g.pending) "
+        }
+        x = f.put(text, x: x, y: 0, style: st, maxWidth: s.width - x - 12)
+    }
     if s.readOnly { f.put(" READ-ONLY ", x: s.width - 11, y: 0, style: s.theme.readOnly) }
 }
 
@@ -122,6 +135,7 @@ func weightBar(_ e: Endpoint, width: Int, _ g: Glyphs) -> String {
 }
 
 private func overview(_ f: inout Frame, _ s: ConsoleState, _ r: Rect, _ g: Glyphs) {
+    if s.telemetry.enabled { return liveOverview(&f, s, r, g) }
     let wide = s.width >= 120
     let barWidth = wide ? 20 : 10
     let cols = (state: 0, name: 9, bar: wide ? 34 : 26, split: (wide ? 35 : 27) + barWidth)
@@ -163,6 +177,136 @@ private func overview(_ f: inout Frame, _ s: ConsoleState, _ r: Rect, _ g: Glyph
     }
 }
 
+/// Figures as the tables show them; a figure that could not be read is "—", never 0.
+enum Fmt {
+    static func rps(_ v: Double?) -> String {
+        guard let v, v.isFinite else { return "—" }
+        return v >= 100 ? String(Int(v.rounded())) : String(format: "%.1f", v)
+    }
+    static func ratio(_ v: Double?) -> String {
+        guard let v, v.isFinite else { return "—" }
+        return v == 0 ? "0%" : v < 0.001 ? "<0.1%" : String(format: "%.1f%%", v * 100)
+    }
+    static func ms(_ v: Double?) -> String {
+        guard let v, v.isFinite else { return "—" }
+        if v >= 10_000 { return String(format: "%.0fs", v / 1000) }
+        if v >= 1000 { return String(format: "%.1fs", v / 1000) }
+        return v >= 10 ? "\(Int(v.rounded()))ms" : String(format: "%.1fms", v)
+    }
+    static func count(_ v: Double?) -> String {
+        guard let v, v.isFinite else { return "—" }
+        return v >= 10_000 ? String(format: "%.0fk", v / 1000) : String(Int(v.rounded()))
+    }
+}
+
+/// A column of the live overview: the narrowest screens keep the lowest priorities.
+struct Column {
+    var title: String
+    var width: Int
+    var priority: Int
+    var render: (Endpoint) -> (String, Style)
+}
+
+/// Lays out columns left to right, dropping the least important ones that do not fit.
+func fit(_ columns: [Column], width: Int) -> [(Column, Int)] {
+    var kept = Set<Int>()
+    var used = 0
+    for (i, c) in columns.enumerated().sorted(by: { $0.element.priority < $1.element.priority }) where used + c.width + 1 <= width {
+        kept.insert(i)
+        used += c.width + 1
+    }
+    var x = 0
+    return columns.enumerated().filter { kept.contains($0.offset) }.map { _, c in
+        defer { x += c.width + 1 }
+        return (c, x)
+    }
+}
+
+private func liveOverview(_ f: inout Frame, _ s: ConsoleState, _ r: Rect, _ g: Glyphs) {
+    let t = s.telemetry
+    func figures(_ e: Endpoint) -> Figures? { t.figures[Telemetry.key(e.name)] }
+    func metric(_ e: Endpoint, _ text: (Figures) -> String, alarm: (Figures) -> Bool = { _ in false }) -> (String, Style) {
+        guard let fg = figures(e) else { return ("—", s.theme.dim) }
+        if t.isStale(fg, now: s.now) { return ("~" + text(fg), s.theme.dim) }
+        return (text(fg), alarm(fg) ? s.theme.bad : .plain)
+    }
+    let columns: [Column] = [
+        Column(title: "STATE", width: 7, priority: 0) { stateLabel($0, g, s.theme) },
+        Column(title: "ENDPOINT", width: 15, priority: 0) { ($0.name, .plain) },
+        Column(title: "RPS", width: 6, priority: 1) { e in metric(e) { Fmt.rps($0.rps) } },
+        Column(title: "ERR", width: 6, priority: 1) { e in metric(e, { Fmt.ratio($0.errorRatio) }, alarm: { ($0.errorRatio ?? 0) >= 0.01 }) },
+        Column(title: "P99", width: 6, priority: 1) { e in metric(e) { Fmt.ms($0.p99Ms) } },
+        Column(title: "P99 TREND", width: 12, priority: 2) { e in
+            (Sparkline.render(t.history[Telemetry.key(e.name)] ?? [], width: 12, ascii: g.ascii), .plain)
+        },
+        Column(title: "SPLIT", width: 16, priority: 1) { e in
+            (e.versions.map { v in "\(v.name) \(v.weight)" + (v.state == .serving ? "" : v.state == .draining ? "d" : "x") }.joined(separator: " "), .plain)
+        },
+        Column(title: "REV", width: 4, priority: 3) { ("r\($0.revision)", .plain) },
+        Column(title: "P50", width: 6, priority: 4) { e in metric(e) { Fmt.ms($0.p50Ms) } },
+        Column(title: "P95", width: 6, priority: 4) { e in metric(e) { Fmt.ms($0.p95Ms) } },
+        Column(title: "N", width: 6, priority: 4) { e in metric(e) { Fmt.count($0.samples) } },
+        Column(title: "GATES", width: 9, priority: 3) { e in
+            let failing = e.versions.filter { $0.gate != .passed }
+            if failing.isEmpty { return gateLabel(.passed, g, s.theme) }
+            let l = gateLabel(failing.contains { $0.gate == .failed } ? .failed : .pending, g, s.theme)
+            return ("\(l.0.prefix(1)) \(failing.map(\.name).joined(separator: ","))", l.1)
+        },
+        Column(title: "CHANGED", width: 14, priority: 5) { e in ("\(e.updatedBy) \(ageText(s.now.timeIntervalSince(e.updatedAt)))", .plain) },
+    ]
+    let laid = fit(columns, width: s.width)
+    for (c, x) in laid { f.put(c.title, x: x, y: r.y, style: s.theme.title, maxWidth: c.width) }
+    let rows = s.visibleEndpoints
+    if rows.isEmpty {
+        f.put(s.lastRead == nil ? "waiting for the registry" + (g.ascii ? "..." : "…") : "no endpoint matches /\(s.filter)", x: 2, y: r.y + 2, style: s.theme.dim)
+        return
+    }
+    let visible = r.height - 1
+    let top = max(0, min(s.selection - visible / 2, rows.count - visible))
+    for (row, e) in rows.dropFirst(top).prefix(visible).enumerated() {
+        let y = r.y + 1 + row
+        for (c, x) in laid {
+            let (text, style) = c.render(e)
+            f.put(text, x: x, y: y, style: style, maxWidth: c.width)
+        }
+        if top + row == s.selection { f.restyle(Rect(x: 0, y: y, width: s.width, height: 1)) { $0 = s.theme.selected } }
+    }
+}
+
+/// Per-version figures side by side; the version with most weight is the baseline, and a version
+/// whose errors or p99 are clearly worse than it is marked, in words as well as colour.
+private func versionFigures(_ f: inout Frame, _ s: ConsoleState, _ e: Endpoint, y: Int, _ g: Glyphs) -> Int {
+    let t = s.telemetry
+    let baseline = e.versions.max { $0.weight < $1.weight }
+    let heads = [("VERSION", 0), ("RPS", 9), ("ERR", 17), ("P50", 25), ("P95", 33), ("P99", 41), ("N", 49), ("P99 TREND", 57)]
+    for (h, x) in heads where x < s.width { f.put(h, x: x, y: y, style: s.theme.title) }
+    var row = y + 1
+    let base = baseline.flatMap { t.figures[Telemetry.key(e.name, $0.name)] }
+    for v in e.versions {
+        let key = Telemetry.key(e.name, v.name)
+        f.put(v.name, x: 0, y: row, maxWidth: 8)
+        if let fg = t.figures[key] {
+            let stale = t.isStale(fg, now: s.now)
+            let st = stale ? s.theme.dim : Style.plain
+            let cells = [Fmt.rps(fg.rps), Fmt.ratio(fg.errorRatio), Fmt.ms(fg.p50Ms), Fmt.ms(fg.p95Ms), Fmt.ms(fg.p99Ms), Fmt.count(fg.samples)]
+            for (i, c) in cells.enumerated() { f.put((stale ? "~" : "") + c, x: 9 + i * 8, y: row, style: st, maxWidth: 7) }
+            f.put(Sparkline.render(t.history[key] ?? [], width: min(20, max(0, s.width - 57)), ascii: g.ascii), x: 57, y: row)
+            if v.name != baseline?.name, let base, !stale {
+                let worseErr = (fg.errorRatio ?? 0) > max(0.005, (base.errorRatio ?? 0) * 2)
+                let worseP99 = (fg.p99Ms ?? 0) > (base.p99Ms ?? .infinity) * 1.5
+                if worseErr || worseP99 {
+                    f.put("\(g.bad) worse than \(baseline!.name): " + [worseErr ? "errors" : nil, worseP99 ? "p99" : nil].compactMap { $0 }.joined(separator: ", "),
+                          x: s.width >= 100 ? 78 : 57, y: row, style: s.theme.bad, maxWidth: max(0, s.width - (s.width >= 100 ? 78 : 57)))
+                }
+            }
+        } else {
+            f.put("no data", x: 9, y: row, style: s.theme.dim)
+        }
+        row += 1
+    }
+    return row
+}
+
 private func endpointScreen(_ f: inout Frame, _ s: ConsoleState, _ name: String, _ r: Rect, _ g: Glyphs) {
     guard let e = s.endpoints.first(where: { $0.name == name }) else {
         f.put("endpoint \(name) is gone from the registry", x: 2, y: r.y + 1, style: s.theme.bad)
@@ -191,6 +335,7 @@ private func endpointScreen(_ f: inout Frame, _ s: ConsoleState, _ name: String,
         if i == s.versionSelection { f.restyle(Rect(x: 0, y: y, width: s.width, height: 1)) { $0 = s.theme.selected } }
     }
     var y = y0 + 2 + e.versions.count
+    if s.telemetry.enabled { y = versionFigures(&f, s, e, y: y, g) + 1 }
     if let summary = e.versions.first(where: { $0.gate != .passed && $0.gateSummary != nil }) {
         f.put("gate \(summary.name): \(summary.gateSummary!)", x: 0, y: y, style: s.theme.warn, maxWidth: s.width)
         y += 1

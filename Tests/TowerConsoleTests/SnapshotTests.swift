@@ -26,7 +26,7 @@ func assertSnapshotText(_ body: String, named name: String, sourceLocation: Sour
 }
 
 @Suite struct SnapshotTests {
-    static let sizes = [(80, 24), (160, 48)]
+    static let sizes: [(Int, Int)] = [(80, 24), (160, 48)]
 
     @Test(arguments: sizes) func overview(_ size: (Int, Int)) throws {
         var s = CF.loaded(width: size.0, height: size.1)
