@@ -44,9 +44,7 @@ public struct Telemetry: Equatable, Sendable {
     public init() {}
     public var enabled: Bool { !sources.isEmpty }
 
-    public static func key(_ endpoint: String, _ version: String? = nil) -> String {
-        version.map { "\(endpoint)/\($0)" } ?? endpoint
-    }
+    public static func key(_ endpoint: String, _ version: String? = nil) -> String { FigureKey.make(endpoint, version) }
 
     public func isStale(_ f: Figures, now: Date) -> Bool { now.timeIntervalSince(f.readAt) > staleAfter }
 }

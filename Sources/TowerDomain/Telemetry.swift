@@ -72,3 +72,10 @@ public struct TraceSummary: Codable, Sendable, Equatable {
         self.durationMicros = durationMicros; self.spanCount = spanCount; self.errorCount = errorCount
     }
 }
+
+/// How figures are keyed everywhere: `alpha` for an endpoint, `alpha/v2` for one of its versions.
+public enum FigureKey {
+    public static func make(_ endpoint: String, _ version: String? = nil) -> String {
+        version.map { "\(endpoint)/\($0)" } ?? endpoint
+    }
+}

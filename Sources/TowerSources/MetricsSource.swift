@@ -1,0 +1,80 @@
+import Foundation
+import Synchronization
+import TowerDomain
+import TowerHTTP
+
+/// A source of live figures, keyed by `FigureKey` (per endpoint and per version).
+public protocol MetricsSource: Sendable {
+    var name: String { get }
+    /// Seconds between refreshes.
+    var interval: Double { get }
+    func refresh() async throws -> [String: Figures]
+}
+
+public struct MetricsSourceError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    public init(_ d: String) { description = d }
+}
+
+/// Reads exposition text straight from gateways or model servers (for when Prometheus is down or
+/// absent, and for the demo) and derives rates and quantiles from the change between two scrapes.
+/// The first refresh has nothing to compare with, so it yields no figures: no data, not zero.
+public final class ScrapeMetricsSource: MetricsSource {
+    public let name = "scrape"
+    public let urls: [String]
+    public let profile: ScrapeProfile
+    public let interval: Double
+    private let transport: any HTTPTransport
+    private let timeout: Duration
+    private let window: Mutex<ScrapeWindow>
+
+    public init(urls: [String], profile: ScrapeProfile = .generic, interval: Double = 5, timeout: Duration = .seconds(3),
+                transport: any HTTPTransport = CurlTransport(maxResponseBytes: 64 << 20)) {
+        self.urls = urls
+        self.profile = profile
+        self.interval = interval
+        self.timeout = timeout
+        self.transport = transport
+        window = Mutex(ScrapeWindow(profile: profile))
+    }
+
+    public func refresh() async throws -> [String: Figures] {
+        let scrapes = await withTaskGroup(of: (String, Result<TargetScrape, any Error>).self) { group in
+            for url in urls {
+                group.addTask { [transport, timeout] in
+                    do {
+                        let r = try await transport.send(HTTPRequest(url: url, headers: [("Accept", ExpositionFormat.acceptHeader)], timeout: timeout))
+                        guard r.status == 200 else { throw MetricsSourceError("\(url) answered \(r.status)") }
+                        let format = ExpositionFormat(contentType: r.headers["content-type"]) ?? .text
+                        let doc = try ExpositionParser(format: format, policy: .skipInvalidLines).parse(r.body)
+                        return (url, .success(TargetScrape(target: url, at: Date(), samples: doc.samples)))
+                    } catch {
+                        return (url, .failure(error))
+                    }
+                }
+            }
+            var out: [(String, Result<TargetScrape, any Error>)] = []
+            for await r in group { out.append(r) }
+            return out
+        }
+        let ok = scrapes.compactMap { try? $0.1.get() }
+        if ok.isEmpty, let first = scrapes.first, case .failure(let e) = first.1 {
+            throw MetricsSourceError(scrapes.count == 1 ? "\(e)" : "all \(scrapes.count) targets failed, e.g. \(e)")
+        }
+        let result = window.withLock { $0.update(ok) }
+        var figures: [String: Figures] = [:]
+        for (k, r) in result.versions { figures[FigureKey.make(k.endpoint, k.version)] = Self.figures(r) }
+        for (e, r) in result.endpoints { figures[FigureKey.make(e)] = Self.figures(r) }
+        return figures
+    }
+
+    /// Rates into figures; percentiles by Prometheus's own `histogram_quantile` rules.
+    static func figures(_ r: ScrapeRates) -> Figures {
+        func q(_ x: Double) -> Double? {
+            guard let b = r.bucketRates, let v = Quantile.histogramQuantile(x, b), v.isFinite else { return nil }
+            return v
+        }
+        return Figures(rps: r.requestRate, errorRatio: r.errorRatio, p50Ms: q(0.5), p95Ms: q(0.95), p99Ms: q(0.99),
+                       samples: r.observations ?? r.requests, readAt: r.readAt)
+    }
+}

@@ -1,0 +1,48 @@
+import Foundation
+import TowerDomain
+import TowerHTTP
+
+/// Traces from Grafana Tempo: TraceQL search on `/api/search`, traces from `/api/v2/traces/{id}`
+/// (the v2 endpoint; the v1 form `{"batches":…}` is decoded too). For a multi-tenant Tempo pass
+/// `X-Scope-OrgID` in `headers`.
+public struct TempoTraceSource: TraceSource {
+    private let http: TraceHTTP
+
+    public init(baseURL: String, headers: [(String, String)] = [], transport: any HTTPTransport = CurlTransport(),
+                timeout: Duration = .seconds(10)) {
+        http = TraceHTTP(baseURL: baseURL, headers: headers, transport: transport, timeout: timeout)
+    }
+
+    public func search(_ q: TraceQuery) async throws(TraceSourceError) -> [TraceSummary] {
+        let r = try await http.get("/api/search", Self.parameters(q))
+        guard (200..<300).contains(r.status) else { throw TraceHTTP.refusal(r) }
+        let found = try TempoDecoder.decodeSearch(r.body).sorted { $0.startMicros > $1.startMicros }
+        return Array(found.prefix(max(0, q.limit)))
+    }
+
+    public func trace(id: String) async throws(TraceSourceError) -> Trace {
+        let id = try TraceIDs.trace(id)
+        let r = try await http.get("/api/v2/traces/\(id)")
+        if r.status == 404 { throw .notFound(id) }
+        guard (200..<300).contains(r.status) else { throw TraceHTTP.refusal(r) }
+        return try TraceKit.pick(id, from: TempoDecoder.decodeTrace(r.body))
+    }
+
+    /// The filters as one TraceQL spanset, so they hold for the same span as in Jaeger and Zipkin;
+    /// `start`/`end` in whole seconds (end after start, or Tempo answers 400).
+    static func parameters(_ q: TraceQuery) -> [(String, String)] {
+        var conditions = ["resource.service.name = \(quoted(q.service))"]
+        if let op = q.operation, !op.isEmpty { conditions.append("name = \(quoted(op))") }
+        if let d = q.minDuration, TraceKit.micros(d) > 0 { conditions.append("duration >= \(TraceKit.micros(d))us") }
+        if q.errorsOnly { conditions.append("status = error") }
+        let start = TraceKit.micros(q.start) / 1_000_000
+        let end = max(start + 1, (TraceKit.micros(q.end) + 999_999) / 1_000_000)
+        return [("q", "{ " + conditions.joined(separator: " && ") + " }"), ("limit", String(max(1, q.limit))),
+                ("start", String(start)), ("end", String(end))]
+    }
+
+    static func quoted(_ s: String) -> String {
+        "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+            .replacingOccurrences(of: "\n", with: "\\n") + "\""
+    }
+}
