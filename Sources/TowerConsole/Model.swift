@@ -207,6 +207,8 @@ public enum Message: Equatable, Sendable {
     case tick(Date)
     case endpointsLoaded(EndpointList, at: Date)
     case registryFailed(String, at: Date)
+    /// A long poll came back without news: the registry is alive and what is shown is current.
+    case registryAlive(at: Date)
     case revisionsLoaded(endpoint: String, [RevisionRecord])
     case changeApplied(Endpoint)
     case changeFailed(ChangeFailure)

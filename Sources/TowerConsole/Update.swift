@@ -25,6 +25,11 @@ public func update(_ state: inout ConsoleState, _ message: Message) -> [Effect] 
         if state.screen == .audit { effects.append(.loadAudit) }
         if case .endpoint(let name) = state.screen { effects.append(.loadRevisions(name)) }
         return effects
+    case .registryAlive(let at):
+        state.lastRead = at
+        state.registryError = nil
+        state.now = max(state.now, at)
+        return []
     case .registryFailed(let why, let at):
         state.registryError = why
         state.now = max(state.now, at)

@@ -17,8 +17,18 @@ public final class ConsoleLoop: @unchecked Sendable {
     /// How often the clock advances the screen (ages, staleness) when nothing else happens.
     let tickInterval: Double
 
-    public init(backend: any TerminalBackend, client: RegistryClient, state: ConsoleState, hooks: ConsoleHooks, tickInterval: Double = 1) throws {
+    let metricsSources: [any MetricsSource]
+    private var pollers: [Task<Void, Never>] = []
+
+    public init(backend: any TerminalBackend, client: RegistryClient, state: ConsoleState, hooks: ConsoleHooks,
+                metricsSources: [any MetricsSource] = [], tickInterval: Double = 1) throws {
         self.backend = backend
+        self.metricsSources = metricsSources
+        var state = state
+        for src in metricsSources where !state.telemetry.sources.contains(where: { $0.name == src.name }) {
+            state.telemetry.sources.append(SourceHealth(name: src.name))
+            state.telemetry.staleAfter = max(state.telemetry.staleAfter, src.interval * 2)
+        }
         self.state = state
         self.tickInterval = tickInterval
         wake = try WakePipe()
@@ -36,7 +46,10 @@ public final class ConsoleLoop: @unchecked Sendable {
     @discardableResult
     public func run() -> Int32? {
         Signals.install(wake: wake)
+        let post: @Sendable (Message) -> Void = { [weak self] m in self?.post(m) }
+        pollers = metricsSources.map { src in Task.detached { await ConsoleLoop.pollSource(src, post: post) } }
         defer {
+            for p in pollers { p.cancel() }
             backend.restore()
             Signals.reset()
         }
@@ -73,6 +86,24 @@ public final class ConsoleLoop: @unchecked Sendable {
             if !messages.isEmpty { render() }
         }
         return nil
+    }
+
+    /// Refreshes one source forever: every `interval` while it answers, backing off (with jitter)
+    /// while it fails, so a dead or garbage-speaking source never holds up the others or the screen.
+    static func pollSource(_ src: any MetricsSource, post: @escaping @Sendable (Message) -> Void) async {
+        var failures = 0
+        while !Task.isCancelled {
+            do {
+                let figures = try await src.refresh()
+                failures = 0
+                post(.figuresLoaded(source: src.name, figures, at: Date()))
+            } catch {
+                failures += 1
+                post(.sourceFailed(source: src.name, "\(error)", at: Date()))
+            }
+            let wait = failures == 0 ? src.interval : min(src.interval * 4, EffectRunner.backoff(failures: failures))
+            try? await Task.sleep(for: .milliseconds(Int(wait * 1000)))
+        }
     }
 
     private func perform(_ effects: [Effect]) {

@@ -107,10 +107,16 @@ final class EffectRunner: @unchecked Sendable {
         let gen = generation
         Task.detached { [self, client] in
             do {
-                let r = try await client.watch(after: after, timeout: 25)
+                // Ten seconds: short enough that the header's "read Ns ago" stays honest while idle.
+                let r = try await client.watch(after: after, timeout: 10)
                 inFlight.withLock { $0.watching = false }
                 guard generation == gen else { return }
-                if r.events.isEmpty { watch(after: after) } else { loadEndpoints(after: 0) }
+                if r.events.isEmpty {
+                    post(.registryAlive(at: clock()))
+                    watch(after: after)
+                } else {
+                    loadEndpoints(after: 0)
+                }
             } catch {
                 let failures = inFlight.withLock { s -> Int in s.watching = false; s.failures += 1; return s.failures }
                 guard generation == gen else { return }

@@ -143,10 +143,10 @@ public struct Scenario: Codable, Sendable, Equatable {
 
     /// The scenario `tower demo` runs without a file: everything healthy, except one canary that
     /// degrades on a schedule so there is always something to triage.
-    public static func demo(misbehaving endpoint: String = "alpha", version: String = "v2") -> Scenario {
+    public static func demo(misbehaving endpoint: String = "alpha", version: String = "v2", firstAt: Double = 30) -> Scenario {
         Scenario(rate: 25, endpoints: [endpoint: EndpointSettings(rate: 40)], events: [
-            ScenarioEvent(at: 60, endpoint: endpoint, version: version, latencyFactor: 6, errorRatio: 0.04, duration: 120),
-            ScenarioEvent(at: 300, endpoint: endpoint, version: version, latencyFactor: 6, errorRatio: 0.04, duration: 120),
+            ScenarioEvent(at: firstAt, endpoint: endpoint, version: version, latencyFactor: 6, errorRatio: 0.04, duration: 120),
+            ScenarioEvent(at: firstAt + 300, endpoint: endpoint, version: version, latencyFactor: 6, errorRatio: 0.04, duration: 120),
         ])
     }
 }

@@ -78,3 +78,29 @@ public final class ScrapeMetricsSource: MetricsSource {
                        samples: r.observations ?? r.requests, readAt: r.readAt)
     }
 }
+
+/// Figures from Prometheus with a profile's fixed handful of queries (the same count for 10 or
+/// 1,000 endpoints). A refresh in which every query failed is a failure of the source; one in
+/// which some failed leaves only those figures out.
+public struct PrometheusMetricsSource: MetricsSource {
+    public let name = "prometheus"
+    public let client: PrometheusClient
+    public let profile: MetricsProfile
+    public let interval: Double
+
+    public init(client: PrometheusClient, profile: MetricsProfile, interval: Double = 5) {
+        self.client = client
+        self.profile = profile
+        self.interval = interval
+    }
+
+    public func refresh() async throws -> [String: Figures] {
+        let reading = await profile.read(with: client)
+        if reading.figures.isEmpty, let failure = reading.failures.values.first {
+            throw MetricsSourceError(failure.description)
+        }
+        var out: [String: Figures] = [:]
+        for (k, f) in reading.figures { out[FigureKey.make(k.endpoint, k.version)] = f }
+        return out
+    }
+}

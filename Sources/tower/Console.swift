@@ -7,6 +7,7 @@ import TowerConsole
 import TowerDomain
 import TowerRegistry
 import TowerRuntime
+import TowerSim
 import TowerSources
 
 /// `tower` with no verb: the live console.
@@ -18,6 +19,7 @@ struct Console: AsyncParsableCommand {
     @Option(help: "Config file (default: $XDG_CONFIG_HOME/tower/config.yaml).") var config: String?
     @Flag(help: "Refuse every action.") var readOnly = false
     @OptionGroup var look: LookOptions
+    @OptionGroup var sources: SourceOptions
 
     func run() async throws {
         let cfg: TowerConfig
@@ -38,7 +40,8 @@ struct Console: AsyncParsableCommand {
             return (RegistryClient(baseURL: c.registry, token: try TokenSource.read(file: c.tokenFile)), c.readOnly == true)
         }, resolveTheme: look.themeResolver())
         let status = try await runConsole(client: RegistryClient(baseURL: url, token: token), contextName: ctx?.name ?? "direct",
-                                          readOnly: readOnly || ctx?.readOnly == true, look: look, hooks: hooks)
+                                          readOnly: readOnly || ctx?.readOnly == true, look: look, hooks: hooks,
+                                          metricsSources: try sources.metricsSources())
         if let status { throw ExitCode(128 + status) }
     }
 }
@@ -69,14 +72,15 @@ struct LookOptions: ParsableArguments {
 
 /// Opens the terminal, runs the loop on its own thread (it blocks in poll(2), which must not hold
 /// one of the few threads Swift's concurrency pool has), and restores the terminal however it ends.
-func runConsole(client: RegistryClient, contextName: String, readOnly: Bool, look: LookOptions, hooks: ConsoleHooks) async throws -> Int32? {
+func runConsole(client: RegistryClient, contextName: String, readOnly: Bool, look: LookOptions, hooks: ConsoleHooks,
+                metricsSources: [any MetricsSource] = []) async throws -> Int32? {
     let (theme, keymap) = try look.resolved()
     let backend: CursesBackend
     do { backend = try CursesBackend(colorsAllowed: !look.noColor) } catch { throw ValidationError("\(error)") }
     let size = backend.size
     let state = ConsoleState(width: size.width, height: size.height, now: Date(), contextName: contextName, readOnly: readOnly,
                              keymap: keymap, theme: theme)
-    let loop = try ConsoleLoop(backend: backend, client: client, state: state, hooks: hooks)
+    let loop = try ConsoleLoop(backend: backend, client: client, state: state, hooks: hooks, metricsSources: metricsSources)
     return await withCheckedContinuation { (c: CheckedContinuation<Int32?, Never>) in
         let t = Thread { c.resume(returning: loop.run()) }
         t.stackSize = 4 << 20
@@ -91,6 +95,8 @@ struct Demo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "The console on an embedded registry with a simulated fleet.")
     @Flag(help: "Refuse every action.") var readOnly = false
     @OptionGroup var look: LookOptions
+    @Option(help: "Seconds until alpha's canary (v2) starts misbehaving (p99 ×6, 4 % errors, for two minutes; again five minutes later).")
+    var misbehaveAfter = 30.0
 
     func run() async throws {
         let dir = NSTemporaryDirectory() + "tower-demo-" + UUID().uuidString
@@ -106,11 +112,28 @@ struct Demo: AsyncParsableCommand {
         let server = Task { try await app.run() }
         var port = 0
         for await p in portStream { port = p; break }
+        // The simulated fleet follows the registry through the same client, serves its metrics and
+        // spans on loopback, and the console scrapes it like any model server.
+        let live = LiveSimulator(Simulator(scenario: Scenario.demo(firstAt: misbehaveAfter)))
+        let simClient = RegistryClient(baseURL: "http://127.0.0.1:\(port)", token: token)
+        let follower = Task { await live.follow(simClient) }
+        let clock = Task { await live.runClock() }
+        let (simPorts, simPortContinuation) = AsyncStream.makeStream(of: Int.self)
+        let simApp = Application(router: buildSimRouter(live), configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: "tower-sim"),
+                                 onServerRunning: { ch in simPortContinuation.yield(ch.localAddress?.port ?? 0) }, logger: logger)
+        let simServer = Task { try await simApp.run() }
+        var simPort = 0
+        for await p in simPorts { simPort = p; break }
+        defer {
+            follower.cancel(); clock.cancel(); simServer.cancel()
+        }
         let client = RegistryClient(baseURL: "http://127.0.0.1:\(port)", token: token)
         let hooks = ConsoleHooks(resolveContext: { name in
             throw ConfigError("the demo has one context; run 'tower --context \(name)' for another")
         }, resolveTheme: look.themeResolver())
-        let status = try await runConsole(client: client, contextName: "demo", readOnly: readOnly, look: look, hooks: hooks)
+        let scrape = ScrapeMetricsSource(urls: ["http://127.0.0.1:\(simPort)/metrics"], profile: .generic, interval: 2)
+        let status = try await runConsole(client: client, contextName: "demo", readOnly: readOnly, look: look, hooks: hooks,
+                                          metricsSources: [scrape])
         server.cancel()
         _ = await server.result
         if let status { throw ExitCode(128 + status) }

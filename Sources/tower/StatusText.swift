@@ -13,10 +13,19 @@ enum StatusText {
         return (e.state == .outOfService ? "OUT OF SERVICE, " : "") + parts.joined(separator: " ")
     }
 
-    static func table(_ endpoints: [Endpoint], now: Date) -> String {
-        var rows = [["ENDPOINT", "STATE", "REV", "SPLIT", "CHANGED"]]
+    static func table(_ endpoints: [Endpoint], now: Date, figures: [String: Figures]? = nil) -> String {
+        var rows = [["ENDPOINT", "STATE", "REV", "SPLIT", "CHANGED"] + (figures == nil ? [] : ["RPS", "ERR%", "P50", "P95", "P99", "N"])]
+        func n(_ v: Double?, _ scale: Double = 1, _ digits: Int = 1) -> String {
+            guard let v, v.isFinite else { return "-" }
+            return String(format: "%.\(digits)f", v * scale)
+        }
         for e in endpoints {
-            rows.append([e.name, e.state.rawValue, String(e.revision), split(e), "\(e.updatedBy) \(age(now.timeIntervalSince(e.updatedAt))) ago"])
+            var row = [e.name, e.state.rawValue, String(e.revision), split(e), "\(e.updatedBy) \(age(now.timeIntervalSince(e.updatedAt))) ago"]
+            if let figures {
+                let f = figures[FigureKey.make(e.name)]
+                row += [n(f?.rps), n(f?.errorRatio, 100, 2), n(f?.p50Ms, 1, 0), n(f?.p95Ms, 1, 0), n(f?.p99Ms, 1, 0), n(f?.samples, 1, 0)]
+            }
+            rows.append(row)
         }
         return columns(rows)
     }

@@ -4,21 +4,44 @@ import TowerDomain
 import TowerSources
 
 struct Status: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Routing state of every endpoint, or of one.")
+    static let configuration = CommandConfiguration(abstract: "Routing state and live figures of every endpoint, or of one.")
     @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var sources: SourceOptions
     @Argument(help: "Only this endpoint.") var endpoint: String?
 
     func run() async throws {
         try await perform(connection.output) {
             let (client, _) = try connection.client()
+            let metricSources = try sources.metricsSources()
+            async let figuresRead = readFigures(metricSources)
             let list = try await client.list()
+            let (figures, sourceErrors) = await figuresRead
             let endpoints = endpoint.map { name in list.endpoints.filter { $0.name == name } } ?? list.endpoints
             if let endpoint, endpoints.isEmpty { throw VerbError(message: "no endpoint named '\(endpoint)'", code: Exit.notFound) }
+            for e in sourceErrors { FileHandle.standardError.write(Data("tower: \(e)\n".utf8)) }
             if connection.output == .json {
-                try printJSON(EndpointList(endpoints: endpoints, auditSeq: list.auditSeq))
+                let now = Date()
+                // Endpoints as the registry sends them, each (and each version) with a `metrics` object.
+                var objects: [Any] = []
+                for e in endpoints {
+                    guard var o = try JSONSerialization.jsonObject(with: Wire.encoder().encode(e)) as? [String: Any] else { continue }
+                    if !metricSources.isEmpty {
+                        o["metrics"] = metricsJSON(figures[FigureKey.make(e.name)], now: now, staleAfter: sources.interval * 2)
+                        o["versions"] = (o["versions"] as? [[String: Any]] ?? []).map { v -> [String: Any] in
+                            var v = v
+                            v["metrics"] = metricsJSON(figures[FigureKey.make(e.name, v["name"] as? String ?? "")], now: now, staleAfter: sources.interval * 2)
+                            return v
+                        }
+                    }
+                    objects.append(o)
+                }
+                var out: [String: Any] = ["endpoints": objects, "auditSeq": list.auditSeq]
+                if !sourceErrors.isEmpty { out["sourceErrors"] = sourceErrors }
+                let data = try JSONSerialization.data(withJSONObject: out, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+                print(String(decoding: data, as: UTF8.self))
                 return
             }
-            print(StatusText.table(endpoints, now: Date()))
+            print(StatusText.table(endpoints, now: Date(), figures: metricSources.isEmpty ? nil : figures))
         }
     }
 }

@@ -1,0 +1,84 @@
+import Foundation
+import Testing
+import TowerDomain
+
+/// The simulated fleet as a real process following a real registry, read by `tower status` through
+/// the scrape source.
+@Suite(.serialized) struct TelemetryEndToEndTests {
+    final class SimProcess: @unchecked Sendable {
+        let process = Process()
+        let url: String
+        init(registry: String, tokenFile: String) throws {
+            var port = 0
+            // A free port: bind to 0, read it, let it go.
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var addr = sockaddr_in(sin_family: sa_family_t(AF_INET), sin_port: 0, sin_addr: in_addr(s_addr: inet_addr("127.0.0.1")), sin_zero: (0, 0, 0, 0, 0, 0, 0, 0))
+            var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+            withUnsafeMutablePointer(to: &addr) { p in p.withMemoryRebound(to: sockaddr.self, capacity: 1) { _ = bind(fd, $0, len); _ = getsockname(fd, $0, &len) } }
+            port = Int(UInt16(bigEndian: addr.sin_port))
+            close(fd)
+            url = "http://127.0.0.1:\(port)"
+            process.executableURL = URL(fileURLWithPath: RegistryProcess.binDir + "/tower-sim")
+            process.arguments = ["--registry", registry, "--token-file", tokenFile, "--listen", "127.0.0.1:\(port)"]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            // Ready once it has read the registry's routing and served some traffic.
+            for _ in 0..<200 {
+                if let m = try? RawClient(base: url, token: "").get("/metrics"), m.text.contains("endpoint=\"alpha\"") { return }
+                usleep(50_000)
+            }
+            throw E2EError("tower-sim did not start")
+        }
+        func stop() { if process.isRunning { process.terminate(); process.waitUntilExit() } }
+    }
+
+    static func status(_ args: [String]) throws -> [String: Any] {
+        let r = try HeadlessVerbTests.tower(["status", "--output", "json"] + args)
+        guard r.status == 0, let o = try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any] else {
+            throw E2EError("tower status failed: \(r.status) \(r.err)")
+        }
+        return o
+    }
+
+    static func metrics(_ status: [String: Any], _ endpoint: String, _ version: String? = nil) -> [String: Any]? {
+        let e = (status["endpoints"] as? [[String: Any]])?.first { $0["name"] as? String == endpoint }
+        guard let version else { return e?["metrics"] as? [String: Any] }
+        return ((e?["versions"] as? [[String: Any]])?.first { $0["name"] as? String == version })?["metrics"] as? [String: Any]
+    }
+
+    @Test func statusShowsTheFleetsFiguresAndTrafficFollowsAShift() throws {
+        let reg = RegistryProcess()
+        defer { reg.cleanUp() }
+        let op = try HeadlessVerbTests.tokenFile(reg, "otto", "operator")
+        try reg.start(seed: try reg.writeSeed(), extra: ["--log-level", "warning"])
+        let sim = try SimProcess(registry: reg.url, tokenFile: op)
+        defer { sim.stop() }
+        let conn = ["--registry", reg.url, "--token-file", op, "--scrape", sim.url + "/metrics", "--interval", "1"]
+
+        let s = try Self.status(conn)
+        let alpha = try #require(Self.metrics(s, "alpha"))
+        #expect((alpha["rps"] as? Double ?? 0) > 1, "\(alpha)")
+        #expect(alpha["p99Ms"] is Double && alpha["samples"] is Double && alpha["stale"] as? Bool == false)
+        for key in ["rps", "errorRatio", "p50Ms", "p95Ms", "p99Ms", "samples", "ageSeconds", "stale"] { #expect(alpha.keys.contains(key), "\(key)") }
+        #expect(Self.metrics(s, "alpha", "v1")?["rps"] is Double)
+
+        // Shift everything to v2; the fleet follows the registry at once.
+        #expect(try HeadlessVerbTests.tower(["shift", "alpha", "v1=0", "v2=100", "--reason", "all to v2", "--registry", reg.url, "--token-file", op]).status == 0)
+        usleep(500_000)
+        let after = try Self.status(conn)
+        #expect(Self.metrics(after, "alpha", "v1")?["rps"] as? Double == 0, "\(String(describing: Self.metrics(after, "alpha", "v1")))")
+        #expect((Self.metrics(after, "alpha", "v2")?["rps"] as? Double ?? 0) > 1)
+    }
+
+    @Test func aDeadSourceReadsAsNullNeverZero() throws {
+        let reg = RegistryProcess()
+        defer { reg.cleanUp() }
+        let op = try HeadlessVerbTests.tokenFile(reg, "otto", "operator")
+        try reg.start(seed: try reg.writeSeed(), extra: ["--log-level", "warning"])
+        let s = try Self.status(["--registry", reg.url, "--token-file", op, "--scrape", "http://127.0.0.1:9/metrics", "--interval", "0.2"])
+        let m = try #require(Self.metrics(s, "alpha"))
+        #expect(m["rps"] is NSNull && m["p99Ms"] is NSNull && m["stale"] as? Bool == true)
+        #expect((s["sourceErrors"] as? [String])?.first?.contains("scrape") == true)
+    }
+}
