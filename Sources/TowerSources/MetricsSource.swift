@@ -87,15 +87,18 @@ public struct PrometheusMetricsSource: MetricsSource {
     public let client: PrometheusClient
     public let profile: MetricsProfile
     public let interval: Double
+    /// Evaluate at this instant instead of now (reproducible reads, and tests against PromQL).
+    public let at: Date?
 
-    public init(client: PrometheusClient, profile: MetricsProfile, interval: Double = 5) {
+    public init(client: PrometheusClient, profile: MetricsProfile, interval: Double = 5, at: Date? = nil) {
         self.client = client
         self.profile = profile
         self.interval = interval
+        self.at = at
     }
 
     public func refresh() async throws -> [String: Figures] {
-        let reading = await profile.read(with: client)
+        let reading = await profile.read(with: client, at: at)
         if reading.figures.isEmpty, let failure = reading.failures.values.first {
             throw MetricsSourceError(failure.description)
         }

@@ -10,13 +10,19 @@ struct SourceOptions: ParsableArguments {
     @Option(help: "Comma-separated exposition URLs to scrape directly (…/metrics, …/stats/prometheus).") var scrape: String?
     @Option(help: "Metric names: generic (http_requests_total…) or envoy (envoy_cluster_…).") var profile = "generic"
     @Option(help: "Seconds between refreshes.") var interval = 5.0
+    @Option(help: "Evaluate Prometheus queries at this RFC 3339 time instead of now.") var at: String?
 
     func metricsSources() throws -> [any MetricsSource] {
         var out: [any MetricsSource] = []
         if let prometheus {
             let profile: MetricsProfile
             do { profile = try MetricsProfile(name: self.profile) } catch { throw ValidationError("\(error)") }
-            out.append(PrometheusMetricsSource(client: PrometheusClient(baseURL: prometheus), profile: profile, interval: interval))
+            var time: Date? = nil
+            if let at {
+                guard let ms = Timestamp.parse(at) else { throw ValidationError("--at must be an RFC 3339 time, like 2026-11-27T08:00:00Z") }
+                time = Timestamp.date(ms: ms)
+            }
+            out.append(PrometheusMetricsSource(client: PrometheusClient(baseURL: prometheus), profile: profile, interval: interval, at: time))
         }
         if let scrape {
             guard let p = ScrapeProfile(rawValue: profile) else { throw ValidationError("unknown profile '\(profile)': generic or envoy") }
@@ -28,16 +34,59 @@ struct SourceOptions: ParsableArguments {
     }
 }
 
-/// The `metrics` object of `tower status --output json`: a figure that could not be read is null.
-func metricsJSON(_ f: Figures?, now: Date, staleAfter: Double) -> Any {
-    guard let f else {
-        return ["rps": NSNull(), "errorRatio": NSNull(), "p50Ms": NSNull(), "p95Ms": NSNull(), "p99Ms": NSNull(),
-                "samples": NSNull(), "ageSeconds": NSNull(), "stale": true] as [String: Any]
+/// The `metrics` object of `tower status --output json`. Encoded with JSONEncoder, whose numbers
+/// round-trip exactly (JSONSerialization's can be a unit in the last place off what Prometheus
+/// said); a figure that could not be read is written as null.
+struct StatusMetrics: Encodable {
+    var figures: Figures?
+    var now: Date
+    var staleAfter: Double
+
+    enum K: String, CodingKey { case rps, errorRatio, p50Ms, p95Ms, p99Ms, samples, ageSeconds, stale }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: K.self)
+        func put(_ v: Double?, _ k: K) throws {
+            if let v, v.isFinite { try c.encode(v, forKey: k) } else { try c.encodeNil(forKey: k) }
+        }
+        let f = figures
+        try put(f?.rps, .rps); try put(f?.errorRatio, .errorRatio); try put(f?.p50Ms, .p50Ms); try put(f?.p95Ms, .p95Ms)
+        try put(f?.p99Ms, .p99Ms); try put(f?.samples, .samples)
+        let age = f.map { now.timeIntervalSince($0.readAt) }
+        try put(age.map { ($0 * 1000).rounded() / 1000 }, .ageSeconds)
+        try c.encode(age.map { $0 > staleAfter } ?? true, forKey: .stale)
     }
-    func n(_ v: Double?) -> Any { v.flatMap { $0.isFinite ? $0 : nil } ?? NSNull() }
-    let age = now.timeIntervalSince(f.readAt)
-    return ["rps": n(f.rps), "errorRatio": n(f.errorRatio), "p50Ms": n(f.p50Ms), "p95Ms": n(f.p95Ms), "p99Ms": n(f.p99Ms),
-            "samples": n(f.samples), "ageSeconds": (age * 1000).rounded() / 1000, "stale": age > staleAfter] as [String: Any]
+}
+
+/// An endpoint as the registry sends it, with a `metrics` object on it and on each version.
+struct StatusEndpoint: Encodable {
+    var endpoint: Endpoint
+    var metrics: (String?) -> StatusMetrics?
+
+    enum K: String, CodingKey { case metrics, versions }
+
+    struct VersionWithMetrics: Encodable {
+        var version: Version
+        var metrics: StatusMetrics?
+        func encode(to encoder: any Encoder) throws {
+            try version.encode(to: encoder)
+            var c = encoder.container(keyedBy: K.self)
+            if let metrics { try c.encode(metrics, forKey: .metrics) }
+        }
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        try endpoint.encode(to: encoder)
+        var c = encoder.container(keyedBy: K.self)
+        if let m = metrics(nil) { try c.encode(m, forKey: .metrics) }
+        try c.encode(endpoint.versions.map { VersionWithMetrics(version: $0, metrics: metrics($0.name)) }, forKey: .versions)
+    }
+}
+
+struct StatusOutput: Encodable {
+    var endpoints: [StatusEndpoint]
+    var auditSeq: Int64
+    var sourceErrors: [String]?
 }
 
 /// Reads every source once. A scrape needs two readings to make a rate, so it is read twice,

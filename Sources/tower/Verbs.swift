@@ -20,25 +20,13 @@ struct Status: AsyncParsableCommand {
             if let endpoint, endpoints.isEmpty { throw VerbError(message: "no endpoint named '\(endpoint)'", code: Exit.notFound) }
             for e in sourceErrors { FileHandle.standardError.write(Data("tower: \(e)\n".utf8)) }
             if connection.output == .json {
-                let now = Date()
-                // Endpoints as the registry sends them, each (and each version) with a `metrics` object.
-                var objects: [Any] = []
-                for e in endpoints {
-                    guard var o = try JSONSerialization.jsonObject(with: Wire.encoder().encode(e)) as? [String: Any] else { continue }
-                    if !metricSources.isEmpty {
-                        o["metrics"] = metricsJSON(figures[FigureKey.make(e.name)], now: now, staleAfter: sources.interval * 2)
-                        o["versions"] = (o["versions"] as? [[String: Any]] ?? []).map { v -> [String: Any] in
-                            var v = v
-                            v["metrics"] = metricsJSON(figures[FigureKey.make(e.name, v["name"] as? String ?? "")], now: now, staleAfter: sources.interval * 2)
-                            return v
-                        }
+                let now = Date(), staleAfter = sources.interval * 2
+                let out = StatusOutput(endpoints: endpoints.map { e in
+                    StatusEndpoint(endpoint: e) { version in
+                        metricSources.isEmpty ? nil : StatusMetrics(figures: figures[FigureKey.make(e.name, version)], now: now, staleAfter: staleAfter)
                     }
-                    objects.append(o)
-                }
-                var out: [String: Any] = ["endpoints": objects, "auditSeq": list.auditSeq]
-                if !sourceErrors.isEmpty { out["sourceErrors"] = sourceErrors }
-                let data = try JSONSerialization.data(withJSONObject: out, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
-                print(String(decoding: data, as: UTF8.self))
+                }, auditSeq: list.auditSeq, sourceErrors: sourceErrors.isEmpty ? nil : sourceErrors)
+                try printJSON(out)
                 return
             }
             print(StatusText.table(endpoints, now: Date(), figures: metricSources.isEmpty ? nil : figures))

@@ -9,14 +9,7 @@ import TowerDomain
         let process = Process()
         let url: String
         init(registry: String, tokenFile: String) throws {
-            var port = 0
-            // A free port: bind to 0, read it, let it go.
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            var addr = sockaddr_in(sin_family: sa_family_t(AF_INET), sin_port: 0, sin_addr: in_addr(s_addr: inet_addr("127.0.0.1")), sin_zero: (0, 0, 0, 0, 0, 0, 0, 0))
-            var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-            withUnsafeMutablePointer(to: &addr) { p in p.withMemoryRebound(to: sockaddr.self, capacity: 1) { _ = bind(fd, $0, len); _ = getsockname(fd, $0, &len) } }
-            port = Int(UInt16(bigEndian: addr.sin_port))
-            close(fd)
+            let port = TelemetryEndToEndTests.freePort()
             url = "http://127.0.0.1:\(port)"
             process.executableURL = URL(fileURLWithPath: RegistryProcess.binDir + "/tower-sim")
             process.arguments = ["--registry", registry, "--token-file", tokenFile, "--listen", "127.0.0.1:\(port)"]
@@ -31,6 +24,16 @@ import TowerDomain
             throw E2EError("tower-sim did not start")
         }
         func stop() { if process.isRunning { process.terminate(); process.waitUntilExit() } }
+    }
+
+    /// A free loopback port: bind to 0, read it, let it go.
+    static func freePort() -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in(sin_family: sa_family_t(AF_INET), sin_port: 0, sin_addr: in_addr(s_addr: inet_addr("127.0.0.1")), sin_zero: (0, 0, 0, 0, 0, 0, 0, 0))
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        withUnsafeMutablePointer(to: &addr) { p in p.withMemoryRebound(to: sockaddr.self, capacity: 1) { _ = bind(fd, $0, len); _ = getsockname(fd, $0, &len) } }
+        return Int(UInt16(bigEndian: addr.sin_port))
     }
 
     static func status(_ args: [String]) throws -> [String: Any] {
