@@ -78,7 +78,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "tower-bench", dependencies: [
-            "TowerRegistry", "TowerSources", "TowerDomain", "TowerHTTP", "TowerConsole", "TerminalUI",
+            "TowerRegistry", "TowerSources", "TowerDomain", "TowerHTTP", "TowerConsole", "TerminalUI", "TowerSim",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "TowerDomainTests", dependencies: ["TowerDomain"]),
