@@ -4,7 +4,7 @@ import TerminalUI
 public enum Action: String, CaseIterable, Sendable, Codable {
     case up, down, open, back, quit, help, filter, command, sort
     case stepUp = "step-up", stepDown = "step-down", editWeights = "edit-weights"
-    case drain, undrain, drainEndpoint = "drain-endpoint", rollback
+    case drain, undrain, drainEndpoint = "drain-endpoint", rollback, traces
 
     public var help: String {
         switch self {
@@ -24,6 +24,7 @@ public enum Action: String, CaseIterable, Sendable, Codable {
         case .undrain: "undrain the selected version (or the endpoint)"
         case .drainEndpoint: "take the whole endpoint out of service"
         case .rollback: "roll back to an earlier revision"
+        case .traces: "slowest and failing traces of the selection"
         }
     }
 }
@@ -37,7 +38,7 @@ public struct Keymap: Equatable, Sendable {
         .up: [.char("k"), .up], .down: [.char("j"), .down], .open: [.enter], .back: [.escape],
         .quit: [.char("q")], .help: [.char("?")], .filter: [.char("/")], .command: [.char(":")], .sort: [.char("o")],
         .stepUp: [.char("+")], .stepDown: [.char("-")], .editWeights: [.char("s")],
-        .drain: [.char("d")], .undrain: [.char("u")], .drainEndpoint: [.char("D")], .rollback: [.char("r")],
+        .drain: [.char("d")], .undrain: [.char("u")], .drainEndpoint: [.char("D")], .rollback: [.char("r")], .traces: [.char("t")],
     ])
 
     public func action(for key: KeyEvent) -> Action? {

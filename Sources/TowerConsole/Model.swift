@@ -7,7 +7,20 @@ public enum Screen: Equatable, Sendable {
     case overview
     case endpoint(String)
     case audit
+    case traces(String)
+    case trace(String)
     case help
+}
+
+/// The trace list of an endpoint and the trace open in the waterfall.
+public struct TraceView: Equatable, Sendable {
+    public var endpoint = ""
+    public var summaries: [TraceSummary] = []
+    public var selection = 0
+    public var loading = false
+    public var error: String?
+    public var trace: Trace?
+    public var spanSelection = 0
 }
 
 /// How the overview orders endpoints (`o` cycles).
@@ -125,6 +138,7 @@ public struct ConsoleState: Equatable, Sendable {
     public var sort: SortOrder = .attention { didSet { if sort != oldValue { refreshVisible() } } }
     public var audit = AuditView()
     public var telemetry = Telemetry()
+    public var traces = TraceView()
     public var readOnly: Bool
     public var contextName: String
     public var dialog: Dialog?
@@ -218,6 +232,9 @@ public enum Message: Equatable, Sendable {
     /// A metrics source answered: figures by `Telemetry.key`.
     case figuresLoaded(source: String, [String: Figures], at: Date)
     case sourceFailed(source: String, String, at: Date)
+    case tracesLoaded(endpoint: String, [TraceSummary])
+    case traceLoaded(Trace)
+    case traceFailed(String)
     /// p99 history back-filled by one range query.
     case historyLoaded([String: [Double?]])
     /// Something the operator asked for could not be done (unknown context or theme …).
@@ -231,6 +248,8 @@ public enum Effect: Equatable, Sendable {
     case loadRevisions(String)
     case submit(ChangeRequest)
     case loadAudit
+    case searchTraces(endpoint: String, path: String)
+    case loadTrace(String)
     case switchContext(String)
     case loadTheme(String)
     case quit

@@ -108,6 +108,25 @@ public func update(_ state: inout ConsoleState, _ message: Message) -> [Effect] 
         state.now = max(state.now, at)
         setHealth(&state, source) { $0.lastError = why }
         return []
+    case .tracesLoaded(let endpoint, let summaries):
+        guard state.traces.endpoint == endpoint else { return [] }
+        // Failing traces first, then the slowest: what triage looks for.
+        state.traces.summaries = summaries.sorted {
+            (($0.errorCount ?? 0) > 0 ? 1 : 0, $0.durationMicros) > (($1.errorCount ?? 0) > 0 ? 1 : 0, $1.durationMicros)
+        }
+        state.traces.loading = false
+        state.traces.error = nil
+        state.traces.selection = 0
+        return []
+    case .traceLoaded(let trace):
+        state.traces.trace = trace
+        state.traces.loading = false
+        state.traces.spanSelection = 0
+        return []
+    case .traceFailed(let why):
+        state.traces.loading = false
+        state.traces.error = why
+        return []
     case .historyLoaded(let history):
         for (key, values) in history {
             state.telemetry.history[key] = Array((values + (state.telemetry.history[key] ?? [])).suffix(Telemetry.historyLength))
@@ -207,6 +226,8 @@ private func screenKey(_ state: inout ConsoleState, _ key: KeyEvent) -> [Effect]
         case .overview: state.selection = clamp(state.selection + delta, state.visibleEndpoints.count)
         case .endpoint: state.versionSelection = clamp(state.versionSelection + delta, state.selectedEndpoint?.versions.count ?? 0)
         case .audit: state.audit.selection = clamp(state.audit.selection + delta, state.visibleAudit.count)
+        case .traces: state.traces.selection = clamp(state.traces.selection + delta, state.traces.summaries.count)
+        case .trace: state.traces.spanSelection = clamp(state.traces.spanSelection + delta, state.traces.trace?.spans.count ?? 0)
         case .help: break
         }
     case .open:
@@ -215,6 +236,19 @@ private func screenKey(_ state: inout ConsoleState, _ key: KeyEvent) -> [Effect]
             state.versionSelection = 0
             return [.loadRevisions(e.name)]
         }
+        if case .traces = state.screen, state.traces.summaries.indices.contains(state.traces.selection) {
+            let id = state.traces.summaries[state.traces.selection].traceID
+            state.screens.append(.trace(id))
+            state.traces.trace = nil
+            state.traces.loading = true
+            state.traces.error = nil
+            return [.loadTrace(id)]
+        }
+    case .traces:
+        guard let e = state.selectedEndpoint else { return [] }
+        state.traces = TraceView(endpoint: e.name, loading: true)
+        state.screens.append(.traces(e.name))
+        return [.searchTraces(endpoint: e.name, path: e.path)]
     case .stepUp, .stepDown, .editWeights, .drain, .undrain, .drainEndpoint, .rollback:
         return beginAction(&state, action)
     }

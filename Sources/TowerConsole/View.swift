@@ -23,6 +23,8 @@ public func view(_ state: ConsoleState) -> Frame {
     case .overview: overview(&f, state, body, g)
     case .endpoint(let name): endpointScreen(&f, state, name, body, g)
     case .audit: auditScreen(&f, state, body, g)
+    case .traces(let name): traceList(&f, state, name, body, g)
+    case .trace: waterfall(&f, state, body, g)
     case .help: help(&f, state, body)
     }
     footer(&f, state)
@@ -94,7 +96,9 @@ private func footer(_ f: inout Frame, _ s: ConsoleState) {
     switch s.screen {
     case .overview: hints = "\(k.keys(.open)) open  \(k.keys(.filter)) filter  \(k.keys(.sort)) sort:\(s.sort.rawValue)  \(k.keys(.drainEndpoint)) drain endpoint  \(k.keys(.command))audit  \(k.keys(.help)) help  \(k.keys(.quit)) quit"
     case .audit: hints = "\(k.keys(.down))/\(k.keys(.up)) move  \(k.keys(.filter)) filter  \(k.keys(.back)) back  \(k.keys(.quit)) quit"
-    case .endpoint: hints = "\(k.keys(.stepUp))/\(k.keys(.stepDown)) weight  \(k.keys(.editWeights)) set  \(k.keys(.drain)) drain  \(k.keys(.undrain)) undrain  \(k.keys(.drainEndpoint)) drain all  \(k.keys(.rollback)) rollback  \(k.keys(.back)) back"
+    case .traces: hints = "\(k.keys(.down))/\(k.keys(.up)) move  \(k.keys(.open)) waterfall  \(k.keys(.back)) back"
+    case .trace: hints = "\(k.keys(.down))/\(k.keys(.up)) select a span  \(k.keys(.back)) back"
+    case .endpoint: hints = "\(k.keys(.traces)) traces  \(k.keys(.stepUp))/\(k.keys(.stepDown)) weight  \(k.keys(.editWeights)) set  \(k.keys(.drain))/\(k.keys(.undrain)) drain/undrain  \(k.keys(.drainEndpoint)) endpoint  \(k.keys(.rollback)) rollback  \(k.keys(.back)) back"
     case .help: hints = "\(k.keys(.back)) back"
     }
     f.put(hints, x: 0, y: y2, style: s.theme.dim)
@@ -389,6 +393,70 @@ private func auditScreen(_ f: inout Frame, _ s: ConsoleState, _ r: Rect, _ g: Gl
         f.put("\(e.actor) (\(e.role.rawValue)): \(Names.printable(e.reason))  [\(e.summary)]", x: 0, y: r.maxY - 1, style: Style(bold: true), maxWidth: s.width)
     }
     if rows.isEmpty { f.put(s.audit.loadedAt == nil ? "loading the audit log…" : "no entries", x: 2, y: r.y + 4, style: s.theme.dim) }
+}
+
+private func traceList(_ f: inout Frame, _ s: ConsoleState, _ name: String, _ r: Rect, _ g: Glyphs) {
+    f.put("TRACES of \(name): failing first, then slowest (last 15 minutes)", x: 0, y: r.y, style: s.theme.title, maxWidth: s.width)
+    let t = s.traces
+    if t.loading { f.put("searching…", x: 2, y: r.y + 2, style: s.theme.dim); return }
+    if let e = t.error { f.put("\(g.bad) \(Names.printable(e))", x: 2, y: r.y + 2, style: s.theme.bad, maxWidth: s.width - 4); return }
+    if t.summaries.isEmpty { f.put("no traces found for \(name) in the window", x: 2, y: r.y + 2, style: s.theme.dim); return }
+    let heads = [("DURATION", 0), ("ERRORS", 10), ("SPANS", 18), ("STARTED", 25), ("ROOT", 36), ("TRACE ID", s.width - 33)]
+    for (h, x) in heads where x >= 0 { f.put(h, x: x, y: r.y + 2, style: s.theme.title) }
+    let visible = r.height - 3
+    let top = max(0, min(t.selection - visible / 2, t.summaries.count - visible))
+    for (i, sum) in t.summaries.dropFirst(top).prefix(visible).enumerated() {
+        let y = r.y + 3 + i
+        f.put(Fmt.ms(Double(sum.durationMicros) / 1000), x: 0, y: y)
+        let errors = sum.errorCount ?? 0
+        f.put(errors > 0 ? "\(g.bad) \(errors)" : (sum.errorCount == nil ? "—" : "0"), x: 10, y: y, style: errors > 0 ? s.theme.bad : .plain)
+        f.put(sum.spanCount.map(String.init) ?? "—", x: 18, y: y)
+        f.put("\(ageText(s.now.timeIntervalSince1970 - Double(sum.startMicros) / 1_000_000)) ago", x: 25, y: y, maxWidth: 10)
+        f.put(Names.printable("\(sum.rootService): \(sum.rootName)"), x: 36, y: y, maxWidth: max(0, s.width - 36 - 34))
+        f.put(sum.traceID, x: s.width - 33, y: y)
+        if top + i == t.selection { f.restyle(Rect(x: 0, y: y, width: s.width, height: 1)) { $0 = s.theme.selected } }
+    }
+}
+
+private func waterfall(_ f: inout Frame, _ s: ConsoleState, _ r: Rect, _ g: Glyphs) {
+    let t = s.traces
+    guard let trace = t.trace else {
+        if let e = t.error { f.put("\(g.bad) \(Names.printable(e))", x: 2, y: r.y + 1, style: s.theme.bad, maxWidth: s.width - 4) }
+        else { f.put("loading the trace…", x: 2, y: r.y + 1, style: s.theme.dim) }
+        return
+    }
+    let rows = Waterfall.rows(trace)
+    let start = trace.spans.map(\.startMicros).min() ?? 0
+    let end = trace.spans.map { $0.startMicros + $0.durationMicros }.max() ?? start
+    let slow = Waterfall.slowest(trace)
+    f.put("TRACE \(trace.traceID)  \(Fmt.ms(Double(end - start) / 1000))  \(trace.spans.count) spans", x: 0, y: r.y, style: s.theme.title, maxWidth: s.width)
+    let nameWidth = min(44, s.width / 2 - 6)
+    let barX = nameWidth + 9, barWidth = max(10, s.width - barX - 1)
+    let detailRows = min(6, max(0, r.height - rows.count - 3))
+    let visible = r.height - 2 - detailRows
+    let top = max(0, min(t.spanSelection - visible / 2, rows.count - visible))
+    for (i, row) in rows.dropFirst(top).prefix(visible).enumerated() {
+        let y = r.y + 2 + i
+        let sp = row.span
+        let mark = sp.status == .error ? "\(g.bad) " : sp.spanID == slow ? (g.ascii ? "^ " : "▲ ") : "  "
+        let label = String(repeating: " ", count: min(row.depth * 2, 12)) + mark + Names.printable("\(sp.name) (\(sp.service))")
+        let style: Style = sp.status == .error ? s.theme.bad : sp.spanID == slow ? s.theme.warn : .plain
+        f.put(label, x: 0, y: y, style: style, maxWidth: nameWidth)
+        f.put(Fmt.ms(Double(sp.durationMicros) / 1000), x: nameWidth + 1, y: y, maxWidth: 7)
+        let (offset, length) = Waterfall.bar(sp, start: start, end: end, width: barWidth, ascii: g.ascii)
+        f.put(String(repeating: g.full, count: length), x: barX + offset, y: y, style: style)
+        if top + i == t.spanSelection { f.restyle(Rect(x: 0, y: y, width: s.width, height: 1)) { $0 = s.theme.selected } }
+    }
+    // The selected span's attributes.
+    guard rows.indices.contains(t.spanSelection), detailRows > 0 else { return }
+    let sp = rows[t.spanSelection].span
+    var y = r.maxY - detailRows
+    f.put("\(Names.printable(sp.name)) · \(Names.printable(sp.service)) · \(sp.status.rawValue) · span \(sp.spanID)", x: 0, y: y, style: Style(bold: true), maxWidth: s.width)
+    y += 1
+    for (k, v) in sp.attributes.sorted(by: { $0.key < $1.key }).prefix(detailRows - 1) {
+        f.put("  \(Names.printable(k, limit: 40)) = \(Names.printable(v))", x: 0, y: y, maxWidth: s.width)
+        y += 1
+    }
 }
 
 private func help(_ f: inout Frame, _ s: ConsoleState, _ r: Rect) {

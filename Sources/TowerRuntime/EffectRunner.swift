@@ -64,6 +64,17 @@ final class EffectRunner: @unchecked Sendable {
             }
         case .loadTheme(let name):
             do { post(.themeLoaded(try hooks.resolveTheme(name))) } catch { post(.notice("\(error)")) }
+        case .searchTraces(let endpoint, let path):
+            guard let traces = hooks.traces else { post(.traceFailed("no trace source: start tower with --traces zipkin=URL (or jaeger=, tempo=)")); return }
+            Task.detached { [post, hooks] in
+                do { post(.tracesLoaded(endpoint: endpoint, try await hooks.traceMapping.triage(traces, endpoint: endpoint, path: path))) }
+                catch { post(.traceFailed("\(error)")) }
+            }
+        case .loadTrace(let id):
+            guard let traces = hooks.traces else { post(.traceFailed("no trace source")); return }
+            Task.detached { [post] in
+                do { post(.traceLoaded(try await traces.trace(id: id))) } catch { post(.traceFailed("\(error)")) }
+            }
         case .quit: break
         }
     }
@@ -168,10 +179,15 @@ final class EffectRunner: @unchecked Sendable {
 public struct ConsoleHooks: Sendable {
     public var resolveContext: @Sendable (String) throws -> (RegistryClient, readOnly: Bool)
     public var resolveTheme: @Sendable (String) throws -> Theme
+    public var traces: (any TraceSource)?
+    public var traceMapping: TraceMapping
 
     public init(resolveContext: @escaping @Sendable (String) throws -> (RegistryClient, readOnly: Bool),
-                resolveTheme: @escaping @Sendable (String) throws -> Theme) {
+                resolveTheme: @escaping @Sendable (String) throws -> Theme,
+                traces: (any TraceSource)? = nil, traceMapping: TraceMapping = TraceMapping()) {
         self.resolveContext = resolveContext
         self.resolveTheme = resolveTheme
+        self.traces = traces
+        self.traceMapping = traceMapping
     }
 }

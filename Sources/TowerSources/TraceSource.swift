@@ -137,3 +137,29 @@ enum TraceKit {
         return v.isFinite ? Int64(Swift.min(Swift.max(v, -9.2e18), 9.2e18)) : 0
     }
 }
+
+/// Which service and operation stand for an endpoint in the tracing backend. Templates may use
+/// `{endpoint}` and `{path}`; the default matches spans that a gateway names after the route.
+public struct TraceMapping: Sendable, Equatable {
+    public var service: String
+    public var operation: String?
+
+    public init(service: String = "gateway", operation: String? = "POST {path}") {
+        self.service = service
+        self.operation = operation
+    }
+
+    public func query(endpoint: String, path: String, now: Date, window: TimeInterval = 900, errorsOnly: Bool, limit: Int) -> TraceQuery {
+        func fill(_ t: String) -> String { t.replacingOccurrences(of: "{endpoint}", with: endpoint).replacingOccurrences(of: "{path}", with: path) }
+        return TraceQuery(service: fill(service), operation: operation.map(fill), errorsOnly: errorsOnly, limit: limit,
+                          start: now.addingTimeInterval(-window), end: now)
+    }
+
+    /// The slowest and the failing traces of an endpoint, one list without duplicates.
+    public func triage(_ source: any TraceSource, endpoint: String, path: String, now: Date = Date()) async throws -> [TraceSummary] {
+        async let slow = source.search(query(endpoint: endpoint, path: path, now: now, errorsOnly: false, limit: 20))
+        async let failing = source.search(query(endpoint: endpoint, path: path, now: now, errorsOnly: true, limit: 10))
+        var seen = Set<String>()
+        return (try await failing + slow).filter { seen.insert($0.traceID).inserted }
+    }
+}

@@ -38,7 +38,7 @@ struct Console: AsyncParsableCommand {
         let hooks = ConsoleHooks(resolveContext: { name in
             guard let c = try cfg.context(named: name) else { throw ConfigError("no context named '\(name)'") }
             return (RegistryClient(baseURL: c.registry, token: try TokenSource.read(file: c.tokenFile)), c.readOnly == true)
-        }, resolveTheme: look.themeResolver())
+        }, resolveTheme: look.themeResolver(), traces: try sources.traceSource(), traceMapping: sources.traceMapping)
         let status = try await runConsole(client: RegistryClient(baseURL: url, token: token), contextName: ctx?.name ?? "direct",
                                           readOnly: readOnly || ctx?.readOnly == true, look: look, hooks: hooks,
                                           metricsSources: try sources.metricsSources())
@@ -130,7 +130,7 @@ struct Demo: AsyncParsableCommand {
         let client = RegistryClient(baseURL: "http://127.0.0.1:\(port)", token: token)
         let hooks = ConsoleHooks(resolveContext: { name in
             throw ConfigError("the demo has one context; run 'tower --context \(name)' for another")
-        }, resolveTheme: look.themeResolver())
+        }, resolveTheme: look.themeResolver(), traces: ZipkinTraceSource(baseURL: "http://127.0.0.1:\(simPort)"))
         let scrape = ScrapeMetricsSource(urls: ["http://127.0.0.1:\(simPort)/metrics"], profile: .generic, interval: 2)
         let status = try await runConsole(client: client, contextName: "demo", readOnly: readOnly, look: look, hooks: hooks,
                                           metricsSources: [scrape])

@@ -11,6 +11,23 @@ struct SourceOptions: ParsableArguments {
     @Option(help: "Metric names: generic (http_requests_total…) or envoy (envoy_cluster_…).") var profile = "generic"
     @Option(help: "Seconds between refreshes.") var interval = 5.0
     @Option(help: "Evaluate Prometheus queries at this RFC 3339 time instead of now.") var at: String?
+    @Option(help: "Tracing backend, KIND=URL with KIND jaeger, tempo or zipkin.") var traces: String?
+    @Option(help: "Trace service for an endpoint ({endpoint}, {path} are filled in).") var traceService = "gateway"
+    @Option(help: "Trace operation for an endpoint ({endpoint}, {path} are filled in).") var traceOperation = "POST {path}"
+
+    var traceMapping: TraceMapping { TraceMapping(service: traceService, operation: traceOperation.isEmpty ? nil : traceOperation) }
+
+    func traceSource() throws -> (any TraceSource)? {
+        guard let traces else { return nil }
+        let parts = traces.split(separator: "=", maxSplits: 1).map(String.init)
+        guard parts.count == 2, !parts[1].isEmpty else { throw ValidationError("--traces must be KIND=URL, like zipkin=http://127.0.0.1:9411") }
+        switch parts[0] {
+        case "jaeger": return JaegerTraceSource(baseURL: parts[1])
+        case "tempo": return TempoTraceSource(baseURL: parts[1])
+        case "zipkin": return ZipkinTraceSource(baseURL: parts[1])
+        default: throw ValidationError("unknown trace backend '\(parts[0])': jaeger, tempo or zipkin")
+        }
+    }
 
     func metricsSources() throws -> [any MetricsSource] {
         var out: [any MetricsSource] = []

@@ -14,7 +14,7 @@ struct TowerCommand: AsyncParsableCommand {
             Exit codes: 0 ok, 2 invalid input, 3 conflict (stale revision or refused by the endpoint's \
             state), 4 not allowed (401/403), 5 registry unreachable, 6 not found, 1 anything else.
             """,
-        subcommands: [Console.self, Demo.self, Status.self, Shift.self, Drain.self, Undrain.self, Rollback.self, Audit.self],
+        subcommands: [Console.self, Demo.self, Status.self, Shift.self, Drain.self, Undrain.self, Rollback.self, Audit.self, Traces.self, TraceCommand.self],
         defaultSubcommand: Console.self
     )
 }

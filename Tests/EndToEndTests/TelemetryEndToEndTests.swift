@@ -84,4 +84,22 @@ import TowerDomain
         #expect(m["rps"] is NSNull && m["p99Ms"] is NSNull && m["stale"] as? Bool == true)
         #expect((s["sourceErrors"] as? [String])?.first?.contains("scrape") == true)
     }
+
+    @Test func tracesFromTheFleetThroughTheZipkinAPI() throws {
+        let reg = RegistryProcess()
+        defer { reg.cleanUp() }
+        let op = try HeadlessVerbTests.tokenFile(reg, "otto", "operator")
+        try reg.start(seed: try reg.writeSeed(), extra: ["--log-level", "warning"])
+        let sim = try SimProcess(registry: reg.url, tokenFile: op)
+        defer { sim.stop() }
+        usleep(1_500_000)
+        let list = try HeadlessVerbTests.tower(["traces", "alpha", "--output", "json", "--registry", reg.url, "--token-file", op, "--traces", "zipkin=" + sim.url])
+        #expect(list.status == 0, "\(list.err)")
+        let summaries = try Wire.decoder().decode([TraceSummary].self, from: Data(list.out.utf8))
+        let first = try #require(summaries.first)
+        #expect(first.rootName == "POST /v1/models/alpha" && first.traceID.count == 32)
+        let one = try HeadlessVerbTests.tower(["trace", first.traceID, "--traces", "zipkin=" + sim.url])
+        #expect(one.status == 0 && one.out.contains("model.forward") && one.out.contains("predict (alpha-v"), "\(one.out) \(one.err)")
+        #expect(try HeadlessVerbTests.tower(["trace", String(repeating: "f", count: 32), "--traces", "zipkin=" + sim.url]).status == 6)
+    }
 }

@@ -1,0 +1,55 @@
+import ArgumentParser
+import Foundation
+import TowerConsole
+import TowerDomain
+import TowerSources
+
+struct Traces: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "The slowest and failing traces of an endpoint (last 15 minutes).")
+    @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var sources: SourceOptions
+    @Argument(help: "The endpoint.") var endpoint: String
+
+    func run() async throws {
+        try await perform(connection.output) {
+            guard let source = try sources.traceSource() else { throw VerbError(message: "pass --traces KIND=URL", code: Exit.invalid) }
+            let (client, _) = try connection.client()
+            let e = try await client.endpoint(endpoint)
+            let found: [TraceSummary]
+            do { found = try await sources.traceMapping.triage(source, endpoint: e.name, path: e.path) } catch {
+                throw VerbError(message: "traces: \(error)", code: Exit.unreachable)
+            }
+            if connection.output == .json { try printJSON(found); return }
+            print(StatusText.columns([["TRACE ID", "DURATION", "ERRORS", "SPANS", "ROOT"]] + found.map {
+                [$0.traceID, String(format: "%.1fms", Double($0.durationMicros) / 1000), $0.errorCount.map(String.init) ?? "-",
+                 $0.spanCount.map(String.init) ?? "-", Names.printable("\($0.rootService): \($0.rootName)")]
+            }))
+        }
+    }
+}
+
+struct TraceCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "trace", abstract: "One trace as a waterfall (text) or its spans (JSON).")
+    @OptionGroup var sources: SourceOptions
+    @Option(name: .shortAndLong, help: "text or json.") var output: OutputFormat = .text
+    @Argument(help: "The trace ID (hex or base64).") var id: String
+
+    func run() async throws {
+        try await perform(output) {
+            guard let source = try sources.traceSource() else { throw VerbError(message: "pass --traces KIND=URL", code: Exit.invalid) }
+            let trace: Trace
+            do { trace = try await source.trace(id: id) } catch let e as TraceSourceError {
+                if case .notFound = e { throw VerbError(message: "\(e)", code: Exit.notFound) }
+                throw VerbError(message: "\(e)", code: Exit.unreachable)
+            }
+            if output == .json { try printJSON(trace); return }
+            let start = trace.spans.map(\.startMicros).min() ?? 0
+            let slow = Waterfall.slowest(trace)
+            for (span, depth) in Waterfall.rows(trace) {
+                let mark = span.status == .error ? "x " : span.spanID == slow ? "^ " : "  "
+                print(String(format: "%@%@%@  +%.1fms  %.1fms", String(repeating: "  ", count: depth), mark,
+                             Names.printable("\(span.name) (\(span.service))"), Double(span.startMicros - start) / 1000, Double(span.durationMicros) / 1000))
+            }
+        }
+    }
+}
