@@ -109,6 +109,10 @@ final class PTYChild {
         let envp = env.map { strdup($0) } + [nil]
         let p = forkpty(&m, nil, nil, &ws)
         if p == 0 {
+            // The child inherits this thread's blocked signals; the console needs SIGWINCH and SIGTERM.
+            var empty = sigset_t()
+            sigemptyset(&empty)
+            sigprocmask(SIG_SETMASK, &empty, nil)
             execve(argv[0]!, argv, envp)
             _exit(127)
         }

@@ -25,8 +25,22 @@ final class Tmux: @unchecked Sendable {
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
         let argv = (["tmux", "-L", socket, "-f", "/dev/null"] + args).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
+        // The test runner's threads block signals, and a spawned process inherits that mask: a tmux
+        // server started with SIGCHLD blocked never reaps its pane and never exits. Clear the mask.
+        var attr = posix_spawnattr_t()
+        posix_spawnattr_init(&attr)
+        defer { posix_spawnattr_destroy(&attr) }
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        posix_spawnattr_setsigmask(&attr, &empty)
+        var all = sigset_t()
+        sigfillset(&all)
+        sigdelset(&all, SIGKILL)
+        sigdelset(&all, SIGSTOP)
+        posix_spawnattr_setsigdefault(&attr, &all)
+        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         var pid: pid_t = 0
-        guard posix_spawnp(&pid, "tmux", &actions, nil, argv, environ) == 0 else { return (-1, "cannot start tmux") }
+        guard posix_spawnp(&pid, "tmux", &actions, &attr, argv, environ) == 0 else { return (-1, "cannot start tmux") }
         var status: Int32 = 0
         while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
         let data = FileManager.default.contents(atPath: path) ?? Data()
@@ -59,5 +73,12 @@ final class Tmux: @unchecked Sendable {
         return (false, s)
     }
 
-    func kill() { tmux(["kill-server"]) }
+    /// Ends the server and everything in it, by signal if it does not go when asked.
+    func kill() {
+        let pid = Int32(tmux(["display-message", "-p", "-t", "t", "#{pid}"]).1.trimmingCharacters(in: .whitespacesAndNewlines))
+        let panePID = Int32(tmux(["display-message", "-p", "-t", "t", "#{pane_pid}"]).1.trimmingCharacters(in: .whitespacesAndNewlines))
+        tmux(["kill-server"])
+        usleep(100_000)
+        for p in [panePID, pid].compactMap({ $0 }) where p > 1 && Foundation.kill(p, 0) == 0 { Foundation.kill(p, SIGKILL) }
+    }
 }
