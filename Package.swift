@@ -84,6 +84,7 @@ let package = Package(
         .testTarget(name: "TowerDomainTests", dependencies: ["TowerDomain"]),
         .testTarget(name: "TowerSourcesTests", dependencies: ["TowerSources", "TowerDomain", "TowerHTTP"], exclude: ["Fixtures"]),
         .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI"]),
+        .testTarget(name: "TowerRuntimeTests", dependencies: ["TowerRuntime", "TowerConsole", "TowerSources", "TowerDomain"]),
         .testTarget(name: "TowerSimTests", dependencies: [
             "TowerSim", "TowerDomain",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
