@@ -47,7 +47,13 @@ public final class ConsoleLoop: @unchecked Sendable {
     public func run() -> Int32? {
         Signals.install(wake: wake)
         let post: @Sendable (Message) -> Void = { [weak self] m in self?.post(m) }
-        pollers = metricsSources.map { src in Task.detached { await ConsoleLoop.pollSource(src, post: post) } }
+        pollers = metricsSources.map { src in
+            Task.detached {
+                // One range query back-fills the sparklines; then the source is polled as usual.
+                if let h = try? await src.history(points: Telemetry.historyLength), !h.isEmpty { post(.historyLoaded(h)) }
+                await ConsoleLoop.pollSource(src, post: post)
+            }
+        }
         defer {
             for p in pollers { p.cancel() }
             backend.restore()

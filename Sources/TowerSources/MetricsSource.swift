@@ -9,6 +9,13 @@ public protocol MetricsSource: Sendable {
     /// Seconds between refreshes.
     var interval: Double { get }
     func refresh() async throws -> [String: Figures]
+    /// Recent p99 (ms) per key, oldest first, to back-fill sparklines at start; empty when the
+    /// source keeps no history (a scrape only knows the present).
+    func history(points: Int) async throws -> [String: [Double?]]
+}
+
+extension MetricsSource {
+    public func history(points: Int) async throws -> [String: [Double?]] { [:] }
 }
 
 public struct MetricsSourceError: Error, CustomStringConvertible, Sendable {
@@ -104,6 +111,36 @@ public struct PrometheusMetricsSource: MetricsSource {
         }
         var out: [String: Figures] = [:]
         for (k, f) in reading.figures { out[FigureKey.make(k.endpoint, k.version)] = f }
+        return out
+    }
+
+    /// One range query of the bucket rates; p99 per step computed here by the same rules as the
+    /// live figures, per version and per endpoint (buckets summed over versions).
+    public func history(points: Int) async throws -> [String: [Double?]] {
+        guard let query = profile.queries[.bucketRate], points > 1 else { return [:] }
+        let end = at ?? Date()
+        let step = max(1, interval)
+        let answer = try await client.range(query: query, start: end.addingTimeInterval(-step * Double(points - 1)), end: end,
+                                            step: .milliseconds(Int(step * 1000)))
+        // key → timestamp → le → rate
+        var buckets: [String: [Int64: [Double: Double]]] = [:]
+        for series in answer.result.series {
+            guard let e = series.labels["endpoint"], let v = series.labels["version"], let leText = series.labels["le"] else { continue }
+            let le = leText == "+Inf" ? Double.infinity : Double(leText)
+            guard let le else { continue }
+            for sample in series.samples where sample.value.isFinite {
+                for key in [FigureKey.make(e, v), FigureKey.make(e)] {
+                    buckets[key, default: [:]][sample.timestampMs, default: [:]][le, default: 0] += sample.value
+                }
+            }
+        }
+        var out: [String: [Double?]] = [:]
+        for (key, byTime) in buckets {
+            out[key] = byTime.keys.sorted().map { t in
+                let b = byTime[t]!.map { Bucket(le: $0.key, count: $0.value) }
+                return Quantile.histogramQuantile(0.99, b).flatMap { $0.isFinite ? $0 * profile.latencyScaleToMs : nil }
+            }
+        }
         return out
     }
 }

@@ -100,5 +100,10 @@ import TowerSources
             compared += 1
         }
         #expect(compared >= 1, "nothing to compare: \(out.out)")
+
+        // One range query back-fills the sparklines with p99s computed by the same rules.
+        let history = try await PrometheusMetricsSource(client: client, profile: profile, interval: 1, at: t).history(points: 5)
+        let alpha = try #require(history["alpha"])
+        #expect(!alpha.isEmpty && alpha.count <= 5 && alpha.compactMap { $0 }.allSatisfy { $0 > 0 && $0.isFinite })
     }
 }
