@@ -39,8 +39,10 @@ public struct SourceHealth: Equatable, Sendable {
     public var name: String
     public var lastSuccess: Date?
     public var lastError: String?
-    public init(name: String, lastSuccess: Date? = nil, lastError: String? = nil) {
-        self.name = name; self.lastSuccess = lastSuccess; self.lastError = lastError
+    /// What the source warned about with its last answer (e.g. Prometheus truncated a result).
+    public var warnings: [String] = []
+    public init(name: String, lastSuccess: Date? = nil, lastError: String? = nil, warnings: [String] = []) {
+        self.name = name; self.lastSuccess = lastSuccess; self.lastError = lastError; self.warnings = warnings
     }
 }
 
@@ -230,7 +232,7 @@ public enum Message: Equatable, Sendable {
     case contextSwitched(name: String, readOnly: Bool)
     case themeLoaded(Theme)
     /// A metrics source answered: figures by `Telemetry.key`.
-    case figuresLoaded(source: String, [String: Figures], at: Date)
+    case figuresLoaded(source: String, [String: Figures], at: Date, warnings: [String] = [])
     case sourceFailed(source: String, String, at: Date)
     case tracesLoaded(endpoint: String, [TraceSummary])
     case traceLoaded(Trace)

@@ -94,7 +94,7 @@ public func update(_ state: inout ConsoleState, _ message: Message) -> [Effect] 
         state.theme = theme
         state.toast = "theme \(theme.name)"
         return []
-    case .figuresLoaded(let source, let figures, let at):
+    case .figuresLoaded(let source, let figures, let at, let warnings):
         state.telemetry.figures.merge(figures) { _, new in new }
         for (key, f) in figures {
             var h = state.telemetry.history[key] ?? []
@@ -102,7 +102,7 @@ public func update(_ state: inout ConsoleState, _ message: Message) -> [Effect] 
             state.telemetry.history[key] = Array(h.suffix(Telemetry.historyLength))
         }
         state.now = max(state.now, at)
-        setHealth(&state, source) { $0.lastSuccess = at; $0.lastError = nil }
+        setHealth(&state, source) { $0.lastSuccess = at; $0.lastError = nil; $0.warnings = warnings }
         return []
     case .sourceFailed(let source, let why, let at):
         state.now = max(state.now, at)

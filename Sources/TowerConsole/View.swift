@@ -71,6 +71,9 @@ private func header(_ f: inout Frame, _ s: ConsoleState, _ g: Glyphs) {
         if let err = src.lastError {
             st = s.theme.error
             text = " \(src.name) \(g.bad) " + (src.lastSuccess.map { "\(ageText(s.now.timeIntervalSince($0))) old: " } ?? "") + err + " "
+        } else if let ok = src.lastSuccess, let w = src.warnings.first {
+            st = s.theme.warn
+            text = " \(src.name) ! \(ageText(s.now.timeIntervalSince(ok))) warns: \(Names.printable(w)) "
         } else if let ok = src.lastSuccess {
             text = " \(src.name) \(g.ok) \(ageText(s.now.timeIntervalSince(ok))) "
         } else {

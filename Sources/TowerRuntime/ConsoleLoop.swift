@@ -102,7 +102,7 @@ public final class ConsoleLoop: @unchecked Sendable {
             do {
                 let figures = try await src.refresh()
                 failures = 0
-                post(.figuresLoaded(source: src.name, figures, at: Date()))
+                post(.figuresLoaded(source: src.name, figures, at: Date(), warnings: src.warnings))
             } catch {
                 failures += 1
                 post(.sourceFailed(source: src.name, "\(error)", at: Date()))

@@ -12,10 +12,13 @@ public protocol MetricsSource: Sendable {
     /// Recent p99 (ms) per key, oldest first, to back-fill sparklines at start; empty when the
     /// source keeps no history (a scrape only knows the present).
     func history(points: Int) async throws -> [String: [Double?]]
+    /// What the source warned about in its last answer (Prometheus `warnings`), for the header.
+    var warnings: [String] { get }
 }
 
 extension MetricsSource {
     public func history(points: Int) async throws -> [String: [Double?]] { [:] }
+    public var warnings: [String] { [] }
 }
 
 public struct MetricsSourceError: Error, CustomStringConvertible, Sendable {
@@ -96,6 +99,13 @@ public struct PrometheusMetricsSource: MetricsSource {
     public let interval: Double
     /// Evaluate at this instant instead of now (reproducible reads, and tests against PromQL).
     public let at: Date?
+    private let lastWarnings = WarningBox()
+
+    final class WarningBox: Sendable {
+        let value = Mutex<[String]>([])
+    }
+
+    public var warnings: [String] { lastWarnings.value.withLock { $0 } }
 
     public init(client: PrometheusClient, profile: MetricsProfile, interval: Double = 5, at: Date? = nil) {
         self.client = client
@@ -106,6 +116,7 @@ public struct PrometheusMetricsSource: MetricsSource {
 
     public func refresh() async throws -> [String: Figures] {
         let reading = await profile.read(with: client, at: at)
+        lastWarnings.value.withLock { $0 = reading.warnings }
         if reading.figures.isEmpty, let failure = reading.failures.values.first {
             throw MetricsSourceError(failure.description)
         }

@@ -36,6 +36,15 @@ import TowerDomain
         #expect(view(t).text.contains("prometheus ✗ 31s old:"))
     }
 
+    @Test func aSourcesWarningsShowInTheHeader() {
+        var s = Self.live()
+        _ = update(&s, .figuresLoaded(source: "prometheus", [:], at: CF.now, warnings: ["results truncated due to limit"]))
+        #expect(s.telemetry.sources[0].warnings == ["results truncated due to limit"])
+        #expect(view(s).text.contains("prometheus ! 0s warns:"))
+        _ = update(&s, .figuresLoaded(source: "prometheus", [:], at: CF.now))
+        #expect(!view(s).text.contains("warns"))
+    }
+
     @Test func noDataIsNotZero() {
         let text = view(Self.live()).text
         let fraud = text.split(separator: "\n").first { $0.contains("fraud-score") }!

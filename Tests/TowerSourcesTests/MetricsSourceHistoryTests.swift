@@ -38,4 +38,12 @@ import TowerHTTP
     @Test func aScrapeKeepsNoHistory() async throws {
         #expect(try await ScrapeMetricsSource(urls: ["http://127.0.0.1:9/metrics"]).history(points: 10).isEmpty)
     }
+
+    @Test func prometheusWarningsAreKeptForTheHeader() async throws {
+        let body = #"{"status":"success","data":{"resultType":"vector","result":[]},"warnings":["results truncated due to limit"]}"#
+        let src = PrometheusMetricsSource(client: PrometheusClient(baseURL: "http://prom", transport: Canned(body: body)),
+                                          profile: try MetricsProfile(kind: .generic))
+        _ = try? await src.refresh()
+        #expect(src.warnings == ["results truncated due to limit"])
+    }
 }
