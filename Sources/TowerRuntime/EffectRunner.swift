@@ -79,19 +79,19 @@ final class EffectRunner: @unchecked Sendable {
         }
     }
 
-    /// Seconds to wait after `failures` consecutive failures: 0.5, 1, 2, 4, capped at 8, ±20 %.
-    static func backoff(failures: Int) -> Double {
-        let base = min(8.0, 0.5 * pow(2.0, Double(max(0, failures - 1))))
-        return base * Double.random(in: 0.8...1.2)
+    static func backoff(failures: Int) -> Double { Backoff.delay(failures: failures) }
+
+    /// Marks one kind of request as in flight; false when one already is.
+    private func claim(_ flag: WritableKeyPath<(listing: Bool, watching: Bool, failures: Int), Bool>) -> Bool {
+        inFlight.withLock { s -> Bool in
+            if s[keyPath: flag] { return false }
+            s[keyPath: flag] = true
+            return true
+        }
     }
 
     private func loadEndpoints(after delay: Double) {
-        let start = inFlight.withLock { s -> Bool in
-            if s.listing { return false }
-            s.listing = true
-            return true
-        }
-        guard start else { return }
+        guard claim(\.listing) else { return }
         let gen = generation
         Task.detached { [self, client] in
             if delay > 0 { try? await Task.sleep(for: .milliseconds(Int(delay * 1000))) }
@@ -109,12 +109,7 @@ final class EffectRunner: @unchecked Sendable {
     }
 
     private func watch(after: Int64) {
-        let start = inFlight.withLock { s -> Bool in
-            if s.watching { return false }
-            s.watching = true
-            return true
-        }
-        guard start else { return }
+        guard claim(\.watching) else { return }
         let gen = generation
         Task.detached { [self, client] in
             do {

@@ -61,7 +61,7 @@ public final class LiveSimulator: Sendable {
             } catch {
                 failures += 1
                 onError("\(error)")
-                try? await Task.sleep(for: .milliseconds(Int(min(8.0, 0.5 * pow(2, Double(failures - 1))) * 1000)))
+                try? await Task.sleep(for: .milliseconds(Int(Backoff.delay(failures: failures) * 1000)))
             }
         }
     }

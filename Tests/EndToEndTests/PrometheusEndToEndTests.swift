@@ -42,12 +42,8 @@ import TowerSources
             Issue.record("prometheus is not installed: scripts/setup installs Debian's package")
             return
         }
-        let reg = RegistryProcess()
-        defer { reg.cleanUp() }
-        let op = try HeadlessVerbTests.tokenFile(reg, "otto", "operator")
-        try reg.start(seed: try reg.writeSeed(), extra: ["--log-level", "warning"])
-        let sim = try TelemetryEndToEndTests.SimProcess(registry: reg.url, tokenFile: op)
-        defer { sim.stop() }
+        let (reg, op, sim) = try TelemetryEndToEndTests.fleet()
+        defer { sim.stop(); reg.cleanUp() }
         let prom = try PrometheusProcess(scrape: String(sim.url.dropFirst("http://".count)))
         defer { prom.stop() }
 

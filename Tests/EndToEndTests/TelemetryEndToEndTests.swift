@@ -36,6 +36,14 @@ import TowerDomain
         return Int(UInt16(bigEndian: addr.sin_port))
     }
 
+    /// A registry seeded with alpha, an operator token "otto" in a file, and a fleet following it.
+    static func fleet() throws -> (RegistryProcess, String, SimProcess) {
+        let reg = RegistryProcess()
+        let op = try HeadlessVerbTests.tokenFile(reg, "otto", "operator")
+        try reg.start(seed: try reg.writeSeed(), extra: ["--log-level", "warning"])
+        do { return (reg, op, try SimProcess(registry: reg.url, tokenFile: op)) } catch { reg.cleanUp(); throw error }
+    }
+
     static func status(_ args: [String]) throws -> [String: Any] {
         let r = try HeadlessVerbTests.tower(["status", "--output", "json"] + args)
         guard r.status == 0, let o = try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any] else {
@@ -51,12 +59,8 @@ import TowerDomain
     }
 
     @Test func statusShowsTheFleetsFiguresAndTrafficFollowsAShift() throws {
-        let reg = RegistryProcess()
-        defer { reg.cleanUp() }
-        let op = try HeadlessVerbTests.tokenFile(reg, "otto", "operator")
-        try reg.start(seed: try reg.writeSeed(), extra: ["--log-level", "warning"])
-        let sim = try SimProcess(registry: reg.url, tokenFile: op)
-        defer { sim.stop() }
+        let (reg, op, sim) = try Self.fleet()
+        defer { sim.stop(); reg.cleanUp() }
         let conn = ["--registry", reg.url, "--token-file", op, "--scrape", sim.url + "/metrics", "--interval", "1"]
 
         let s = try Self.status(conn)
@@ -86,12 +90,8 @@ import TowerDomain
     }
 
     @Test func tracesFromTheFleetThroughTheZipkinAPI() throws {
-        let reg = RegistryProcess()
-        defer { reg.cleanUp() }
-        let op = try HeadlessVerbTests.tokenFile(reg, "otto", "operator")
-        try reg.start(seed: try reg.writeSeed(), extra: ["--log-level", "warning"])
-        let sim = try SimProcess(registry: reg.url, tokenFile: op)
-        defer { sim.stop() }
+        let (reg, op, sim) = try Self.fleet()
+        defer { sim.stop(); reg.cleanUp() }
         usleep(1_500_000)
         let list = try HeadlessVerbTests.tower(["traces", "alpha", "--output", "json", "--registry", reg.url, "--token-file", op, "--traces", "zipkin=" + sim.url])
         #expect(list.status == 0, "\(list.err)")

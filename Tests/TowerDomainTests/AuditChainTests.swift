@@ -61,7 +61,7 @@ import Testing
     }
 
     @Test func roundTripsEveryMillisecondPattern() {
-        var rng = SplitMix(seed: 7)
+        var rng = SplitMix64(seed: 7)
         for _ in 0..<5000 {
             let ms = Int64.random(in: -2_000_000_000_000...4_000_000_000_000, using: &rng)
             #expect(Timestamp.parse(Timestamp.rfc3339(ms: ms)) == ms)

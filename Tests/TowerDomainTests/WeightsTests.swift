@@ -11,7 +11,7 @@ import Testing
     }
 
     @Test func apportionAlwaysAddsUp() {
-        var rng = SplitMix(seed: 42)
+        var rng = SplitMix64(seed: 42)
         for _ in 0..<2000 {
             let n = Int.random(in: 1...6, using: &rng)
             var basis: [String: Int] = [:]
@@ -41,15 +41,3 @@ import Testing
     }
 }
 
-/// A seeded generator so property tests are repeatable.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E3779B97F4A7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58476D1CE4E5B9
-        z = (z ^ (z >> 27)) &* 0x94D049BB133111EB
-        return z ^ (z >> 31)
-    }
-}

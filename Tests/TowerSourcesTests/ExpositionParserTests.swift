@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TowerDomain
 @testable import TowerSources
 
 /// Upstream pages in `Fixtures/exposition/` (see PROVENANCE.md there).
@@ -433,7 +434,7 @@ extension ExpositionDocument {
     }
 
     @Test func garbageNeverCrashes() {
-        var rng = ExpositionRandom(seed: 42)
+        var rng = SplitMix64(seed: 42)
         let alphabet = Array("m{}=\",# \t\n\\\"abcle+-.eE0123456789NaInf_:".utf8) + [0x00, 0xFF, 0xC3, 0x0D]
         for round in 0..<2000 {
             let length = Int(rng.next() % 200)
@@ -470,18 +471,6 @@ extension ExpositionDocument {
     }
 }
 
-/// A deterministic generator, so a garbage input that breaks the parser can be replayed.
-private struct ExpositionRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 @Suite struct ExpositionSkipPolicyTests {
     /// A rejected metadata line leaves no family behind; the next good line is read normally.

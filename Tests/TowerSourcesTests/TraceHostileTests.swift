@@ -158,7 +158,7 @@ import TowerDomain
     @Test(arguments: Format.allCases)
     func fuzz(_ f: Format) throws {
         let sample = try f.sample()
-        var rng = TraceRNG(seed: 0x7ace + UInt64(f.rawValue.utf8.count))
+        var rng = SplitMix64(seed: 0x7ace + UInt64(f.rawValue.utf8.count))
         let tokens: [[UInt8]] = ["{", "}", "[", "]", ",", ":", "\"", "null", "-1", "1e999", "\"AAAA\"", "\\u0000", "\u{0}", "true"].map { Array($0.utf8) }
         for _ in 0..<1_500 {
             var b = sample
@@ -176,15 +176,3 @@ import TowerDomain
     }
 }
 
-/// A small deterministic generator, so a fuzz failure replays.
-struct TraceRNG: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
