@@ -46,7 +46,7 @@ let package = Package(
             "TowerConsole", "TowerSources", "TerminalUI", "TerminalUICurses", "TowerDomain", "TowerHTTP",
         ]),
         .target(name: "TowerSim", dependencies: [
-            "TowerDomain", "TowerSources",
+            "TowerDomain", "TowerSources", "TowerHTTP",
             .product(name: "Yams", package: "Yams"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "NIOCore", package: "swift-nio"),
