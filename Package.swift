@@ -11,6 +11,7 @@ let package = Package(
         .executable(name: "tower-bench", targets: ["tower-bench"]),
         .executable(name: "tower", targets: ["tower"]),
         .executable(name: "tower-sim", targets: ["tower-sim"]),
+        .executable(name: "tower-fuzz", targets: ["tower-fuzz"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -81,6 +82,9 @@ let package = Package(
             "TowerRegistry", "TowerSources", "TowerDomain", "TowerHTTP", "TowerConsole", "TerminalUI", "TowerSim",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        // libFuzzer targets for the parsers of remote bytes (scripts/fuzz builds it with
+        // -sanitize=fuzzer); an ordinary build replays corpus files through the same code.
+        .executableTarget(name: "tower-fuzz", dependencies: ["TowerSources"]),
         .testTarget(name: "TowerDomainTests", dependencies: ["TowerDomain"]),
         .testTarget(name: "TowerSourcesTests", dependencies: ["TowerSources", "TowerDomain", "TowerHTTP"], exclude: ["Fixtures"]),
         .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI"]),
