@@ -1,0 +1,115 @@
+import Foundation
+import TowerDomain
+import Yams
+
+/// What `tower-sim stack` writes before it starts anything: the registry's seed (each version's
+/// upstream pointing at its model server), Prometheus's scrape config, and `stack.json`. Pure, so
+/// the files are tested without starting the stack.
+public enum StackPlan {
+    /// The stack's fleet: `alpha` (the endpoint the runbooks and tests use) on a 90/10 canary, a
+    /// model with a failed gate, and a three-version model; upstreams are filled in at start.
+    public static let defaultSeed = """
+        - name: alpha
+          path: /v1/models/alpha
+          owner: team-vision
+          versions:
+            - {name: v1, artifact: {uri: "s3://models/alpha/v1", digest: "sha256:0d9a88b78461a39b56e81c30674cf4cabe6f230005a2e7347cf2076605f4531e"}, weight: 90, gate: passed, stage: prod}
+            - {name: v2, artifact: {uri: "s3://models/alpha/v2", digest: "sha256:a6e787b268ebda66a6642c3aa4a1c4996991ee2c11bfd8eae12d71ad7ab8b3b8"}, weight: 10, gate: passed, stage: prod}
+        - name: fraud-score
+          path: /v1/models/fraud-score
+          owner: team-risk
+          versions:
+            - {name: v3, artifact: {uri: "s3://models/fraud-score/v3", digest: "sha256:ecf50fcf99c343b94f9acc94e54ec536cd1f424732326db50199331ef43f81ae"}, weight: 100, gate: passed, stage: prod}
+            - {name: v4, artifact: {uri: "s3://models/fraud-score/v4", digest: "sha256:db39174d0f5fd9a6560447fcaee3bba84168f600ed524e7e20c7c1709bcfabea"}, weight: 0, gate: failed, gateSummary: "AUC 0.871 < 0.900 baseline", stage: staging}
+        - name: search-rank
+          path: /v1/models/search-rank
+          owner: team-search
+          versions:
+            - {name: v7, artifact: {uri: "s3://models/search-rank/v7", digest: "sha256:5d41402abc4b2a76b9719d911017c592ae2e7e0f2b3c4d5e6f708192a3b4c5d6"}, weight: 50, gate: passed, stage: prod}
+            - {name: v8, artifact: {uri: "s3://models/search-rank/v8", digest: "sha256:7d793037a0760186574b0282f2f435e7ae2e7e0f2b3c4d5e6f708192a3b4c5d6"}, weight: 50, gate: passed, stage: prod}
+            - {name: v9, artifact: {uri: "s3://models/search-rank/v9", digest: "sha256:9e107d9d372bb6826bd81d3542a419d6ae2e7e0f2b3c4d5e6f708192a3b4c5d6"}, weight: 0, gate: pending, stage: staging}
+        """
+
+    public static func specs(yaml: String) throws -> [EndpointSpec] {
+        do { return try YAMLDecoder().decode([EndpointSpec].self, from: yaml) } catch {
+            throw StackError("the stack's seed is not a list of endpoint specs: \(error)")
+        }
+    }
+
+    /// The (endpoint, version) pairs that need a model server.
+    public static func versions(_ specs: [EndpointSpec]) -> [(endpoint: String, version: String)] {
+        specs.flatMap { s in s.versions.map { (endpoint: s.name, version: $0.name) } }
+    }
+
+    /// The seed with every version's upstream set to its model server (`ports` keyed
+    /// `<endpoint>--<version>`), as JSON (which YAML reads), ready for `tower-registry serve --seed`.
+    public static func seed(_ specs: [EndpointSpec], ports: [String: Int], host: String = "127.0.0.1") throws -> Data {
+        var out = specs
+        for i in out.indices {
+            for j in out[i].versions.indices {
+                let key = "\(out[i].name)--\(out[i].versions[j].name)"
+                guard let port = ports[key] else { throw StackError("no model server for \(key)") }
+                out[i].versions[j].upstream = "\(host):\(port)"
+            }
+        }
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return try enc.encode(out)
+    }
+
+    /// Prometheus scraping the gateway's `/stats/prometheus` (job `envoy`) and the model servers'
+    /// `/metrics` (job `models`) every second, so the console's two-interval staleness rule has
+    /// fresh data to work with.
+    public static func prometheusConfig(envoyAdmin: String, simulator: String) -> String {
+        """
+        global: {scrape_interval: 1s, evaluation_interval: 1s}
+        scrape_configs:
+          - job_name: envoy
+            metrics_path: /stats/prometheus
+            scrape_timeout: 900ms
+            static_configs: [{targets: ["\(envoyAdmin)"]}]
+          - job_name: models
+            scrape_timeout: 900ms
+            static_configs: [{targets: ["\(simulator)"]}]
+
+        """
+    }
+}
+
+/// `DIR/stack.json`: where everything of a running stack is, for scripts and tests.
+public struct StackManifest: Codable, Sendable, Equatable {
+    public struct Envoy: Codable, Sendable, Equatable {
+        public var listener: String
+        public var admin: String
+        public init(listener: String, admin: String) { self.listener = listener; self.admin = admin }
+    }
+    public struct Tokens: Codable, Sendable, Equatable {
+        public var admin: String
+        public var `operator`: String
+        public var viewer: String
+        public var gateway: String
+        public init(admin: String, operator: String, viewer: String, gateway: String) {
+            self.admin = admin; self.operator = `operator`; self.viewer = viewer; self.gateway = gateway
+        }
+    }
+    public var registry: String
+    public var envoy: Envoy
+    public var prometheus: String
+    public var simulator: String
+    public var tokens: Tokens
+    /// Model server per `<endpoint>--<version>`, as `host:port`.
+    public var models: [String: String]
+    public var pid: Int32
+
+    public init(registry: String, envoy: Envoy, prometheus: String, simulator: String, tokens: Tokens,
+                models: [String: String], pid: Int32) {
+        self.registry = registry; self.envoy = envoy; self.prometheus = prometheus; self.simulator = simulator
+        self.tokens = tokens; self.models = models; self.pid = pid
+    }
+
+    public func json() throws -> Data {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return try enc.encode(self)
+    }
+}
