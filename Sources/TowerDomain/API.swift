@@ -122,6 +122,7 @@ public enum ChangeSummary {
             if old.weight != v.weight { p.append("\(old.weight)→\(v.weight)") }
             if old.state != v.state { p.append("\(old.state.rawValue)→\(v.state.rawValue)") }
             if old.gate != v.gate { p.append("gate \(old.gate.rawValue)→\(v.gate.rawValue)") }
+            if old.upstream != v.upstream { p.append("upstream \(old.upstream ?? "none")→\(v.upstream ?? "none")") }
             if !p.isEmpty { parts.append("\(v.name) " + p.joined(separator: " ")) }
         }
         for v in before.versions where after.version(v.name) == nil { parts.append("\(v.name) removed") }

@@ -36,11 +36,16 @@ public struct Version: Codable, Sendable, Equatable {
     /// The evaluation's summary, e.g. "accuracy 0.912 < 0.930 baseline".
     public var gateSummary: String?
     public var stage: Stage
+    /// `host:port` where this version's model server listens; the gateway's cluster for the version
+    /// points there. Nil until one is declared: the gateway then answers 503 for its share.
+    public var upstream: String?
 
     public init(name: String, artifact: Artifact, weight: Int, state: VersionState = .serving,
-                drainingSince: Date? = nil, gate: GateStatus, gateSummary: String? = nil, stage: Stage) {
+                drainingSince: Date? = nil, gate: GateStatus, gateSummary: String? = nil, stage: Stage,
+                upstream: String? = nil) {
         self.name = name; self.artifact = artifact; self.weight = weight; self.state = state
         self.drainingSince = drainingSince; self.gate = gate; self.gateSummary = gateSummary; self.stage = stage
+        self.upstream = upstream
     }
 }
 
@@ -102,6 +107,7 @@ public struct Endpoint: Codable, Sendable, Equatable {
             if let p = Names.problem(with: v.name, kind: "version") { throw .invalid(p) }
             if !seen.insert(v.name).inserted { throw .invalid("version '\(v.name)' appears twice") }
             if let p = EndpointSpec.artifactProblem(v.artifact, version: v.name) { throw .invalid(p) }
+            if let u = v.upstream, case .failure(let e) = Upstream.parse(u, version: v.name) { throw e }
             if v.weight < 0 || v.weight > 100 {
                 throw .invalid("weight of \(v.name) is \(v.weight); a weight is a whole percent from 0 to 100")
             }

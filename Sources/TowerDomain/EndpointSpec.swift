@@ -11,9 +11,12 @@ public struct EndpointSpec: Codable, Sendable, Equatable {
         public var gate: GateStatus
         public var gateSummary: String?
         public var stage: Stage
-        public init(name: String, artifact: Artifact, weight: Int, gate: GateStatus, gateSummary: String? = nil, stage: Stage) {
+        /// `host:port` of the version's model server (see `Version.upstream`).
+        public var upstream: String?
+        public init(name: String, artifact: Artifact, weight: Int, gate: GateStatus, gateSummary: String? = nil, stage: Stage,
+                    upstream: String? = nil) {
             self.name = name; self.artifact = artifact; self.weight = weight; self.gate = gate
-            self.gateSummary = gateSummary; self.stage = stage
+            self.gateSummary = gateSummary; self.stage = stage; self.upstream = upstream
         }
     }
 
@@ -67,7 +70,7 @@ public struct EndpointSpec: Codable, Sendable, Equatable {
             let old = existing?.version(s.name)
             return Version(name: s.name, artifact: s.artifact, weight: s.weight,
                            state: old?.state ?? .serving, drainingSince: old?.drainingSince,
-                           gate: s.gate, gateSummary: s.gateSummary, stage: s.stage)
+                           gate: s.gate, gateSummary: s.gateSummary, stage: s.stage, upstream: s.upstream)
         }
         for v in vs where v.state != .serving && v.weight != 0 {
             throw .conflict("\(v.name) is \(v.state.rawValue); its weight in the spec must be 0 until it is undrained")

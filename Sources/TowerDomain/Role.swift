@@ -1,12 +1,15 @@
-/// Roles are ordered: each one may do everything the ones below it may.
+/// Roles are ordered: each one may do everything the ones below it may. `gateway` is the least:
+/// it may fetch the gateway configuration (xDS) and nothing under `/v1`, so a token copied out of
+/// an Envoy bootstrap reveals no more than that Envoy already knows.
 public enum Role: String, Codable, Sendable, CaseIterable, Comparable {
-    case viewer, `operator`, admin
+    case gateway, viewer, `operator`, admin
 
     private var rank: Int {
         switch self {
-        case .viewer: 0
-        case .operator: 1
-        case .admin: 2
+        case .gateway: 0
+        case .viewer: 1
+        case .operator: 2
+        case .admin: 3
         }
     }
 

@@ -21,7 +21,10 @@ struct ProblemMiddleware: RouterMiddleware {
         let elapsed = ContinuousClock.now - start
         let route = context.endpointPath ?? "unmatched"
         metrics.request(method: request.method.rawValue, route: route, status: response.status.code, duration: elapsed)
-        context.logger.info("request", metadata: [
+        // Every gateway polls twice a second or so; its successful polls would drown the log, so
+        // they go to debug (the xDS poll counter in /metrics still has them).
+        let routine = response.status.code < 400 && request.uri.path.hasPrefix("/v3/discovery:")
+        context.logger.log(level: routine ? .debug : .info, "request", metadata: [
             "method": .string(request.method.rawValue), "path": .string(request.uri.path),
             "status": .stringConvertible(response.status.code),
             "ms": .string(String(format: "%.2f", Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000)),

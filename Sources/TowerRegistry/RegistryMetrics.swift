@@ -44,5 +44,15 @@ public final class RegistryMetrics: Sendable {
         ).increment()
     }
 
+    /// One gateway poll: `served` (200 with a configuration), `not_modified` (304: it already holds
+    /// the current one), `denied` (no valid credentials) or `malformed` (400).
+    func xdsPoll(type: String, result: String) {
+        registry.makeCounter(
+            descriptor: .init(namespace: "tower_registry", metricName: "xds_polls", unitName: "total",
+                              helpText: "Gateway (Envoy xDS) polls, by resource type and result"),
+            labels: [("type", type), ("result", result)]
+        ).increment()
+    }
+
     public func exposition() -> [UInt8] { registry.emitToBuffer() }
 }

@@ -48,7 +48,7 @@ extension RegistryStore {
     public func listTokens() throws -> [TokenInfo] {
         try pool.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM token ORDER BY name").map { row in
-                TokenInfo(id: row["id"], name: row["name"], role: Role(rawValue: row["role"]) ?? .viewer,
+                TokenInfo(id: row["id"], name: row["name"], role: Role(rawValue: row["role"]) ?? .gateway,
                           created: Timestamp.date(ms: row["created_ms"]),
                           revoked: (row["revoked_ms"] as Int64?).map { Timestamp.date(ms: $0) })
             }

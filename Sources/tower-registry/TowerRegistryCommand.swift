@@ -11,7 +11,7 @@ struct TowerRegistryCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tower-registry",
         abstract: "The control plane for Tower: endpoints, versions, weights, revisions, audit, roles.",
-        subcommands: [Serve.self, Migrate.self, TokenCommand.self, AuditCommand.self]
+        subcommands: [Serve.self, Migrate.self, TokenCommand.self, AuditCommand.self, EnvoyBootstrapCommand.self]
     )
 }
 
@@ -34,6 +34,16 @@ struct Serve: AsyncParsableCommand {
     var readyFile: String?
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
+    @Option(name: .customLong("xds-allow-node"),
+            help: "An Envoy node id that may poll xDS without a token (repeatable). Prefer a gateway token.")
+    var xdsAllowNode: [String] = []
+    @Option(name: .customLong("xds-retry-after"), help: "Seconds in the Retry-After of an out-of-service endpoint's 503.")
+    var xdsRetryAfter: Int = 30
+
+    func validate() throws {
+        if !(0...86400).contains(xdsRetryAfter) { throw ValidationError("--xds-retry-after must be 0 to 86400 seconds") }
+        if xdsAllowNode.contains(where: \.isEmpty) { throw ValidationError("--xds-allow-node needs a node id") }
+    }
 
     func run() async throws {
         let (host, port) = try parseListen(listen)
@@ -44,7 +54,8 @@ struct Serve: AsyncParsableCommand {
             logger.info("seeded", metadata: ["created": .string(created.joined(separator: ",")), "file": .string(seed)])
         }
         let readyFile = readyFile
-        let app = buildApplication(store: store, host: host, port: port, logger: logger) { bound in
+        let xds = XDSOptions(allowedNodes: Set(xdsAllowNode), retryAfterSeconds: xdsRetryAfter)
+        let app = buildApplication(store: store, host: host, port: port, logger: logger, xds: xds) { bound in
             let url = "http://\(host):\(bound)"
             logger.notice("listening", metadata: ["url": .string(url), "data": .string(store.path)])
             if let readyFile {
@@ -77,7 +88,7 @@ struct TokenCommand: ParsableCommand {
         @OptionGroup var data: DataOption
         @Option(help: "Who the token is for; recorded as the actor of every change made with it.")
         var name: String
-        @Option(help: "viewer, operator or admin.")
+        @Option(help: "gateway (xDS only, for Envoy), viewer, operator or admin.")
         var role: Role
 
         func run() throws {
@@ -134,6 +145,72 @@ struct AuditCommand: ParsableCommand {
             print("audit chain intact: \(try store.auditCount()) entries")
         }
     }
+}
+
+struct EnvoyBootstrapCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "envoy-bootstrap",
+        abstract: "Print an Envoy bootstrap that takes its clusters and routes from this registry (REST-JSON xDS).",
+        discussion: """
+            The token (make one with `token create --role gateway`) is read from --token-file and
+            written into the bootstrap's node metadata, since Envoy's REST fetcher cannot send
+            headers: keep the output private (mode 0600).
+            """)
+
+    @Option(help: "The registry's URL as Envoy reaches it, like http://127.0.0.1:8470.")
+    var registry: String
+    @Option(help: "Envoy's node id; the registry lists gateways by it.")
+    var node: String
+    @Option(name: .customLong("node-cluster"), help: "Envoy's node cluster (the service name in its traces).")
+    var nodeCluster = "tower-gateway"
+    @Option(name: .customLong("token-file"), help: "File holding a registry token (role gateway or above).")
+    var tokenFile: String?
+    @Option(name: .customLong("listener-port"), help: "Port of the listener that serves the endpoints.")
+    var listenerPort: Int
+    @Option(name: .customLong("listener-address"), help: "Address of that listener.")
+    var listenerAddress = "127.0.0.1"
+    @Option(name: .customLong("admin-port"), help: "Port of Envoy's admin interface (always on 127.0.0.1).")
+    var adminPort: Int
+    @Option(name: .customLong("refresh-delay"), help: "Seconds between polls (Envoy adds up to as much again of jitter).")
+    var refreshDelay: Double = 0.5
+    @Option(name: .customLong("stats-flush-seconds"), help: "How often Envoy flushes histograms to /stats.")
+    var statsFlushSeconds: Int = 1
+
+    func run() throws {
+        let (host, port) = try parseRegistryURL(registry)
+        for (flag, p) in [("--listener-port", listenerPort), ("--admin-port", adminPort)] where !(1...65535).contains(p) {
+            throw ValidationError("\(flag) must be 1 to 65535")
+        }
+        if node.isEmpty || node.utf8.count > 128 { throw ValidationError("--node must be 1 to 128 characters") }
+        if !(refreshDelay > 0 && refreshDelay <= 3600) { throw ValidationError("--refresh-delay must be more than 0 and at most 3600 seconds") }
+        var token: String? = nil
+        if let tokenFile {
+            guard let text = try? String(contentsOfFile: tokenFile, encoding: .utf8) else {
+                throw ValidationError("cannot read the token file \(tokenFile)")
+            }
+            let t = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            if t.isEmpty { throw ValidationError("the token file \(tokenFile) is empty") }
+            token = t
+        }
+        print(EnvoyBootstrap.yaml(nodeID: node, nodeCluster: nodeCluster, token: token, registryHost: host, registryPort: port,
+                                  listenerPort: listenerPort, adminPort: adminPort, refreshDelay: refreshDelay,
+                                  statsFlushSeconds: statsFlushSeconds, listenerAddress: listenerAddress), terminator: "")
+    }
+}
+
+/// `http://HOST:PORT` (a path, if any, is ignored: xDS lives at the root). https would need TLS
+/// settings in the bootstrap that this command does not write, so it is refused rather than
+/// silently downgraded.
+func parseRegistryURL(_ s: String) throws -> (String, Int) {
+    guard let url = URL(string: s), let scheme = url.scheme?.lowercased(), let host = url.host, !host.isEmpty else {
+        throw ValidationError("--registry must be a URL like http://127.0.0.1:8470")
+    }
+    guard scheme == "http" else {
+        throw ValidationError("--registry must be http:// (the bootstrap this writes has no TLS settings for the registry)")
+    }
+    let port = url.port ?? 80
+    guard (1...65535).contains(port) else { throw ValidationError("--registry has an invalid port") }
+    return (host, port)
 }
 
 extension Role: ExpressibleByArgument {}

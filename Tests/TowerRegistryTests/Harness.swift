@@ -15,6 +15,8 @@ struct Harness {
     let viewer: String
     let op: String
     let admin: String
+    /// Least privilege: xDS only.
+    let gateway: String
 
     static func digest(_ n: Int) -> String { "sha256:" + String(repeating: String(format: "%02x", n % 256), count: 32) }
 
@@ -36,16 +38,18 @@ struct Harness {
         viewer = try store.createToken(name: "vera", role: .viewer)
         op = try store.createToken(name: "otto", role: .operator)
         admin = try store.createToken(name: "ada", role: .admin)
+        gateway = try store.createToken(name: "edge", role: .gateway)
         try await Seed.apply(Self.seed, to: store, source: "test")
     }
 
     func cleanUp() { try? FileManager.default.removeItem(atPath: dir) }
 
     /// Runs `body` against the router, then removes the database.
-    static func run(drainTimeout: TimeInterval = 30, _ body: @escaping @Sendable (Harness, Client) async throws -> Void) async throws {
+    static func run(drainTimeout: TimeInterval = 30, xds: XDSOptions = XDSOptions(),
+                    _ body: @escaping @Sendable (Harness, Client) async throws -> Void) async throws {
         let h = try await Harness(drainTimeout: drainTimeout)
         defer { h.cleanUp() }
-        let app = Application(router: buildRouter(store: h.store))
+        let app = Application(router: buildRouter(store: h.store, xds: xds))
         try await app.test(.router) { client in try await body(h, Client(client: client)) }
     }
 

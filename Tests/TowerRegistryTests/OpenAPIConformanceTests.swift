@@ -58,12 +58,13 @@ import Yams
     static func request(for op: Operation, _ h: Harness) -> (uri: String, token: String?, ifMatch: String?, json: String?)? {
         let isChange = op.path.hasPrefix("/v1/endpoints/{name}/") && op.method == "POST"
         let action = op.path.split(separator: "/").last.map(String.init) ?? ""
-        let roleToken: String = switch op.role { case "admin": h.admin; case "operator": h.op; default: h.viewer }
+        let roleToken: String = switch op.role { case "admin": h.admin; case "operator": h.op; case "gateway": h.gateway; default: h.viewer }
         var uri = op.path.replacingOccurrences(of: "{name}", with: "alpha")
         let okBody: String? = switch action {
         case "shift": shiftOK
         case "drain", "undrain": action == "drain" ? #"{"version":"v2","reason":"r"}"# : #"{"reason":"r"}"#
         case "rollback": #"{"reason":"r"}"#
+        case "discovery:clusters", "discovery:routes": XDSTests.request()
         default: op.method == "PUT" ? specOK : nil
         }
         switch op.status {
@@ -86,7 +87,9 @@ import Yams
         case 401:
             return (uri, nil, "\"1\"", okBody)
         case 403:
-            return (uri, op.role == "admin" ? h.op : h.viewer, "\"1\"", okBody)
+            // One rank too low: viewer for operator calls, gateway for reads.
+            let below = switch op.role { case "admin": h.op; case "operator": h.viewer; default: h.gateway }
+            return (uri, below, "\"1\"", okBody)
         case 404:
             return (op.path.replacingOccurrences(of: "{name}", with: "ghost") + (op.method == "DELETE" ? "?reason=r" : ""), roleToken, "\"1\"", okBody)
         case 409:
@@ -125,6 +128,14 @@ import Yams
             if op.path == "/readyz" && op.status == 503 {
                 try h.store.pool.close()
                 #expect(try await c.call(.get, "/readyz", token: nil).status == 503)
+                return
+            }
+            // 304 needs the version a first poll was given.
+            if op.status == 304 {
+                let first = try await c.call(.post, op.path, token: h.gateway, json: XDSTests.request())
+                let version = try XDSTests.version(first)
+                let again = try await c.call(.post, op.path, token: h.gateway, json: XDSTests.request(version: version))
+                #expect(again.status == 304, "\(op): got \(again.status) \(again.text.prefix(300))")
                 return
             }
             // Rollback needs history, undrain needs a drain.

@@ -1,0 +1,102 @@
+import TowerDomain
+
+/// An Envoy bootstrap that takes its clusters (CDS) and routes (RDS) from the registry over
+/// REST-JSON xDS: Envoy polls `POST /v3/discovery:clusters` and `:routes` every `refreshDelay`
+/// (plus up to as much again of jitter). Its REST fetcher sends no headers, so the token travels
+/// in `node.metadata.tower_token`; the file therefore holds a secret and should be written with
+/// mode 0600.
+public enum EnvoyBootstrap {
+    /// The static cluster through which Envoy reaches the registry.
+    public static let registryClusterName = "tower_registry"
+
+    public static func yaml(nodeID: String, nodeCluster: String, token: String?, registryHost: String, registryPort: Int,
+                            listenerPort: Int, adminPort: Int, refreshDelay: Double = 0.5, statsFlushSeconds: Int = 1,
+                            listenerAddress: String = "127.0.0.1") -> String {
+        // Strings are written as JSON strings, which YAML reads as double-quoted scalars: a node id
+        // or token cannot break out of its field whatever it holds.
+        func q(_ s: String) -> String { String(decoding: XDSJSON.string(s).bytes, as: UTF8.self) }
+        let host = registryHost.hasPrefix("[") && registryHost.hasSuffix("]") ? String(registryHost.dropFirst().dropLast()) : registryHost
+        let hostIsAddress = Upstream.isIPv4(host) || Upstream.isIPv6(host)
+        let configSource = """
+                resource_api_version: V3
+                api_config_source:
+                  api_type: REST
+                  transport_api_version: V3
+                  cluster_names: [\(registryClusterName)]
+                  refresh_delay: \(duration(refreshDelay))
+                  request_timeout: 1s
+            """
+        var out = """
+            # Envoy bootstrap written by `tower-registry envoy-bootstrap`: clusters and routes come from
+            # the registry (REST-JSON xDS, polled). It may hold a registry token: keep it private.
+            node:
+              id: \(q(nodeID))
+              cluster: \(q(nodeCluster))
+
+            """
+        if let token {
+            out += """
+                  metadata:
+                    tower_token: \(q(token))
+
+                """
+        }
+        out += """
+            admin:
+              address:
+                socket_address: {address: 127.0.0.1, port_value: \(adminPort)}
+            stats_flush_interval: \(max(1, statsFlushSeconds))s
+            dynamic_resources:
+              cds_config:
+            \(configSource)
+            static_resources:
+              clusters:
+              - name: \(registryClusterName)
+                type: \(hostIsAddress ? "STATIC" : "STRICT_DNS")
+                connect_timeout: 1s
+                load_assignment:
+                  cluster_name: \(registryClusterName)
+                  endpoints:
+                  - lb_endpoints:
+                    - endpoint:
+                        address:
+                          socket_address: {address: \(q(host)), port_value: \(registryPort)}
+              listeners:
+              - name: ingress
+                address:
+                  socket_address: {address: \(q(listenerAddress)), port_value: \(listenerPort)}
+                filter_chains:
+                - filters:
+                  - name: envoy.filters.network.http_connection_manager
+                    typed_config:
+                      "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+                      stat_prefix: ingress
+                      rds:
+                        route_config_name: \(XDS.defaultRouteConfigName)
+                        config_source:
+            \(indent(configSource, by: 10))
+                      http_filters:
+                      - name: envoy.filters.http.router
+                        typed_config:
+                          "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
+
+            """
+        return out
+    }
+
+    /// A protobuf JSON duration to the millisecond ("0.5s", "1s"); at least 10 ms, since Envoy
+    /// would otherwise poll in a tight loop.
+    static func duration(_ seconds: Double) -> String {
+        let ms = seconds.isFinite ? max(10, Int((seconds * 1000).rounded())) : 1000
+        if ms % 1000 == 0 { return "\(ms / 1000)s" }
+        var frac = String(ms % 1000)
+        frac = String(repeating: "0", count: 3 - frac.count) + frac
+        while frac.hasSuffix("0") { frac.removeLast() }
+        return "\(ms / 1000).\(frac)s"
+    }
+
+    static func indent(_ text: String, by n: Int) -> String {
+        let pad = String(repeating: " ", count: n)
+        return text.split(separator: "\n", omittingEmptySubsequences: false).map { pad + $0 }.joined(separator: "\n")
+    }
+}
