@@ -51,6 +51,9 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .target(name: "TowerRegistry", dependencies: [
             "TowerDomain",
@@ -74,7 +77,8 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "tower-sim", dependencies: [
-            "TowerSim", "TowerSources", "TowerDomain",
+            "TowerSim", "TowerSources", "TowerDomain", "TowerHTTP",
+            .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -90,7 +94,7 @@ let package = Package(
         .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI"]),
         .testTarget(name: "TowerRuntimeTests", dependencies: ["TowerRuntime", "TowerConsole", "TowerSources", "TowerDomain"]),
         .testTarget(name: "TowerSimTests", dependencies: [
-            "TowerSim", "TowerDomain",
+            "TowerSim", "TowerDomain", "TowerHTTP",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
         .testTarget(name: "TowerConsoleTests", dependencies: ["TowerConsole", "TowerDomain", "TerminalUI"], exclude: ["__Snapshots__"]),

@@ -64,8 +64,12 @@ private func header(_ f: inout Frame, _ s: ConsoleState, _ g: Glyphs) {
     } else {
         health = " registry \(g.pending) connecting "
     }
-    x = f.put(health, x: x, y: 0, style: style, maxWidth: s.width - x - 12)
-    for src in s.telemetry.sources where x < s.width - 14 {
+    let sources = s.telemetry.sources
+    // Each text leaves room for the sources after it: a long error must not hide which sources are
+    // up and which are down.
+    let room = s.width - x - 12
+    x = f.put(health, x: x, y: 0, style: style, maxWidth: min(room, max(14, room - 14 * sources.count)))
+    for (i, src) in sources.enumerated() where x < s.width - 14 {
         var st = s.theme.header
         let text: String
         if let err = src.lastError {
@@ -79,7 +83,8 @@ private func header(_ f: inout Frame, _ s: ConsoleState, _ g: Glyphs) {
         } else {
             text = " \(src.name) \(g.pending) "
         }
-        x = f.put(text, x: x, y: 0, style: st, maxWidth: s.width - x - 12)
+        let room = s.width - x - 12, reserve = 14 * (sources.count - i - 1)
+        x = f.put(text, x: x, y: 0, style: st, maxWidth: min(room, max(14, room - reserve)))
     }
     if s.readOnly { f.put(" READ-ONLY ", x: s.width - 11, y: 0, style: s.theme.readOnly) }
 }
@@ -88,11 +93,19 @@ private func footer(_ f: inout Frame, _ s: ConsoleState) {
     let y1 = s.height - 2, y2 = s.height - 1
     if let c = s.command {
         f.put(":\(c)_", x: 0, y: y1, style: Style(bold: true))
-    } else if s.filterEditing || !s.filter.isEmpty {
+    } else {
         let counts = s.screen == .audit ? "\(s.visibleAudit.count) of \(s.audit.entries.count)" : "\(s.visibleEndpoints.count) of \(s.endpoints.count)"
-        f.put("/\(s.filter)\(s.filterEditing ? "_" : "")  (\(counts))", x: 0, y: y1, style: s.theme.warn)
-    } else if let t = s.toast {
-        f.put(t, x: 0, y: y1, style: s.theme.warn)
+        let filter = "/\(s.filter)\(s.filterEditing ? "_" : "")  (\(counts))"
+        if s.filterEditing {
+            f.put(filter, x: 0, y: y1, style: s.theme.warn)
+        } else if let t = s.toast {
+            // The outcome of an action ("revision 7 applied", a refusal) must never be hidden by a
+            // filter that merely stays applied: the toast comes first, the filter after it if it fits.
+            let x = f.put(t, x: 0, y: y1, style: s.theme.warn, maxWidth: s.width)
+            if !s.filter.isEmpty && x + 3 + filter.count <= s.width { f.put(filter, x: s.width - filter.count, y: y1, style: s.theme.warn) }
+        } else if !s.filter.isEmpty {
+            f.put(filter, x: 0, y: y1, style: s.theme.warn)
+        }
     }
     let k = s.keymap
     let hints: String

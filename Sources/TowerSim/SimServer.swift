@@ -22,6 +22,35 @@ public final class LiveSimulator: Sendable {
         sim.withLock { $0.advance(seconds: seconds, now: now, elapsed: now.timeIntervalSince(started)) }
     }
 
+    /// Routing as last read from the registry.
+    public var endpoints: [Endpoint] { sim.withLock { $0.endpoints } }
+    public var virtualTraffic: Bool { sim.withLock { $0.virtualTraffic } }
+
+    /// A version's behaviour at a moment of the run, events included.
+    public func behaviour(endpoint: String, version: String, at now: Date = Date()) -> Behaviour {
+        let elapsed = now.timeIntervalSince(started)
+        return sim.withLock { $0.scenario.behaviour(endpoint: endpoint, version: version, elapsed: elapsed) }
+    }
+
+    /// See `Simulator.recordServed`.
+    public func recordServed(endpoint: String, version: String, method: String, path: String, code: Int, start: Date,
+                             seconds: Double, caller: TraceContext? = nil) {
+        sim.withLock { $0.recordServed(endpoint: endpoint, version: version, method: method, path: path, code: code, start: start,
+                                       seconds: seconds, caller: caller) }
+    }
+
+    /// Spans reported by someone else (a gateway's Zipkin tracer), joined to the traces held.
+    public func addSpans(_ traces: [Trace]) { sim.withLock { for t in traces { $0.addTrace(t) } } }
+
+    /// What a load generator should send: the endpoints the simulated fleet would give traffic
+    /// (serving, with a serving version that has weight), at their scenario rates.
+    public func loadTargets(rateScale: Double = 1) -> [LoadTarget] {
+        sim.withLock { s in
+            s.endpoints.filter { e in e.state == .serving && e.versions.contains { $0.state == .serving && $0.weight > 0 } }
+                .map { LoadTarget(endpoint: $0.name, path: $0.path, rate: s.scenario.rate(of: $0.name) * rateScale) }
+        }
+    }
+
     public func exposition() -> String { sim.withLock { $0.metrics.exposition() } }
     public func trace(id: String) -> Trace? { sim.withLock { $0.spans.trace(id: id) } }
     public var requests: Int { sim.withLock { $0.requests } }
@@ -68,13 +97,27 @@ public final class LiveSimulator: Sendable {
 }
 
 /// `/metrics` (generic profile) and a Zipkin v2 query API (`/api/v2/traces`, `/api/v2/trace/{id}`)
-/// over the simulated fleet.
-public func buildSimRouter(_ live: LiveSimulator) -> Router<BasicRequestContext> {
+/// over the simulated fleet, and a Zipkin collector (`POST /api/v2/spans`) so a gateway's spans
+/// join the model servers'. With a load generator, its counters are added to `/metrics` and
+/// served as JSON at `/load`.
+public func buildSimRouter(_ live: LiveSimulator, load: LoadGenerator? = nil) -> Router<BasicRequestContext> {
     let router = Router()
     router.get("/healthz") { _, _ in Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "{\"status\":\"ok\"}"))) }
     router.get("/metrics") { _, _ in
         Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                 body: .init(byteBuffer: ByteBuffer(string: live.exposition())))
+                 body: .init(byteBuffer: ByteBuffer(string: live.exposition() + (load?.exposition() ?? ""))))
+    }
+    if let load {
+        router.get("/load") { _, _ in jsonResponse(load.json()) }
+    }
+    router.post("/api/v2/spans") { req, _ in
+        let body = try await req.body.collect(upTo: 8 << 20)
+        do {
+            live.addSpans(try ZipkinDecoder.decodeTrace(Array(buffer: body)))
+        } catch {
+            return Response(status: .badRequest, body: .init(byteBuffer: ByteBuffer(string: "\(error)")))
+        }
+        return Response(status: .accepted)
     }
     router.get("/api/v2/trace/{id}") { _, ctx in
         let id = try ctx.parameters.require("id")

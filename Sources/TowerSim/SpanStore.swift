@@ -3,16 +3,34 @@ import TowerDomain
 
 /// Recent traces of the simulated fleet, answered in the Zipkin v2 API's shape
 /// (`/api/v2/traces`, `/api/v2/trace/{id}`): a bounded ring so memory stays flat however long
-/// the simulation runs.
+/// the simulation runs. Spans that arrive for a trace already held (a gateway reporting its side
+/// of a request a model server recorded) join that trace rather than making a second one.
 public struct SpanStore: Sendable {
     public let capacity: Int
     private var traces: [Trace] = []
+    /// Trace ID → slot in `traces`, so joining and lookups do not scan the ring.
+    private var slots: [String: Int] = [:]
     private var next = 0
 
     public init(capacity: Int = 5000) { self.capacity = max(1, capacity) }
 
     public mutating func add(_ t: Trace) {
-        if traces.count < capacity { traces.append(t) } else { traces[next] = t }
+        if let i = slots[t.traceID] {
+            var spans = traces[i].spans
+            let known = Set(spans.map(\.spanID))
+            spans += t.spans.filter { !known.contains($0.spanID) }
+            // Earliest first, so the first span is the one the search orders by and usually the root.
+            spans.sort { $0.startMicros < $1.startMicros }
+            traces[i].spans = spans
+            return
+        }
+        if traces.count < capacity {
+            traces.append(t)
+        } else {
+            slots[traces[next].traceID] = nil
+            traces[next] = t
+        }
+        slots[t.traceID] = next
         next = (next + 1) % capacity
     }
 
@@ -21,7 +39,7 @@ public struct SpanStore: Sendable {
     public func trace(id: String) -> Trace? {
         let wanted = id.lowercased()
         let padded = wanted.count == 16 ? String(repeating: "0", count: 16) + wanted : wanted
-        return traces.first { $0.traceID == padded }
+        return slots[padded].map { traces[$0] }
     }
 
     /// Zipkin's query semantics: `serviceName`, `spanName`, `minDuration` (µs), `endTs` and

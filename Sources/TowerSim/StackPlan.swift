@@ -1,5 +1,6 @@
 import Foundation
 import TowerDomain
+import TowerSources
 import Yams
 
 /// What `tower-sim stack` writes before it starts anything: the registry's seed (each version's
@@ -76,6 +77,13 @@ public enum StackPlan {
     }
 }
 
+extension StackPlan {
+    /// A Tower config as YAML, the format operators edit (comments in the old file are not kept).
+    public static func yaml(_ config: TowerConfig) throws -> String {
+        "# Tower contexts; `local` is rewritten by `tower-sim stack` each time it starts.\n" + (try YAMLEncoder().encode(config))
+    }
+}
+
 /// `DIR/stack.json`: where everything of a running stack is, for scripts and tests.
 public struct StackManifest: Codable, Sendable, Equatable {
     public struct Envoy: Codable, Sendable, Equatable {
@@ -99,12 +107,14 @@ public struct StackManifest: Codable, Sendable, Equatable {
     public var tokens: Tokens
     /// Model server per `<endpoint>--<version>`, as `host:port`.
     public var models: [String: String]
+    /// The `tower-sim stack` process (SIGTERM stops everything) and each process it started.
     public var pid: Int32
+    public var processes: [String: Int32]
 
     public init(registry: String, envoy: Envoy, prometheus: String, simulator: String, tokens: Tokens,
-                models: [String: String], pid: Int32) {
+                models: [String: String], pid: Int32, processes: [String: Int32] = [:]) {
         self.registry = registry; self.envoy = envoy; self.prometheus = prometheus; self.simulator = simulator
-        self.tokens = tokens; self.models = models; self.pid = pid
+        self.tokens = tokens; self.models = models; self.pid = pid; self.processes = processes
     }
 
     public func json() throws -> Data {

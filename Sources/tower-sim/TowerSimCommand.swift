@@ -6,18 +6,59 @@ import TowerDomain
 import TowerSim
 import TowerSources
 
-/// Argument parsing and wiring only; the fleet is TowerSim.
+/// Argument parsing and wiring only; the fleet, the model servers and the load generator are TowerSim.
 @main
 struct TowerSimCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tower-sim",
-        abstract: "A simulated model-serving fleet that follows the registry's weights and exports metrics and traces.")
+        abstract: "A simulated model-serving fleet that follows the registry's weights and exports metrics and traces.",
+        // `stack` (model servers + registry + Envoy + load, in one process) goes here, beside `serve`.
+        subcommands: [Serve.self, Stack.self],
+        defaultSubcommand: Serve.self)
+}
+
+/// The fleet beside an existing registry: simulated traffic (default), real per-version model
+/// servers (`--models`), real load against a gateway (`--load`), or any mix.
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Follow a registry: simulate its traffic, serve its versions as real model servers, and/or send real load to a gateway.")
 
     @Option(help: "Registry URL.") var registry: String
     @Option(help: "File holding a registry token (viewer is enough).") var tokenFile: String?
     @Option(help: "Address for /metrics and the Zipkin v2 API, HOST:PORT.") var listen = "127.0.0.1:9464"
     @Option(help: "Scenario YAML (rates, behaviours, timed events); default: every endpoint steady and healthy.") var scenario: String?
     @Option(help: "Random seed, for a reproducible run.") var seed: UInt64 = 0x70E4
+
+    @Flag(help: "Serve every version in the registry at start as a real HTTP model server on 127.0.0.1 (with --no-virtual, every figure is real).") var models = false
+    @Option(help: "With --models: write the servers' ports as JSON ({\"alpha--v1\": 40123, …}) to this file.") var portsFile: String?
+    @Option(name: .customLong("model-port"), help: "With --models: a fixed port for one version, ENDPOINT--VERSION=PORT (repeatable; others are ephemeral).")
+    var modelPorts: [String] = []
+    @Option(help: "Send real requests to this gateway base URL (e.g. http://127.0.0.1:10000) at the scenario's rates.") var load: String?
+    @Option(help: "With --load: multiply every endpoint's rate.") var rateScale = 1.0
+    @Option(help: "With --load: requests in flight at most; arrivals beyond are dropped and counted.") var maxInFlight = 64
+    @Flag(help: "Generate no simulated traffic in-process: every figure comes from real requests.") var noVirtual = false
+
+    func validate() throws {
+        if !models && (portsFile != nil || !modelPorts.isEmpty) { throw ValidationError("--ports-file and --model-port need --models") }
+        if !(rateScale >= 0 && rateScale <= 1000) { throw ValidationError("--rate-scale must be between 0 and 1000") }
+        if maxInFlight < 1 || maxInFlight > 1024 { throw ValidationError("--max-in-flight must be between 1 and 1024") }
+        if let load, URL(string: load)?.host == nil || !(load.hasPrefix("http://") || load.hasPrefix("https://")) {
+            throw ValidationError("--load must be an http(s) base URL, e.g. http://127.0.0.1:10000")
+        }
+        _ = try fixedPorts()
+    }
+
+    func fixedPorts() throws -> [String: Int] {
+        var out: [String: Int] = [:]
+        for spec in modelPorts {
+            guard let eq = spec.lastIndex(of: "="), let port = Int(spec[spec.index(after: eq)...]), (1...65535).contains(port),
+                  spec[..<eq].contains("--") else {
+                throw ValidationError("--model-port must be ENDPOINT--VERSION=PORT, e.g. alpha--v1=18001 (got '\(spec)')")
+            }
+            out[String(spec[..<eq])] = port
+        }
+        return out
+    }
 
     func run() async throws {
         let sc: Scenario
@@ -34,15 +75,67 @@ struct TowerSimCommand: AsyncParsableCommand {
         do { token = try TokenSource.read(file: tokenFile) } catch { throw ValidationError("\(error)") }
         var logger = Logger(label: "tower-sim")
         logger.logLevel = .info
-        let live = LiveSimulator(Simulator(scenario: sc, seed: seed))
+        let live = LiveSimulator(Simulator(scenario: sc, seed: seed, virtualTraffic: !noVirtual))
         let client = RegistryClient(baseURL: registry, token: token)
+
+        var servers: ModelServers?
+        if models {
+            let versions = try await Self.versionsAtStart(client, logger: logger)
+            live.route(versions.endpoints)
+            let s = try await ModelServers.start(live: live, versions: versions.pairs, ports: try fixedPorts())
+            servers = s
+            let json = String(decoding: s.portsJSON(), as: UTF8.self)
+            logger.info("model servers: \(json)")
+            if let portsFile { try Self.writeAtomically(json + "\n", to: portsFile) }
+        }
+        let generator = load.map { LoadGenerator.start(baseURL: $0, targets: LoadGenerator.targets(of: live, rateScale: rateScale), maxInFlight: maxInFlight) }
+
         let follower = Task { await live.follow(client) { [logger] e in logger.warning("registry: \(e)") } }
         let clock = Task { await live.runClock() }
-        let app = Application(router: buildSimRouter(live),
+        let app = Application(router: buildSimRouter(live, load: generator),
                               configuration: .init(address: .hostname(String(listen[..<colon]), port: port), serverName: "tower-sim"),
                               logger: logger)
-        try await app.runService()
+        do { try await app.runService() } catch {
+            await Self.stop(follower, clock, generator, servers)
+            throw error
+        }
+        await Self.stop(follower, clock, generator, servers)
+    }
+
+    static func stop(_ follower: Task<Void, Never>, _ clock: Task<Void, Never>, _ generator: LoadGenerator?, _ servers: ModelServers?) async {
         follower.cancel()
         clock.cancel()
+        await generator?.stop()
+        await servers?.shutdown()
+    }
+
+    /// The registry's versions when we start, waiting for it (with backoff) if it is not up yet:
+    /// the model servers are made once, so they need the list before anything else.
+    static func versionsAtStart(_ client: RegistryClient, logger: Logger) async throws -> (endpoints: [Endpoint], pairs: [(endpoint: String, version: String)]) {
+        var failures = 0
+        while true {
+            do {
+                let list = try await client.list()
+                return (list.endpoints, list.endpoints.flatMap { e in e.versions.map { (endpoint: e.name, version: $0.name) } })
+            } catch {
+                failures += 1
+                if failures >= 20 { throw ValidationError("the registry did not answer: \(error)") }
+                logger.warning("registry: \(error); retrying")
+                try await Task.sleep(for: .milliseconds(Int(Backoff.delay(failures: failures) * 1000)))
+            }
+        }
+    }
+
+    /// Readers polling for the file never see it half-written.
+    static func writeAtomically(_ text: String, to path: String) throws {
+        let tmp = path + ".tmp-\(getpid())"
+        do {
+            try Data(text.utf8).write(to: URL(fileURLWithPath: tmp))
+            if rename(tmp, path) != 0 { throw ValidationError("cannot write \(path): \(String(cString: strerror(errno)))") }
+        } catch let e as ValidationError {
+            throw e
+        } catch {
+            throw ValidationError("cannot write \(path): \(error)")
+        }
     }
 }

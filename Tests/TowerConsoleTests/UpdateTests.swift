@@ -118,6 +118,19 @@ import TowerDomain
         #expect(s.visibleEndpoints.map(\.name) == ["alpha", "vision-ocr"])
     }
 
+    /// Found on the local stack: with a filter applied, "revision N applied" was drawn over by the
+    /// filter's line, so an operator never saw the outcome of an action.
+    @Test func anActionsOutcomeShowsWhileAFilterStaysApplied() {
+        var s = CF.loaded(width: 100, height: 30)
+        CF.keys(&s, [.char("/")] + CF.type("alpha") + [.enter])
+        s.toast = "alpha: revision 4 applied"
+        let text = view(s).text
+        #expect(text.contains("alpha: revision 4 applied"))
+        #expect(text.contains("/alpha  (1 of"), "the filter stays visible beside it")
+        s.toast = nil
+        #expect(view(s).text.contains("/alpha  (1 of"))
+    }
+
     @Test func theWeightEditorSetsEveryVersionAndChecksTheSum() {
         var s = CF.loaded()
         CF.keys(&s, [.enter, .char("s"), .backspace, .backspace] + CF.type("6") + [.down, .backspace, .backspace] + CF.type("30"))
