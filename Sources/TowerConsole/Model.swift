@@ -234,6 +234,8 @@ public enum Message: Equatable, Sendable {
     /// A metrics source answered: figures by `Telemetry.key`.
     case figuresLoaded(source: String, [String: Figures], at: Date, warnings: [String] = [])
     case sourceFailed(source: String, String, at: Date)
+    /// Another context's metrics sources replaced the old ones: their names, and when figures go stale.
+    case sourcesChanged([String], staleAfter: TimeInterval)
     case tracesLoaded(endpoint: String, [TraceSummary])
     case traceLoaded(Trace)
     case traceFailed(String)

@@ -104,6 +104,13 @@ public func update(_ state: inout ConsoleState, _ message: Message) -> [Effect] 
         state.now = max(state.now, at)
         setHealth(&state, source) { $0.lastSuccess = at; $0.lastError = nil; $0.warnings = warnings }
         return []
+    case .sourcesChanged(let names, let staleAfter):
+        // Figures, history and health of the old context's sources would be read as the new one's.
+        var t = Telemetry()
+        t.sources = names.map { SourceHealth(name: $0) }
+        t.staleAfter = staleAfter
+        state.telemetry = t
+        return []
     case .sourceFailed(let source, let why, let at):
         state.now = max(state.now, at)
         setHealth(&state, source) { $0.lastError = why }

@@ -10,14 +10,18 @@ import TowerSources
 public final class ConsoleLoop: @unchecked Sendable {
     let backend: any TerminalBackend
     let wake: WakePipe
-    private let mailbox = Mutex<[Message]>([])
+    /// Messages waiting for the loop, and the generation of the metrics sources whose answers are
+    /// still wanted: checked and bumped under the same lock, so that nothing an old context's
+    /// source says can land after the switch.
+    private let mailbox = Mutex<(messages: [Message], sourceGeneration: Int)>(([], 0))
     private var state: ConsoleState
     private var lastFrame: Frame?
     private var runner: EffectRunner!
     /// How often the clock advances the screen (ages, staleness) when nothing else happens.
     let tickInterval: Double
 
-    let metricsSources: [any MetricsSource]
+    /// Touched only on the loop's thread (at start, and by a context switch the loop's effects make).
+    private(set) var metricsSources: [any MetricsSource]
     private var pollers: [Task<Void, Never>] = []
 
     public init(backend: any TerminalBackend, client: RegistryClient, state: ConsoleState, hooks: ConsoleHooks,
@@ -25,28 +29,43 @@ public final class ConsoleLoop: @unchecked Sendable {
         self.backend = backend
         self.metricsSources = metricsSources
         var state = state
-        for src in metricsSources where !state.telemetry.sources.contains(where: { $0.name == src.name }) {
-            state.telemetry.sources.append(SourceHealth(name: src.name))
-            state.telemetry.staleAfter = max(state.telemetry.staleAfter, src.interval * 2)
+        let (names, staleAfter) = Self.health(of: metricsSources)
+        for name in names where !state.telemetry.sources.contains(where: { $0.name == name }) {
+            state.telemetry.sources.append(SourceHealth(name: name))
         }
+        if let staleAfter { state.telemetry.staleAfter = staleAfter }
         self.state = state
         self.tickInterval = tickInterval
         wake = try WakePipe()
-        runner = EffectRunner(client: client, hooks: hooks) { [weak self] m in self?.post(m) }
+        runner = EffectRunner(client: client, hooks: hooks, replaceMetrics: { [weak self] in self?.replaceSources($0) }) { [weak self] m in self?.post(m) }
+    }
+
+    /// The names the header shows (one per name), and when figures go stale: past two of the
+    /// longest interval (DESIGN §5); nil without sources.
+    static func health(of sources: [any MetricsSource]) -> ([String], TimeInterval?) {
+        var names: [String] = []
+        for src in sources where !names.contains(src.name) { names.append(src.name) }
+        return (names, sources.map { $0.interval * 2 }.max())
     }
 
     /// Safe from any thread.
     public func post(_ m: Message) {
-        mailbox.withLock { $0.append(m) }
+        mailbox.withLock { $0.messages.append(m) }
         wake.wake()
     }
 
-    /// Runs until the operator quits or a terminating signal arrives; the terminal is restored on
-    /// every way out. Returns the signal that ended it, if one did.
-    @discardableResult
-    public func run() -> Int32? {
-        Signals.install(wake: wake)
-        let post: @Sendable (Message) -> Void = { [weak self] m in self?.post(m) }
+    /// Posts what a source of `generation` said, unless the sources were replaced since.
+    private func post(_ m: Message, fromSources generation: Int) {
+        let kept = mailbox.withLock { box -> Bool in
+            guard box.sourceGeneration == generation else { return false }
+            box.messages.append(m)
+            return true
+        }
+        if kept { wake.wake() }
+    }
+
+    private func startPollers(generation: Int) {
+        let post: @Sendable (Message) -> Void = { [weak self] m in self?.post(m, fromSources: generation) }
         pollers = metricsSources.map { src in
             Task.detached {
                 // One range query back-fills the sparklines; then the source is polled as usual.
@@ -54,6 +73,29 @@ public final class ConsoleLoop: @unchecked Sendable {
                 await ConsoleLoop.pollSource(src, post: post)
             }
         }
+    }
+
+    /// A context switch brought other sources: the old ones stop (what they still say is dropped)
+    /// and the header and figures start over with the new ones.
+    private func replaceSources(_ sources: [any MetricsSource]) {
+        for p in pollers { p.cancel() }
+        metricsSources = sources
+        let (names, staleAfter) = Self.health(of: sources)
+        let generation = mailbox.withLock { box -> Int in
+            box.sourceGeneration += 1
+            box.messages.append(.sourcesChanged(names, staleAfter: staleAfter ?? Telemetry().staleAfter))
+            return box.sourceGeneration
+        }
+        wake.wake()
+        startPollers(generation: generation)
+    }
+
+    /// Runs until the operator quits or a terminating signal arrives; the terminal is restored on
+    /// every way out. Returns the signal that ended it, if one did.
+    @discardableResult
+    public func run() -> Int32? {
+        Signals.install(wake: wake)
+        startPollers(generation: mailbox.withLock { $0.sourceGeneration })
         defer {
             for p in pollers { p.cancel() }
             backend.restore()
@@ -82,7 +124,7 @@ public final class ConsoleLoop: @unchecked Sendable {
                 case .resize(let w, let h): messages.append(.resize(width: w, height: h))
                 }
             }
-            messages += mailbox.withLock { m in defer { m.removeAll() }; return m }
+            messages += mailbox.withLock { box in defer { box.messages.removeAll() }; return box.messages }
             let now = Date()
             if now >= nextTick {
                 messages.append(.tick(now))

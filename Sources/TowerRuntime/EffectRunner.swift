@@ -15,13 +15,20 @@ final class EffectRunner: @unchecked Sendable {
     /// The client and a generation that a context switch bumps, so answers from the old registry
     /// that arrive late are dropped instead of shown as the new one's.
     private let current: Mutex<(client: RegistryClient, generation: Int)>
+    /// The trace source and mapping of the current context.
+    private let tracing: Mutex<(source: (any TraceSource)?, mapping: TraceMapping)>
+    /// Hands a new context's metrics sources to the loop, which polls them.
+    private let replaceMetrics: @Sendable ([any MetricsSource]) -> Void
 
     var client: RegistryClient { current.withLock { $0.client } }
 
-    init(client: RegistryClient, hooks: ConsoleHooks, clock: @escaping @Sendable () -> Date = { Date() }, post: @escaping @Sendable (Message) -> Void) {
+    init(client: RegistryClient, hooks: ConsoleHooks, clock: @escaping @Sendable () -> Date = { Date() },
+         replaceMetrics: @escaping @Sendable ([any MetricsSource]) -> Void = { _ in }, post: @escaping @Sendable (Message) -> Void) {
         current = Mutex((client, 0))
+        tracing = Mutex((hooks.traces, hooks.traceMapping))
         self.hooks = hooks
         self.clock = clock
+        self.replaceMetrics = replaceMetrics
         self.post = post
     }
 
@@ -55,25 +62,35 @@ final class EffectRunner: @unchecked Sendable {
             }
         case .switchContext(let name):
             do {
-                let (newClient, readOnly) = try hooks.resolveContext(name)
-                current.withLock { $0 = (newClient, $0.generation + 1) }
+                let next = try hooks.switchContext(name)
+                current.withLock { $0 = (next.client, $0.generation + 1) }
                 inFlight.withLock { $0 = (false, false, 0) }
-                post(.contextSwitched(name: name, readOnly: readOnly))
+                if let sources = next.sources {
+                    tracing.withLock { $0 = (sources.traces, sources.traceMapping) }
+                    replaceMetrics(sources.metrics)
+                }
+                post(.contextSwitched(name: name, readOnly: next.readOnly))
             } catch {
                 post(.notice("cannot switch to context \(name): \(error)"))
             }
         case .loadTheme(let name):
             do { post(.themeLoaded(try hooks.resolveTheme(name))) } catch { post(.notice("\(error)")) }
         case .searchTraces(let endpoint, let path):
-            guard let traces = hooks.traces else { post(.traceFailed("no trace source: start tower with --traces zipkin=URL (or jaeger=, tempo=)")); return }
-            Task.detached { [post, hooks] in
-                do { post(.tracesLoaded(endpoint: endpoint, try await hooks.traceMapping.triage(traces, endpoint: endpoint, path: path))) }
-                catch { post(.traceFailed("\(error)")) }
+            let (source, mapping) = tracing.withLock { ($0.source, $0.mapping) }
+            guard let source else {
+                post(.traceFailed("no trace source: start tower with --traces zipkin=URL (or jaeger=, tempo=), or give the context a traces: block"))
+                return
+            }
+            let gen = generation
+            Task.detached { [self] in
+                do { post(.tracesLoaded(endpoint: endpoint, try await mapping.triage(source, endpoint: endpoint, path: path)), ifStill: gen) }
+                catch { post(.traceFailed("\(error)"), ifStill: gen) }
             }
         case .loadTrace(let id):
-            guard let traces = hooks.traces else { post(.traceFailed("no trace source")); return }
-            Task.detached { [post] in
-                do { post(.traceLoaded(try await traces.trace(id: id))) } catch { post(.traceFailed("\(error)")) }
+            guard let source = tracing.withLock({ $0.source }) else { post(.traceFailed("no trace source")); return }
+            let gen = generation
+            Task.detached { [self] in
+                do { post(.traceLoaded(try await source.trace(id: id)), ifStill: gen) } catch { post(.traceFailed("\(error)"), ifStill: gen) }
             }
         case .quit: break
         }
@@ -170,19 +187,53 @@ final class EffectRunner: @unchecked Sendable {
     }
 }
 
-/// What the runtime needs from its host to follow `:ctx` and `:theme`.
-public struct ConsoleHooks: Sendable {
-    public var resolveContext: @Sendable (String) throws -> (RegistryClient, readOnly: Bool)
-    public var resolveTheme: @Sendable (String) throws -> Theme
+/// The sources a context reads: metrics polled by the loop, traces searched on demand.
+public struct ConsoleSources: Sendable {
+    public var metrics: [any MetricsSource]
     public var traces: (any TraceSource)?
     public var traceMapping: TraceMapping
 
-    public init(resolveContext: @escaping @Sendable (String) throws -> (RegistryClient, readOnly: Bool),
+    public init(metrics: [any MetricsSource] = [], traces: (any TraceSource)? = nil, traceMapping: TraceMapping = TraceMapping()) {
+        self.metrics = metrics; self.traces = traces; self.traceMapping = traceMapping
+    }
+}
+
+/// What `:ctx NAME` switches to.
+public struct ContextSwitch: Sendable {
+    public var client: RegistryClient
+    public var readOnly: Bool
+    /// The new context's sources; nil keeps the ones the console has.
+    public var sources: ConsoleSources?
+
+    public init(client: RegistryClient, readOnly: Bool, sources: ConsoleSources? = nil) {
+        self.client = client; self.readOnly = readOnly; self.sources = sources
+    }
+}
+
+/// What the runtime needs from its host to follow `:ctx` and `:theme`.
+public struct ConsoleHooks: Sendable {
+    public var switchContext: @Sendable (String) throws -> ContextSwitch
+    public var resolveTheme: @Sendable (String) throws -> Theme
+    /// The trace source at start; a context switch may replace it.
+    public var traces: (any TraceSource)?
+    public var traceMapping: TraceMapping
+
+    public init(switchContext: @escaping @Sendable (String) throws -> ContextSwitch,
                 resolveTheme: @escaping @Sendable (String) throws -> Theme,
                 traces: (any TraceSource)? = nil, traceMapping: TraceMapping = TraceMapping()) {
-        self.resolveContext = resolveContext
+        self.switchContext = switchContext
         self.resolveTheme = resolveTheme
         self.traces = traces
         self.traceMapping = traceMapping
+    }
+
+    /// For hosts whose contexts change only the registry: the sources stay as they are.
+    public init(resolveContext: @escaping @Sendable (String) throws -> (RegistryClient, readOnly: Bool),
+                resolveTheme: @escaping @Sendable (String) throws -> Theme,
+                traces: (any TraceSource)? = nil, traceMapping: TraceMapping = TraceMapping()) {
+        self.init(switchContext: { name in
+            let (client, readOnly) = try resolveContext(name)
+            return ContextSwitch(client: client, readOnly: readOnly)
+        }, resolveTheme: resolveTheme, traces: traces, traceMapping: traceMapping)
     }
 }

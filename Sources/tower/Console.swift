@@ -25,24 +25,39 @@ struct Console: AsyncParsableCommand {
         let cfg: TowerConfig
         let ctx: TowerContext?
         let token: String?
+        let flags: SourceFlags
+        let start: ConsoleSources
         do {
             cfg = try TowerConfig.load(path: config ?? TowerConfig.defaultPath())
             ctx = try cfg.context(named: context)
             token = try TokenSource.read(file: tokenFile ?? ctx?.tokenFile)
+            flags = try sources.flags()
+            start = try Self.sources(flags, ctx)
         } catch {
             throw ValidationError("\(error)")
         }
         guard let url = registry ?? ctx?.registry else {
             throw ValidationError("no registry: pass --registry URL, choose a context with --context, or try 'tower demo'")
         }
-        let hooks = ConsoleHooks(resolveContext: { name in
+        // `:ctx NAME` takes the registry, token and sources of NAME, with the flags given at start
+        // still winning over its fields (except --registry and --token-file, which named the
+        // starting registry). --read-only holds for every context: a session started read-only
+        // must not become writable by a switch.
+        let readOnlyFlag = readOnly
+        let hooks = ConsoleHooks(switchContext: { name in
             guard let c = try cfg.context(named: name) else { throw ConfigError("no context named '\(name)'") }
-            return (RegistryClient(baseURL: c.registry, token: try TokenSource.read(file: c.tokenFile)), c.readOnly == true)
-        }, resolveTheme: look.themeResolver(), traces: try sources.traceSource(), traceMapping: sources.traceMapping)
+            return ContextSwitch(client: RegistryClient(baseURL: c.registry, token: try TokenSource.read(file: c.tokenFile)),
+                                 readOnly: readOnlyFlag || c.readOnly == true, sources: try Self.sources(flags, c))
+        }, resolveTheme: look.themeResolver(), traces: start.traces, traceMapping: start.traceMapping)
         let status = try await runConsole(client: RegistryClient(baseURL: url, token: token), contextName: ctx?.name ?? "direct",
                                           readOnly: readOnly || ctx?.readOnly == true, look: look, hooks: hooks,
-                                          metricsSources: try sources.metricsSources())
+                                          metricsSources: start.metrics)
         if let status { throw ExitCode(128 + status) }
+    }
+
+    static func sources(_ flags: SourceFlags, _ ctx: TowerContext?) throws -> ConsoleSources {
+        let s = try SourceSettings.resolve(flags, context: ctx)
+        return ConsoleSources(metrics: try s.metricsSources(), traces: s.traceSource(), traceMapping: s.traceMapping)
     }
 }
 

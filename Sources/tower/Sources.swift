@@ -3,51 +3,52 @@ import Foundation
 import TowerDomain
 import TowerSources
 
-/// Where live figures come from: Prometheus with a profile, or a direct scrape of exposition
-/// endpoints (for when Prometheus is down or absent).
+/// Where live figures and traces come from: Prometheus with a profile, and/or a direct scrape of
+/// exposition endpoints (for when Prometheus is down or absent), and a tracing backend. Each flag
+/// given wins over the context's field; `none` switches off what the context sets.
 struct SourceOptions: ParsableArguments {
-    @Option(help: "Prometheus base URL, e.g. http://127.0.0.1:9090.") var prometheus: String?
-    @Option(help: "Comma-separated exposition URLs to scrape directly (…/metrics, …/stats/prometheus).") var scrape: String?
-    @Option(help: "Metric names: generic (http_requests_total…) or envoy (envoy_cluster_…).") var profile = "generic"
-    @Option(help: "Seconds between refreshes.") var interval = 5.0
+    @Option(help: "Prometheus base URL, e.g. http://127.0.0.1:9090 (default: the context's; none: off).") var prometheus: String?
+    @Option(help: "File holding a bearer token for --prometheus (default: the context's metrics.tokenFile, for the context's Prometheus only).")
+    var prometheusTokenFile: String?
+    @Option(help: "Comma-separated exposition URLs to scrape directly (…/metrics, …/stats/prometheus) (default: the context's; none: off).")
+    var scrape: String?
+    @Option(help: "Metric names: generic (http_requests_total…) or envoy (envoy_cluster_…) (default: the context's, else generic).")
+    var profile: String?
+    @Option(help: "Seconds between refreshes (default: the context's, else 5).") var interval: Double?
+    @Option(help: "Seconds a refresh may take before the source counts as failed (default: the context's, else 3 for a scrape, 10 for Prometheus).")
+    var timeout: Double?
     @Option(help: "Evaluate Prometheus queries at this RFC 3339 time instead of now.") var at: String?
-    @Option(help: "Tracing backend, KIND=URL with KIND jaeger, tempo or zipkin.") var traces: String?
-    @Option(help: "Trace service for an endpoint ({endpoint}, {path} are filled in).") var traceService = "gateway"
-    @Option(help: "Trace operation for an endpoint ({endpoint}, {path} are filled in).") var traceOperation = "POST {path}"
+    @Option(help: "Tracing backend, KIND=URL with KIND jaeger, tempo or zipkin (default: the context's; none: off).") var traces: String?
+    @Option(help: "Trace service for an endpoint; {endpoint}, {path} are filled in (default: the context's, else gateway).")
+    var traceService: String?
+    @Option(help: "Trace operation for an endpoint; {endpoint}, {path} are filled in (default: the context's, else 'POST {path}').")
+    var traceOperation: String?
 
-    var traceMapping: TraceMapping { TraceMapping(service: traceService, operation: traceOperation.isEmpty ? nil : traceOperation) }
-
-    func traceSource() throws -> (any TraceSource)? {
-        guard let traces else { return nil }
-        let parts = traces.split(separator: "=", maxSplits: 1).map(String.init)
-        guard parts.count == 2, !parts[1].isEmpty else { throw ValidationError("--traces must be KIND=URL, like zipkin=http://127.0.0.1:9411") }
-        switch parts[0] {
-        case "jaeger": return JaegerTraceSource(baseURL: parts[1])
-        case "tempo": return TempoTraceSource(baseURL: parts[1])
-        case "zipkin": return ZipkinTraceSource(baseURL: parts[1])
-        default: throw ValidationError("unknown trace backend '\(parts[0])': jaeger, tempo or zipkin")
+    func flags() throws -> SourceFlags {
+        var time: Date? = nil
+        if let at {
+            guard let ms = Timestamp.parse(at) else { throw ConfigError("--at must be an RFC 3339 time, like 2026-11-27T08:00:00Z") }
+            time = Timestamp.date(ms: ms)
         }
+        return SourceFlags(prometheus: prometheus, prometheusTokenFile: prometheusTokenFile,
+                           scrape: scrape.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } },
+                           profile: profile, interval: interval, timeout: timeout, at: time, traces: traces,
+                           traceService: traceService, traceOperation: traceOperation)
     }
 
-    func metricsSources() throws -> [any MetricsSource] {
-        var out: [any MetricsSource] = []
-        if let prometheus {
-            let profile: MetricsProfile
-            do { profile = try MetricsProfile(name: self.profile) } catch { throw ValidationError("\(error)") }
-            var time: Date? = nil
-            if let at {
-                guard let ms = Timestamp.parse(at) else { throw ValidationError("--at must be an RFC 3339 time, like 2026-11-27T08:00:00Z") }
-                time = Timestamp.date(ms: ms)
-            }
-            out.append(PrometheusMetricsSource(client: PrometheusClient(baseURL: prometheus), profile: profile, interval: interval, at: time))
-        }
-        if let scrape {
-            guard let p = ScrapeProfile(rawValue: profile) else { throw ValidationError("unknown profile '\(profile)': generic or envoy") }
-            let urls = scrape.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-            if urls.isEmpty { throw ValidationError("--scrape needs at least one URL") }
-            out.append(ScrapeMetricsSource(urls: urls, profile: p, interval: interval))
-        }
-        return out
+    /// The flags over `context`'s sources.
+    func settings(_ context: TowerContext?) throws -> SourceSettings {
+        try SourceSettings.resolve(try flags(), context: context)
+    }
+}
+
+/// The config file and the context in it, for verbs that need no registry.
+struct ContextOptions: ParsableArguments {
+    @Option(help: "Context from the config file ($XDG_CONFIG_HOME/tower/config.yaml).") var context: String?
+    @Option(help: "Config file.") var config: String?
+
+    func load() throws -> TowerContext? {
+        try TowerConfig.load(path: config ?? TowerConfig.defaultPath()).context(named: context)
     }
 }
 

@@ -4,6 +4,8 @@ import TowerConsole
 import TowerDomain
 import TowerSources
 
+let noTraceSource = "no trace source: pass --traces KIND=URL, or give the context a traces: block"
+
 struct Traces: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "The slowest and failing traces of an endpoint (last 15 minutes).")
     @OptionGroup var connection: ConnectionOptions
@@ -12,11 +14,12 @@ struct Traces: AsyncParsableCommand {
 
     func run() async throws {
         try await perform(connection.output) {
-            guard let source = try sources.traceSource() else { throw VerbError(message: "pass --traces KIND=URL", code: Exit.invalid) }
-            let (client, _) = try connection.client()
+            let (client, ctx) = try connection.client()
+            let settings = try sources.settings(ctx)
+            guard let source = settings.traceSource() else { throw VerbError(message: noTraceSource, code: Exit.invalid) }
             let e = try await client.endpoint(endpoint)
             let found: [TraceSummary]
-            do { found = try await sources.traceMapping.triage(source, endpoint: e.name, path: e.path) } catch {
+            do { found = try await settings.traceMapping.triage(source, endpoint: e.name, path: e.path) } catch {
                 throw VerbError(message: "traces: \(error)", code: Exit.unreachable)
             }
             if connection.output == .json { try printJSON(found); return }
@@ -30,13 +33,16 @@ struct Traces: AsyncParsableCommand {
 
 struct TraceCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "trace", abstract: "One trace as a waterfall (text) or its spans (JSON).")
+    @OptionGroup var contextOptions: ContextOptions
     @OptionGroup var sources: SourceOptions
     @Option(name: .shortAndLong, help: "text or json.") var output: OutputFormat = .text
     @Argument(help: "The trace ID (hex or base64).") var id: String
 
     func run() async throws {
         try await perform(output) {
-            guard let source = try sources.traceSource() else { throw VerbError(message: "pass --traces KIND=URL", code: Exit.invalid) }
+            guard let source = try sources.settings(try contextOptions.load()).traceSource() else {
+                throw VerbError(message: noTraceSource, code: Exit.invalid)
+            }
             let trace: Trace
             do { trace = try await source.trace(id: id) } catch let e as TraceSourceError {
                 if case .notFound = e { throw VerbError(message: "\(e)", code: Exit.notFound) }

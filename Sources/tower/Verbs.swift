@@ -11,8 +11,9 @@ struct Status: AsyncParsableCommand {
 
     func run() async throws {
         try await perform(connection.output) {
-            let (client, _) = try connection.client()
-            let metricSources = try sources.metricsSources()
+            let (client, ctx) = try connection.client()
+            let settings = try sources.settings(ctx)
+            let metricSources = try settings.metricsSources()
             async let figuresRead = readFigures(metricSources)
             let list = try await client.list()
             let (figures, sourceErrors) = await figuresRead
@@ -20,7 +21,7 @@ struct Status: AsyncParsableCommand {
             if let endpoint, endpoints.isEmpty { throw VerbError(message: "no endpoint named '\(endpoint)'", code: Exit.notFound) }
             for e in sourceErrors { FileHandle.standardError.write(Data("tower: \(e)\n".utf8)) }
             if connection.output == .json {
-                let now = Date(), staleAfter = sources.interval * 2
+                let now = Date(), staleAfter = settings.interval * 2
                 let out = StatusOutput(endpoints: endpoints.map { e in
                     StatusEndpoint(endpoint: e) { version in
                         metricSources.isEmpty ? nil : StatusMetrics(figures: figures[FigureKey.make(e.name, version)], now: now, staleAfter: staleAfter)
