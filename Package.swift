@@ -106,7 +106,7 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
         ]),
         .testTarget(name: "EndToEndTests", dependencies: [
-            "TowerSources", "TowerDomain", "TowerHTTP", "TowerRegistry",
+            "TowerSources", "TowerDomain", "TowerHTTP", "TowerRegistry", "TowerSim",
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
     ]

@@ -64,6 +64,31 @@ public struct Telemetry: Equatable, Sendable {
     public func isStale(_ f: Figures, now: Date) -> Bool { now.timeIntervalSince(f.readAt) > staleAfter }
 }
 
+/// The gateways (Envoys) as the header shows them: whether they hold the registry's latest routing.
+public struct GatewaySync: Equatable, Sendable {
+    /// How often the console asks, and how long an unanswered request counts as in flight.
+    public static let interval: TimeInterval = 2
+    public static let requestLostAfter: TimeInterval = 15
+    /// Out of sync for less than this is a change still propagating (Envoy polls every 0.5–1 s).
+    public static let behindAfter: TimeInterval = 5
+    /// A gateway that has not polled for longer than this is silent.
+    public static let silentAfter: TimeInterval = 10
+
+    /// The last list read; empty until one was, and for a registry that tracks no gateways.
+    public var gateways: [GatewayStatus] = []
+    /// When each node (by id) was first seen out of sync; absent while it is in sync. The registry
+    /// does not say since when, so this is the console's own clock.
+    public var outOfSyncSince: [String: Date] = [:]
+    public var loadedAt: Date?
+    public var lastError: String?
+    public var requestedAt: Date?
+    public var inFlight = false
+    /// A change was applied while a request was in flight, whose answer may predate it: ask again
+    /// as soon as it is back.
+    public var followUp = false
+    public init() {}
+}
+
 /// The audit log as the audit screen shows it.
 public struct AuditView: Equatable, Sendable {
     public var entries: [AuditEntry] = []
@@ -141,6 +166,7 @@ public struct ConsoleState: Equatable, Sendable {
     public var audit = AuditView()
     public var telemetry = Telemetry()
     public var traces = TraceView()
+    public var gateways = GatewaySync()
     public var readOnly: Bool
     public var contextName: String
     public var dialog: Dialog?
@@ -241,6 +267,10 @@ public enum Message: Equatable, Sendable {
     case traceFailed(String)
     /// p99 history back-filled by one range query.
     case historyLoaded([String: [Double?]])
+    /// `GET /v1/gateways` answered (an older registry's 404 arrives as an empty list).
+    case gatewaysLoaded(GatewayList, at: Date)
+    /// It did not; the registry's own health is told by the endpoint reads, not by this.
+    case gatewaysFailed(String, at: Date)
     /// Something the operator asked for could not be done (unknown context or theme …).
     case notice(String)
 }
@@ -252,6 +282,7 @@ public enum Effect: Equatable, Sendable {
     case loadRevisions(String)
     case submit(ChangeRequest)
     case loadAudit
+    case loadGateways
     case searchTraces(endpoint: String, path: String)
     case loadTrace(String)
     case switchContext(String)

@@ -11,7 +11,7 @@ public func update(_ state: inout ConsoleState, _ message: Message) -> [Effect] 
         return []
     case .tick(let now):
         state.now = now
-        return []
+        return requestGateways(&state, at: now, now: false)
     case .endpointsLoaded(let list, let at):
         let selected = state.selectedEndpoint?.name
         state.endpoints = list.endpoints
@@ -50,7 +50,8 @@ public func update(_ state: inout ConsoleState, _ message: Message) -> [Effect] 
         if let i = state.endpoints.firstIndex(where: { $0.name == e.name }) { state.endpoints[i] = e }
         state.dialog = nil
         state.toast = "\(e.name): revision \(e.revision) applied"
-        return [.loadRevisions(e.name)]
+        // Ask the gateways at once, so the operator sees the change reach Envoy without waiting a cycle.
+        return [.loadRevisions(e.name)] + requestGateways(&state, at: state.now, now: true)
     case .changeFailed(let failure):
         guard var d = state.dialog else { return [] }
         d.submitting = false
@@ -86,6 +87,8 @@ public func update(_ state: inout ConsoleState, _ message: Message) -> [Effect] 
         state.registryError = nil
         state.revisions = [:]
         state.audit = AuditView()
+        // Another registry, other gateways; an answer still coming from the old one is dropped by the runner.
+        state.gateways = GatewaySync()
         state.screens = [.overview]
         state.selection = 0
         state.toast = "context \(name)"
@@ -139,6 +142,30 @@ public func update(_ state: inout ConsoleState, _ message: Message) -> [Effect] 
             state.telemetry.history[key] = Array((values + (state.telemetry.history[key] ?? [])).suffix(Telemetry.historyLength))
         }
         return []
+    case .gatewaysLoaded(let list, let at):
+        state.now = max(state.now, at)
+        var g = state.gateways
+        let before = g.outOfSyncSince
+        g.gateways = list.gateways
+        g.outOfSyncSince = [:]
+        for gw in list.gateways where !gw.inSync { g.outOfSyncSince[gw.node] = before[gw.node] ?? at }
+        g.loadedAt = at
+        g.lastError = nil
+        g.inFlight = false
+        state.gateways = g
+        if g.followUp {
+            state.gateways.followUp = false
+            return requestGateways(&state, at: at, now: true)
+        }
+        return []
+    case .gatewaysFailed(let why, let at):
+        // Not the registry's health (the endpoint reads tell that): the last list stays and ages,
+        // so a gateway that was in sync turns "silent" rather than staying ✓.
+        state.now = max(state.now, at)
+        state.gateways.lastError = why
+        state.gateways.inFlight = false
+        state.gateways.followUp = false
+        return []
     case .notice(let text):
         state.toast = text
         return []
@@ -149,6 +176,24 @@ public func update(_ state: inout ConsoleState, _ message: Message) -> [Effect] 
         if state.filterEditing { return filterKey(&state, key) }
         return screenKey(&state, key)
     }
+}
+
+/// `.loadGateways` at most every `GatewaySync.interval` (`now` skips that wait) and one at a time:
+/// asked for while one is in flight, the next goes out when its answer is back.
+private func requestGateways(_ state: inout ConsoleState, at time: Date, now: Bool) -> [Effect] {
+    var g = state.gateways
+    // A clock set back makes the last request look as if it were in the future: count that as long ago.
+    let since = g.requestedAt.map { time.timeIntervalSince($0) }.flatMap { $0 >= 0 ? $0 : nil } ?? .infinity
+    if g.inFlight && since < GatewaySync.requestLostAfter {
+        if now { state.gateways.followUp = true }
+        return []
+    }
+    if !now && since < GatewaySync.interval { return [] }
+    g.requestedAt = time
+    g.inFlight = true
+    g.followUp = false
+    state.gateways = g
+    return [.loadGateways]
 }
 
 private func setHealth(_ state: inout ConsoleState, _ source: String, _ change: (inout SourceHealth) -> Void) {

@@ -5,11 +5,12 @@ import TowerDomain
 import TowerSources
 
 /// Carries out effects with the registry client and posts what happened back as messages. Keeps
-/// at most one watch and one list request in flight, and backs off (with jitter) while the
-/// registry is failing, so a dead registry costs a request every few seconds, not a busy loop.
+/// at most one watch, one list and one gateways request in flight, and backs off (with jitter)
+/// while the registry is failing, so a dead registry costs a request every few seconds, not a busy loop.
 final class EffectRunner: @unchecked Sendable {
     let post: @Sendable (Message) -> Void
-    private let inFlight = Mutex<(listing: Bool, watching: Bool, failures: Int)>((false, false, 0))
+    private let inFlight = Mutex<InFlight>(InFlight())
+    struct InFlight { var listing = false, watching = false, gateways = false, failures = 0 }
     private let clock: @Sendable () -> Date
     private let hooks: ConsoleHooks
     /// The client and a generation that a context switch bumps, so answers from the old registry
@@ -49,6 +50,7 @@ final class EffectRunner: @unchecked Sendable {
                 if let r = try? await client.revisions(name, limit: 20) { post(.revisionsLoaded(endpoint: name, r.revisions)) }
             }
         case .submit(let request): submit(request)
+        case .loadGateways: loadGateways()
         case .loadAudit:
             let gen = generation
             Task.detached { [self, client] in
@@ -64,7 +66,7 @@ final class EffectRunner: @unchecked Sendable {
             do {
                 let next = try hooks.switchContext(name)
                 current.withLock { $0 = (next.client, $0.generation + 1) }
-                inFlight.withLock { $0 = (false, false, 0) }
+                inFlight.withLock { $0 = InFlight() }
                 if let sources = next.sources {
                     tracing.withLock { $0 = (sources.traces, sources.traceMapping) }
                     replaceMetrics(sources.metrics)
@@ -99,7 +101,7 @@ final class EffectRunner: @unchecked Sendable {
     static func backoff(failures: Int) -> Double { Backoff.delay(failures: failures) }
 
     /// Marks one kind of request as in flight; false when one already is.
-    private func claim(_ flag: WritableKeyPath<(listing: Bool, watching: Bool, failures: Int), Bool>) -> Bool {
+    private func claim(_ flag: WritableKeyPath<InFlight, Bool>) -> Bool {
         inFlight.withLock { s -> Bool in
             if s[keyPath: flag] { return false }
             s[keyPath: flag] = true
@@ -145,6 +147,23 @@ final class EffectRunner: @unchecked Sendable {
                 guard generation == gen else { return }
                 post(.registryFailed(Self.sentence(error), at: clock()))
                 loadEndpoints(after: Self.backoff(failures: failures))
+            }
+        }
+    }
+
+    /// Neither retries nor counts towards the registry's failures: the header's registry health is
+    /// the endpoint reads' to tell, and the console asks again on its own clock.
+    private func loadGateways() {
+        guard claim(\.gateways) else { return }
+        let gen = generation
+        Task.detached { [self, client] in
+            do {
+                let list = try await client.gateways()
+                inFlight.withLock { $0.gateways = false }
+                post(.gatewaysLoaded(list, at: clock()), ifStill: gen)
+            } catch {
+                inFlight.withLock { $0.gateways = false }
+                post(.gatewaysFailed(Self.sentence(error), at: clock()), ifStill: gen)
             }
         }
     }

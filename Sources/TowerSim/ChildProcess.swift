@@ -3,8 +3,9 @@ import Foundation
 /// A process the local stack starts and owns: output to a log file, stopped with SIGTERM and then
 /// SIGKILL. posix_spawn rather than Foundation.Process so the child gets an empty signal mask
 /// (a parent started by a test runner has signals blocked, and a child that inherits that mask
-/// ignores SIGTERM and never reaps its own children) and stays in our process group, so whoever
-/// stops the group stops the whole stack.
+/// ignores SIGTERM and never reaps its own children). By default it stays in our process group, so
+/// whoever stops the group stops the whole stack; `newProcessGroup` makes it lead its own, for a
+/// parent (a test) that must be able to stop it and everything it starts.
 public final class ChildProcess: @unchecked Sendable {
     public let name: String
     public let pid: pid_t
@@ -13,7 +14,7 @@ public final class ChildProcess: @unchecked Sendable {
     private var exitStatus: Int32?
 
     public init(name: String, executable: String, arguments: [String], logPath: String,
-                environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+                environment: [String: String] = ProcessInfo.processInfo.environment, newProcessGroup: Bool = false) throws {
         self.name = name
         self.logPath = logPath
         var actions = posix_spawn_file_actions_t()
@@ -33,7 +34,12 @@ public final class ChildProcess: @unchecked Sendable {
         sigdelset(&all, SIGKILL)
         sigdelset(&all, SIGSTOP)
         posix_spawnattr_setsigdefault(&attr, &all)
-        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        var flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF
+        if newProcessGroup {
+            posix_spawnattr_setpgroup(&attr, 0)
+            flags |= POSIX_SPAWN_SETPGROUP
+        }
+        posix_spawnattr_setflags(&attr, Int16(flags))
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
@@ -59,6 +65,21 @@ public final class ChildProcess: @unchecked Sendable {
             return false
         }
         return true
+    }
+
+    /// Blocks until it exits (for short commands); returns how it ended.
+    @discardableResult
+    public func waitUntilExit(pollEvery: useconds_t = 5_000) -> String {
+        while isRunning { usleep(pollEvery) }
+        return ended ?? "exited 0"
+    }
+
+    /// The exit code, once it has exited normally.
+    public var exitCode: Int32? {
+        guard !isRunning else { return nil }
+        lock.lock(); defer { lock.unlock() }
+        guard let s = exitStatus, (s & 0x7f) == 0 else { return nil }
+        return (s >> 8) & 0xff
     }
 
     /// How it ended, in words, once it has: "exited 1", "killed by signal 9".

@@ -61,7 +61,7 @@ public enum StackTools {
         let log = NSTemporaryDirectory() + "tower-install-" + UUID().uuidString + ".log"
         defer { unlink(log) }
         let p = try ChildProcess(name: what, executable: exe, arguments: args, logPath: log)
-        while p.isRunning { usleep(50_000) }
+        p.waitUntilExit(pollEvery: 50_000)
         if p.ended != "exited 0" { throw StackError("\(what) failed (\(p.ended ?? "?")):\n\(p.logTail())") }
     }
 }

@@ -98,6 +98,15 @@ public struct RegistryClient: Sendable {
         try await get("/v1/watch?after=\(after)&timeout=\(seconds)", timeout: .seconds(seconds + 5))
     }
 
+    /// The Envoys polling the registry and whether each holds its current routing. A registry older
+    /// than gateway tracking answers 404 here: it knows no gateways, which is not a failure.
+    public func gateways() async throws(RegistryClientError) -> GatewayList {
+        do { return try await get("/v1/gateways") } catch {
+            if case .refused(let p) = error, p.status == 404 { return GatewayList(gateways: []) }
+            throw error
+        }
+    }
+
     // MARK: Plumbing
 
     private func get<T: Decodable>(_ path: String, timeout: Duration? = nil) async throws(RegistryClientError) -> T {

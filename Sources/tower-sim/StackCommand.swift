@@ -32,13 +32,7 @@ struct Stack: AsyncParsableCommand {
         let out = StackOutput()
         let layout = try StackLayout(dir: dir)
 
-        let sc: Scenario
-        if let scenario {
-            guard let text = try? String(contentsOfFile: scenario, encoding: .utf8) else { throw ValidationError("cannot read \(scenario)") }
-            do { sc = try Scenario.parse(yaml: text) } catch { throw ValidationError("\(scenario): \(error)") }
-        } else {
-            sc = Scenario()
-        }
+        let sc = try loadScenario(scenario)
         let specs: [EndpointSpec]
         if let seed {
             guard let text = try? String(contentsOfFile: seed, encoding: .utf8) else { throw ValidationError("cannot read \(seed)") }
@@ -207,7 +201,7 @@ struct Stack: AsyncParsableCommand {
         let outPath = NSTemporaryDirectory() + "tower-stack-" + UUID().uuidString
         defer { unlink(outPath) }
         let p = try ChildProcess(name: URL(fileURLWithPath: exe).lastPathComponent, executable: exe, arguments: args, logPath: outPath)
-        while p.isRunning { usleep(10_000) }
+        p.waitUntilExit()
         let text = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
         guard p.ended == "exited 0" else { throw StackError("\(p.name) \(args.first ?? "") failed (\(p.ended ?? "?")): \(text)") }
         return trim ? text.trimmingCharacters(in: .whitespacesAndNewlines) : text

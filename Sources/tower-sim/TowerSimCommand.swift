@@ -61,13 +61,7 @@ struct Serve: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let sc: Scenario
-        if let scenario {
-            guard let text = try? String(contentsOfFile: scenario, encoding: .utf8) else { throw ValidationError("cannot read \(scenario)") }
-            do { sc = try Scenario.parse(yaml: text) } catch { throw ValidationError("\(scenario): \(error)") }
-        } else {
-            sc = Scenario()
-        }
+        let sc = try loadScenario(scenario)
         guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]) else {
             throw ValidationError("--listen must be HOST:PORT")
         }
@@ -138,4 +132,11 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("cannot write \(path): \(error)")
         }
     }
+}
+
+/// The scenario of `--scenario FILE`, or every endpoint steady and healthy without one.
+func loadScenario(_ path: String?) throws -> Scenario {
+    guard let path else { return Scenario() }
+    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw ValidationError("cannot read \(path)") }
+    do { return try Scenario.parse(yaml: text) } catch { throw ValidationError("\(path): \(error)") }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TowerSim
 import TowerDomain
 import TowerHTTP
 
@@ -177,77 +178,33 @@ enum EnvoyRoute: Equatable, CustomStringConvertible {
     }
 }
 
-/// A real Envoy on loopback. Spawned with posix_spawn and a cleared signal mask: the test
+/// A real Envoy on loopback, as a `ChildProcess` (posix_spawn with a cleared signal mask: the test
 /// runner's threads block signals and a child inherits that, which would leave Envoy deaf to
-/// SIGTERM. Stopped (SIGTERM, then SIGKILL) when the test ends.
+/// SIGTERM). Stopped (SIGTERM, then SIGKILL) when the test ends.
 final class EnvoyProcess: @unchecked Sendable {
     let adminPort: Int
     let listenerPort: Int
     let logPath: String
-    private var pid: pid_t = 0
+    private let process: ChildProcess
     private let http = CurlSession()
 
     init(binary: String, config: String, log: String, adminPort: Int, listenerPort: Int) throws {
         self.adminPort = adminPort; self.listenerPort = listenerPort; logPath = log
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        var attr = posix_spawnattr_t()
-        posix_spawnattr_init(&attr)
-        defer { posix_spawnattr_destroy(&attr) }
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        posix_spawnattr_setsigmask(&attr, &empty)
-        var all = sigset_t()
-        sigfillset(&all)
-        sigdelset(&all, SIGKILL)
-        sigdelset(&all, SIGSTOP)
-        posix_spawnattr_setsigdefault(&attr, &all)
-        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         // --use-dynamic-base-id: several Envoys (other tests, other engineers) may run at once.
-        let args = [binary, "-c", config, "--concurrency", "1", "--disable-hot-restart", "--use-dynamic-base-id", "-l", "warning"]
-        let argv = args.map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        let rc = posix_spawn(&pid, binary, &actions, &attr, argv, environ)
-        guard rc == 0 else { throw E2EError("cannot start envoy (\(binary)): errno \(rc)") }
+        process = try ChildProcess(name: "envoy", executable: binary,
+                                   arguments: ["-c", config, "--concurrency", "1", "--disable-hot-restart", "--use-dynamic-base-id", "-l", "warning"],
+                                   logPath: log)
     }
 
     deinit { stop() }
 
-    var isRunning: Bool {
-        guard pid > 0 else { return false }
-        var status: Int32 = 0
-        return waitpid(pid, &status, WNOHANG) == 0
-    }
+    var isRunning: Bool { process.isRunning }
 
-    func stop() {
-        guard pid > 0 else { return }
-        kill(pid, SIGTERM)
-        let deadline = Date().addingTimeInterval(5)
-        var status: Int32 = 0
-        while Date() < deadline {
-            let r = waitpid(pid, &status, WNOHANG)
-            if r == pid || (r == -1 && errno == ECHILD) { pid = 0; return }
-            usleep(20_000)
-        }
-        kill(pid, SIGKILL)
-        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
-        pid = 0
-    }
+    func stop() { process.stop(grace: 5) }
 
     func log() -> String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
-    static func freePort() -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var addr = sockaddr_in(sin_family: sa_family_t(AF_INET), sin_port: 0, sin_addr: in_addr(s_addr: inet_addr("127.0.0.1")), sin_zero: (0, 0, 0, 0, 0, 0, 0, 0))
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        withUnsafeMutablePointer(to: &addr) { p in p.withMemoryRebound(to: sockaddr.self, capacity: 1) { _ = bind(fd, $0, len); _ = getsockname(fd, $0, &len) } }
-        return Int(UInt16(bigEndian: addr.sin_port))
-    }
+    static func freePort() -> Int { TelemetryEndToEndTests.freePort() }
 
     func admin(_ path: String) throws -> HTTPResponse {
         try http.perform(HTTPRequest(url: "http://127.0.0.1:\(adminPort)\(path)", timeout: .seconds(2)))

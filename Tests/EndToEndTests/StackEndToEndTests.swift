@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TowerHTTP
+import TowerSim
 
 /// The whole stack as `tower-sim stack` runs it — a real registry, real Envoy programmed by it over
 /// REST xDS, real per-version model servers, real Prometheus — driven through the console in tmux.
@@ -21,15 +22,17 @@ import TowerHTTP
 
         let dir = NSTemporaryDirectory() + "tower-stack-" + UUID().uuidString.prefix(8)
         var config: String { dir + "/config" }
-        private(set) var pid: pid_t = 0
+        private var process: ChildProcess?
         private(set) var m: Manifest!
 
         init(rateScale: Double) throws {
             try FileManager.default.createDirectory(atPath: config, withIntermediateDirectories: true)
             var env = ProcessInfo.processInfo.environment
             env["XDG_CONFIG_HOME"] = config
-            pid = try spawn(RegistryProcess.binDir + "/tower-sim",
-                            ["stack", "--dir", dir, "--rate-scale", String(rateScale)], env: env, log: dir + ".out", newGroup: true)
+            let process = try ChildProcess(name: "tower-sim stack", executable: RegistryProcess.binDir + "/tower-sim",
+                                           arguments: ["stack", "--dir", dir, "--rate-scale", String(rateScale)],
+                                           logPath: dir + ".out", environment: env, newProcessGroup: true)
+            self.process = process
             // The first start may install Envoy or Prometheus; later ones take a few seconds.
             let deadline = Date().addingTimeInterval(180)
             while Date() < deadline {
@@ -38,7 +41,7 @@ import TowerHTTP
                     m = manifest
                     return
                 }
-                if kill(pid, 0) != 0 { break }
+                if !process.isRunning { break }
                 usleep(100_000)
             }
             let out = (try? String(contentsOfFile: dir + ".out", encoding: .utf8)) ?? ""
@@ -54,16 +57,10 @@ import TowerHTTP
 
         /// SIGTERM (the stack stops its parts), then SIGKILL to the whole group for anything left.
         func stop() {
-            guard pid > 0 else { return }
-            kill(pid, SIGTERM)
-            var status: Int32 = 0
-            for _ in 0..<300 {
-                if waitpid(pid, &status, WNOHANG) == pid { break }
-                usleep(50_000)
-            }
-            kill(-pid, SIGKILL)
-            _ = waitpid(pid, &status, WNOHANG)
-            pid = 0
+            guard let p = process else { return }
+            p.stop(grace: 15)
+            kill(-p.pid, SIGKILL)
+            process = nil
         }
 
         func cleanUp() {
@@ -170,6 +167,8 @@ import TowerHTTP
         #expect(term.waitFor("alpha: revision 2 applied").found, "\(term.screen())")
         let applied = Self.untilEnvoyRoutes(s, ["v1": 70, "v2": 30])
         #expect(applied != nil, "Envoy routes 70/30 within 3 s: \(String(describing: Self.envoyWeights(s)))")
+        let synced = term.waitFor("gateway ✓", timeout: 5)
+        #expect(synced.found, "the header says Envoy holds the new routing: \(synced.screen)")
         let before = try Self.envoyCounts(s)
         let codes = Self.send(s, 400)
         let after = try Self.envoyCounts(s)
@@ -299,10 +298,10 @@ import TowerHTTP
 
         // Registry back on the same data and port: nothing lost, and Envoy converges on a new change.
         let port = URL(string: s.m.registry)?.port ?? 0
-        let reg = try spawn(RegistryProcess.binDir + "/tower-registry",
-                            ["serve", "--data", s.dir + "/registry", "--listen", "127.0.0.1:\(port)", "--log-level", "warning"],
-                            env: ProcessInfo.processInfo.environment, log: s.dir + "/logs/registry-again.log", newGroup: false)
-        defer { kill(reg, SIGKILL); var st: Int32 = 0; waitpid(reg, &st, 0) }
+        let reg = try ChildProcess(name: "registry", executable: RegistryProcess.binDir + "/tower-registry",
+                                   arguments: ["serve", "--data", s.dir + "/registry", "--listen", "127.0.0.1:\(port)", "--log-level", "warning"],
+                                   logPath: s.dir + "/logs/registry-again.log")
+        defer { reg.stop() }
         let api = RawClient(base: s.m.registry, token: s.token(s.m.tokens.operator))
         var e: [String: Any]?
         for _ in 0..<100 where e == nil {
@@ -318,40 +317,4 @@ import TowerHTTP
         #expect(Self.untilEnvoyRoutes(s, ["v1": 50, "v2": 50], timeout: 5) != nil, "Envoy converges once the registry is back")
         term.keys("q")
     }
-}
-
-/// posix_spawn with an empty signal mask (the test runner blocks signals, and children inherit
-/// that), optionally as the leader of a new process group.
-func spawn(_ exe: String, _ args: [String], env: [String: String], log: String, newGroup: Bool) throws -> pid_t {
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-    posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o600)
-    posix_spawn_file_actions_adddup2(&actions, 1, 2)
-    var attr = posix_spawnattr_t()
-    posix_spawnattr_init(&attr)
-    defer { posix_spawnattr_destroy(&attr) }
-    var empty = sigset_t()
-    sigemptyset(&empty)
-    posix_spawnattr_setsigmask(&attr, &empty)
-    var all = sigset_t()
-    sigfillset(&all)
-    sigdelset(&all, SIGKILL)
-    sigdelset(&all, SIGSTOP)
-    posix_spawnattr_setsigdefault(&attr, &all)
-    var flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF
-    if newGroup {
-        posix_spawnattr_setpgroup(&attr, 0)
-        flags |= POSIX_SPAWN_SETPGROUP
-    }
-    posix_spawnattr_setflags(&attr, Int16(flags))
-    let argv = ([exe] + args).map { strdup($0) } + [nil]
-    defer { argv.forEach { free($0) } }
-    let envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
-    defer { envp.forEach { free($0) } }
-    var pid: pid_t = 0
-    let rc = posix_spawn(&pid, exe, &actions, &attr, argv, envp)
-    guard rc == 0 else { throw E2EError("cannot start \(exe): \(String(cString: strerror(rc)))") }
-    return pid
 }

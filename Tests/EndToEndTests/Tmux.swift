@@ -1,4 +1,5 @@
 import Foundation
+import TowerSim
 
 /// A real terminal for end-to-end tests: a private tmux server running one program, driven with
 /// send-keys and read with capture-pane. Killed (with everything in it) when the test ends.
@@ -12,39 +13,20 @@ final class Tmux: @unchecked Sendable {
 
     @discardableResult
     func tmux(_ args: [String]) -> (Int32, String) {
-        // posix_spawn and waitpid rather than Foundation.Process: tmux's client forks the server,
-        // and Process was seen leaving the exited client unreaped and waiting forever. Output goes
-        // to a file, not a pipe, which the daemonised server would otherwise hold open.
+        // A ChildProcess (posix_spawn and waitpid) rather than Foundation.Process: tmux's client
+        // forks the server, and Process was seen leaving the exited client unreaped and waiting
+        // forever. Its empty signal mask matters too: a tmux server started with the test runner's
+        // SIGCHLD blocked never reaps its pane and never exits. Output goes to a file, not a pipe,
+        // which the daemonised server would otherwise hold open.
         let path = NSTemporaryDirectory() + "tmux-out-" + UUID().uuidString
         defer { unlink(path) }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        let argv = (["tmux", "-L", socket, "-f", "/dev/null"] + args).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        // The test runner's threads block signals, and a spawned process inherits that mask: a tmux
-        // server started with SIGCHLD blocked never reaps its pane and never exits. Clear the mask.
-        var attr = posix_spawnattr_t()
-        posix_spawnattr_init(&attr)
-        defer { posix_spawnattr_destroy(&attr) }
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        posix_spawnattr_setsigmask(&attr, &empty)
-        var all = sigset_t()
-        sigfillset(&all)
-        sigdelset(&all, SIGKILL)
-        sigdelset(&all, SIGSTOP)
-        posix_spawnattr_setsigdefault(&attr, &all)
-        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        var pid: pid_t = 0
-        guard posix_spawnp(&pid, "tmux", &actions, &attr, argv, environ) == 0 else { return (-1, "cannot start tmux") }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        guard let p = try? ChildProcess(name: "tmux", executable: "/usr/bin/env",
+                                        arguments: ["tmux", "-L", socket, "-f", "/dev/null"] + args, logPath: path) else {
+            return (-1, "cannot start tmux")
+        }
+        p.waitUntilExit(pollEvery: 2_000)
         let data = FileManager.default.contents(atPath: path) ?? Data()
-        return ((status >> 8) & 0xff, String(decoding: data, as: UTF8.self))
+        return (p.exitCode ?? -1, String(decoding: data, as: UTF8.self))
     }
 
     /// Starts `command` (a shell line) in a `width`×`height` terminal with a UTF-8 locale.

@@ -34,7 +34,7 @@ import TowerDomain
         #expect(s.dialog?.submitting == true)
         var applied = CF.fleet[0]
         applied.versions[0].weight = 85; applied.versions[1].weight = 15; applied.revision = 4
-        #expect(update(&s, .changeApplied(applied)) == [.loadRevisions("alpha")])
+        #expect(update(&s, .changeApplied(applied)) == [.loadRevisions("alpha"), .loadGateways])
         #expect(s.dialog == nil && s.toast == "alpha: revision 4 applied")
     }
 
