@@ -123,3 +123,32 @@ public struct StackManifest: Codable, Sendable, Equatable {
         return try enc.encode(self)
     }
 }
+
+/// The `local` context in the operator's Tower config: the stack's registry with the operator
+/// token, Prometheus with the `envoy` profile (figures as the gateway saw them), and the model
+/// servers' Zipkin API for traces. Other contexts are kept; the file is replaced atomically.
+public enum StackContext {
+    public static func context(_ m: StackManifest) -> TowerContext {
+        TowerContext(name: "local", registry: m.registry, tokenFile: m.tokens.operator,
+                     metrics: MetricsSettings(prometheus: m.prometheus, profile: "envoy"),
+                     traces: TraceSettings(kind: .zipkin, url: m.simulator))
+    }
+
+    public static func write(_ m: StackManifest, path: String = TowerConfig.defaultPath()) throws {
+        var config = try TowerConfig.load(path: path)
+        // The rewrite cannot keep the operator's comments: the file as it was stays beside it.
+        if FileManager.default.fileExists(atPath: path) {
+            try? FileManager.default.removeItem(atPath: path + ".bak")
+            try? FileManager.default.copyItem(atPath: path, toPath: path + ".bak")
+        }
+        config.contexts.removeAll { $0.name == "local" }
+        config.contexts.append(context(m))
+        if config.currentContext == nil { config.currentContext = "local" }
+        let text: String
+        do { text = try StackPlan.yaml(config) } catch { throw StackError("cannot write the local context: \(error)") }
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        let tmp = path + ".tmp-\(getpid())"
+        do { try Data(text.utf8).write(to: URL(fileURLWithPath: tmp)) } catch { throw StackError("cannot write \(tmp): \(error)") }
+        if rename(tmp, path) != 0 { throw StackError("cannot write \(path): \(String(cString: strerror(errno)))") }
+    }
+}

@@ -138,9 +138,15 @@ struct Stack: AsyncParsableCommand {
                     // scraped both Envoy and the model servers once, so no early traffic is missed.
                     try await Self.waitHealthy("prometheus's first scrapes", promURL + "/api/v1/query?query=count(up%3D%3D1)%3D%3D2", children.last,
                                                seconds: 30, body: #""value":["#)
-                    if !noContext { try StackContext.write(manifest) }
+                    var contextWritten = false
+                    if !noContext {
+                        // A config the operator broke by hand must not take the stack down with it.
+                        do { try StackContext.write(manifest); contextWritten = true } catch {
+                            out.say("could not write the local context (\(error)); use --registry/--prometheus flags instead")
+                        }
+                    }
                     try StackLayout.writeAtomically(manifest.json(), to: layout.manifest)
-                    out.report(manifest, children: children, contextWritten: !noContext)
+                    out.report(manifest, children: children, contextWritten: contextWritten)
                 } catch {
                     out.say("\(error)")
                     kill(getpid(), SIGTERM)
@@ -291,27 +297,5 @@ final class StackOutput: Sendable {
         if contextWritten { text += "  console         tower --context local\n" }
         text += "  Ctrl-C stops everything.\n"
         FileHandle.standardOutput.write(Data(text.utf8))
-    }
-}
-
-/// The `local` context in the operator's Tower config: the stack's registry with the operator
-/// token, Prometheus with the `envoy` profile (figures as the gateway saw them), and the model
-/// servers' Zipkin API for traces. Other contexts are kept; the file is replaced atomically.
-enum StackContext {
-    static func context(_ m: StackManifest) -> TowerContext {
-        TowerContext(name: "local", registry: m.registry, tokenFile: m.tokens.operator,
-                     metrics: MetricsSettings(prometheus: m.prometheus, profile: "envoy", interval: 2),
-                     traces: TraceSettings(kind: .zipkin, url: m.simulator))
-    }
-
-    static func write(_ m: StackManifest, path: String = TowerConfig.defaultPath()) throws {
-        var config = try TowerConfig.load(path: path)
-        config.contexts.removeAll { $0.name == "local" }
-        config.contexts.append(context(m))
-        if config.currentContext == nil { config.currentContext = "local" }
-        let text: String
-        do { text = try StackPlan.yaml(config) } catch { throw StackError("cannot write the local context: \(error)") }
-        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        try StackLayout.writeAtomically(Data(text.utf8), to: path)
     }
 }
