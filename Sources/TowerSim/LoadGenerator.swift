@@ -5,11 +5,36 @@ import TowerHTTP
 
 /// Where the load generator sends requests, and how many a second.
 public struct LoadTarget: Sendable, Equatable {
+    /// A model server to send to directly, and its share of the endpoint's traffic.
+    public struct Upstream: Sendable, Equatable {
+        public var url: String
+        public var weight: Int
+        public init(url: String, weight: Int) { self.url = url; self.weight = weight }
+    }
+
     public var endpoint: String
     /// The endpoint's gateway path, e.g. `/v1/models/alpha`.
     public var path: String
     public var rate: Double
-    public init(endpoint: String, path: String, rate: Double) { self.endpoint = endpoint; self.path = path; self.rate = rate }
+    /// Empty: through the gateway at `baseURL`. Otherwise each request goes straight to one of
+    /// these, picked by weight — the generator then does the gateway's job (no Envoy at hand).
+    public var upstreams: [Upstream]
+
+    public init(endpoint: String, path: String, rate: Double, upstreams: [Upstream] = []) {
+        self.endpoint = endpoint; self.path = path; self.rate = rate; self.upstreams = upstreams
+    }
+
+    /// The URL for one request: through the gateway, or to an upstream drawn by weight.
+    func url<G: RandomNumberGenerator>(gateway: String, using rng: inout G) -> String {
+        let total = upstreams.reduce(0) { $0 + max(0, $1.weight) }
+        guard total > 0 else { return gateway + path }
+        var r = Int.random(in: 0..<total, using: &rng)
+        for u in upstreams where u.weight > 0 {
+            if r < u.weight { return u.url + path }
+            r -= u.weight
+        }
+        return gateway + path
+    }
 }
 
 /// What the load generator has seen, per endpoint.
@@ -84,6 +109,23 @@ public final class LoadGenerator: Sendable {
         { live.loadTargets(rateScale: rateScale) }
     }
 
+    /// The same endpoints, each request sent straight to a model server (`ports` by
+    /// `<endpoint>--<version>`) picked by the registry's live weights: a shift moves real traffic
+    /// without a gateway.
+    public static func directTargets(of live: LiveSimulator, ports: [String: Int], host: String = "127.0.0.1",
+                                     rateScale: Double = 1) -> @Sendable () -> [LoadTarget] {
+        {
+            let weights = live.weightsByEndpoint()
+            return live.loadTargets(rateScale: rateScale).map { t in
+                var t = t
+                t.upstreams = (weights[t.endpoint] ?? []).compactMap { v in
+                    ports[ModelServers.key(endpoint: t.endpoint, version: v.version)].map { .init(url: "http://\(host):\($0)", weight: v.weight) }
+                }
+                return t
+            }
+        }
+    }
+
     /// Arrivals are timed on a thread of their own, not a task: the cooperative pool has one
     /// thread per core, and anything blocking it would otherwise stall the offered load.
     public func start() {
@@ -141,7 +183,7 @@ public final class LoadGenerator: Sendable {
                 r -= t.rate
             }
             pool.submit(Job(endpoint: target.endpoint,
-                            request: HTTPRequest(method: "POST", url: baseURL + target.path,
+                            request: HTTPRequest(method: "POST", url: target.url(gateway: baseURL, using: &rng),
                                                  headers: [("content-type", "application/json")], body: body, timeout: timeout)))
         }
     }

@@ -51,6 +51,15 @@ public final class LiveSimulator: Sendable {
         }
     }
 
+    /// Each routed endpoint's serving versions and their weights.
+    public func weightsByEndpoint() -> [String: [(version: String, weight: Int)]] {
+        sim.withLock { s in
+            Dictionary(s.endpoints.map { e in
+                (e.name, e.versions.filter { $0.state == .serving }.map { (version: $0.name, weight: $0.weight) })
+            }, uniquingKeysWith: { a, _ in a })
+        }
+    }
+
     public func exposition() -> String { sim.withLock { $0.metrics.exposition() } }
     public func trace(id: String) -> Trace? { sim.withLock { $0.spans.trace(id: id) } }
     public var requests: Int { sim.withLock { $0.requests } }

@@ -12,7 +12,6 @@ struct TowerSimCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tower-sim",
         abstract: "A simulated model-serving fleet that follows the registry's weights and exports metrics and traces.",
-        // `stack` (model servers + registry + Envoy + load, in one process) goes here, beside `serve`.
         subcommands: [Serve.self, Stack.self],
         defaultSubcommand: Serve.self)
 }
@@ -33,7 +32,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "With --models: write the servers' ports as JSON ({\"alpha--v1\": 40123, …}) to this file.") var portsFile: String?
     @Option(name: .customLong("model-port"), help: "With --models: a fixed port for one version, ENDPOINT--VERSION=PORT (repeatable; others are ephemeral).")
     var modelPorts: [String] = []
-    @Option(help: "Send real requests to this gateway base URL (e.g. http://127.0.0.1:10000) at the scenario's rates.") var load: String?
+    @Option(help: "Send real requests at the scenario's rates to this gateway base URL (e.g. http://127.0.0.1:10000), or `direct`: with --models, straight to the model servers, picked by the registry's live weights.") var load: String?
     @Option(help: "With --load: multiply every endpoint's rate.") var rateScale = 1.0
     @Option(help: "With --load: requests in flight at most; arrivals beyond are dropped and counted.") var maxInFlight = 64
     @Flag(help: "Generate no simulated traffic in-process: every figure comes from real requests.") var noVirtual = false
@@ -42,8 +41,9 @@ struct Serve: AsyncParsableCommand {
         if !models && (portsFile != nil || !modelPorts.isEmpty) { throw ValidationError("--ports-file and --model-port need --models") }
         if !(rateScale >= 0 && rateScale <= 1000) { throw ValidationError("--rate-scale must be between 0 and 1000") }
         if maxInFlight < 1 || maxInFlight > 1024 { throw ValidationError("--max-in-flight must be between 1 and 1024") }
-        if let load, URL(string: load)?.host == nil || !(load.hasPrefix("http://") || load.hasPrefix("https://")) {
-            throw ValidationError("--load must be an http(s) base URL, e.g. http://127.0.0.1:10000")
+        if load == "direct" && !models { throw ValidationError("--load direct needs --models (the servers it sends to)") }
+        if let load, load != "direct", URL(string: load)?.host == nil || !(load.hasPrefix("http://") || load.hasPrefix("https://")) {
+            throw ValidationError("--load must be an http(s) base URL, e.g. http://127.0.0.1:10000, or direct")
         }
         _ = try fixedPorts()
     }
@@ -82,7 +82,12 @@ struct Serve: AsyncParsableCommand {
             logger.info("model servers: \(json)")
             if let portsFile { try Self.writeAtomically(json + "\n", to: portsFile) }
         }
-        let generator = load.map { LoadGenerator.start(baseURL: $0, targets: LoadGenerator.targets(of: live, rateScale: rateScale), maxInFlight: maxInFlight) }
+        let generator = load.map { url in
+            let targets = url == "direct"
+                ? LoadGenerator.directTargets(of: live, ports: servers?.ports ?? [:], rateScale: rateScale)
+                : LoadGenerator.targets(of: live, rateScale: rateScale)
+            return LoadGenerator.start(baseURL: url == "direct" ? "" : url, targets: targets, maxInFlight: maxInFlight)
+        }
 
         let follower = Task { await live.follow(client) { [logger] e in logger.warning("registry: \(e)") } }
         let clock = Task { await live.runClock() }

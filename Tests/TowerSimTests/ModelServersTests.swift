@@ -284,3 +284,40 @@ import TowerHTTP
         #expect(store.trace(id: id) == nil && store.count == 2)
     }
 }
+
+/// `tower-sim serve --models --load direct`: no gateway, the generator routes by the registry's
+/// live weights itself, so a shift moves real requests between real model servers.
+@Suite struct DirectLoadTests {
+    @Test func directLoadFollowsTheLiveWeightsAcrossAShift() async throws {
+        let live = ModelServersTests.live(Scenario(rate: 150, default: Behaviour(p50Ms: 2, p99Ms: 5, errorRatio: 0)))
+        live.route([try SimulatorTests.endpoint([("v1", 80), ("v2", 20)])])
+        let servers = try await ModelServers.start(live: live, versions: [("alpha", "v1"), ("alpha", "v2")])
+        let load = LoadGenerator.start(baseURL: "", targets: LoadGenerator.directTargets(of: live, ports: servers.ports))
+        try await Task.sleep(for: .seconds(3))
+        let first = try #require(load.counts.endpoints["alpha"])
+        let v1 = first.versions["v1"] ?? 0, v2 = first.versions["v2"] ?? 0
+        #expect(v1 + v2 > 100, "requests answered: \(first)")
+        let share = Double(v1) / Double(max(1, v1 + v2))
+        #expect(share > 0.65 && share < 0.92, "about 80 % to v1: v1 \(v1), v2 \(v2)")
+
+        // Shift everything to v2: from the next targets read (≤ 0.5 s) on, v1 gets nothing new.
+        live.route([try SimulatorTests.endpoint([("v1", 0), ("v2", 100)])])
+        try await Task.sleep(for: .seconds(1))
+        let before = load.counts.endpoints["alpha"]?.versions["v1"] ?? 0
+        try await Task.sleep(for: .seconds(2))
+        let after = try #require(load.counts.endpoints["alpha"])
+        await load.stop()
+        await servers.shutdown()
+        // Requests in flight at the read may still be answered by v1; none are started after.
+        #expect((after.versions["v1"] ?? 0) - before <= 2, "v1 after the shift: \(after)")
+        #expect((after.versions["v2"] ?? 0) > (first.versions["v2"] ?? 0) + 100)
+    }
+
+    @Test func aTargetPicksAnUpstreamByWeightOrTheGateway() {
+        var rng = SplitMix64(seed: 7)
+        let t = LoadTarget(endpoint: "alpha", path: "/p", rate: 1, upstreams: [.init(url: "http://a", weight: 0), .init(url: "http://b", weight: 100)])
+        #expect((0..<50).allSatisfy { _ in t.url(gateway: "http://gw", using: &rng) == "http://b/p" })
+        let none = LoadTarget(endpoint: "alpha", path: "/p", rate: 1)
+        #expect(none.url(gateway: "http://gw", using: &rng) == "http://gw/p")
+    }
+}
