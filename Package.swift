@@ -72,7 +72,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "tower", dependencies: [
-            "TowerSources", "TowerDomain", "TowerHTTP", "TowerRuntime", "TowerConsole", "TerminalUICurses", "TowerRegistry", "TowerSim",
+            "TowerSources", "TowerDomain", "TowerHTTP", "TowerRuntime", "TowerConsole", "TerminalUI", "TerminalUICurses", "TowerRegistry", "TowerSim",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),

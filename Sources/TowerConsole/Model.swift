@@ -178,10 +178,13 @@ public struct ConsoleState: Equatable, Sendable {
     public var keymap: Keymap
     public var theme: Theme
 
+    /// The context's banner colour: a production context can be told apart at a glance.
+    public var banner: Color?
+
     public init(width: Int, height: Int, now: Date, contextName: String = "default", readOnly: Bool = false,
-                keymap: Keymap = .standard, theme: Theme = .standard) {
+                banner: Color? = nil, keymap: Keymap = .standard, theme: Theme = .standard) {
         self.width = width; self.height = height; self.now = now; self.contextName = contextName
-        self.readOnly = readOnly; self.keymap = keymap; self.theme = theme
+        self.readOnly = readOnly; self.banner = banner; self.keymap = keymap; self.theme = theme
     }
 
     public var screen: Screen { screens.last ?? .overview }
@@ -255,7 +258,7 @@ public enum Message: Equatable, Sendable {
     case changeApplied(Endpoint)
     case changeFailed(ChangeFailure)
     case auditLoaded([AuditEntry], AuditVerification?, at: Date)
-    case contextSwitched(name: String, readOnly: Bool)
+    case contextSwitched(name: String, readOnly: Bool, banner: Color? = nil)
     case themeLoaded(Theme)
     /// A metrics source answered: figures by `Telemetry.key`.
     case figuresLoaded(source: String, [String: Figures], at: Date, warnings: [String] = [])

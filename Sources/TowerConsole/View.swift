@@ -51,7 +51,15 @@ struct Glyphs {
 private func header(_ f: inout Frame, _ s: ConsoleState, _ g: Glyphs) {
     f.fill(Rect(x: 0, y: 0, width: s.width, height: 1), style: s.theme.header)
     var x = f.put(" tower ", x: 0, y: 0, style: s.theme.header)
-    x = f.put(" ctx \(s.contextName) ", x: x, y: 0, style: s.theme.header)
+    var ctxStyle = s.theme.header
+    if let banner = s.banner {
+        // The theme's banner style (reverse in monochrome, so it shows without colour too) on the
+        // context's own colour.
+        ctxStyle = s.theme.banner
+        ctxStyle.bg = banner
+        ctxStyle.bold = true
+    }
+    x = f.put(" ctx \(s.contextName) ", x: x, y: 0, style: ctxStyle)
     let health: String
     var style = s.theme.header
     if let err = s.registryError {

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import TerminalUI
 import TowerConsole
 import TowerDomain
 import TowerSources
@@ -71,7 +72,7 @@ final class EffectRunner: @unchecked Sendable {
                     tracing.withLock { $0 = (sources.traces, sources.traceMapping) }
                     replaceMetrics(sources.metrics)
                 }
-                post(.contextSwitched(name: name, readOnly: next.readOnly))
+                post(.contextSwitched(name: name, readOnly: next.readOnly, banner: next.banner))
             } catch {
                 post(.notice("cannot switch to context \(name): \(error)"))
             }
@@ -223,9 +224,10 @@ public struct ContextSwitch: Sendable {
     public var readOnly: Bool
     /// The new context's sources; nil keeps the ones the console has.
     public var sources: ConsoleSources?
+    public var banner: Color?
 
-    public init(client: RegistryClient, readOnly: Bool, sources: ConsoleSources? = nil) {
-        self.client = client; self.readOnly = readOnly; self.sources = sources
+    public init(client: RegistryClient, readOnly: Bool, sources: ConsoleSources? = nil, banner: Color? = nil) {
+        self.client = client; self.readOnly = readOnly; self.sources = sources; self.banner = banner
     }
 }
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Hummingbird
 import Logging
+import TerminalUI
 import TerminalUICurses
 import TowerConsole
 import TowerDomain
@@ -47,10 +48,11 @@ struct Console: AsyncParsableCommand {
         let hooks = ConsoleHooks(switchContext: { name in
             guard let c = try cfg.context(named: name) else { throw ConfigError("no context named '\(name)'") }
             return ContextSwitch(client: RegistryClient(baseURL: c.registry, token: try TokenSource.read(file: c.tokenFile)),
-                                 readOnly: readOnlyFlag || c.readOnly == true, sources: try Self.sources(flags, c))
+                                 readOnly: readOnlyFlag || c.readOnly == true, sources: try Self.sources(flags, c),
+                                 banner: try bannerColor(c))
         }, resolveTheme: look.themeResolver(), traces: start.traces, traceMapping: start.traceMapping)
         let status = try await runConsole(client: RegistryClient(baseURL: url, token: token), contextName: ctx?.name ?? "direct",
-                                          readOnly: readOnly || ctx?.readOnly == true, look: look, hooks: hooks,
+                                          readOnly: readOnly || ctx?.readOnly == true, banner: try bannerColor(ctx), look: look, hooks: hooks,
                                           metricsSources: start.metrics)
         if let status { throw ExitCode(128 + status) }
     }
@@ -87,14 +89,14 @@ struct LookOptions: ParsableArguments {
 
 /// Opens the terminal, runs the loop on its own thread (it blocks in poll(2), which must not hold
 /// one of the few threads Swift's concurrency pool has), and restores the terminal however it ends.
-func runConsole(client: RegistryClient, contextName: String, readOnly: Bool, look: LookOptions, hooks: ConsoleHooks,
+func runConsole(client: RegistryClient, contextName: String, readOnly: Bool, banner: Color? = nil, look: LookOptions, hooks: ConsoleHooks,
                 metricsSources: [any MetricsSource] = []) async throws -> Int32? {
     let (theme, keymap) = try look.resolved()
     let backend: CursesBackend
     do { backend = try CursesBackend(colorsAllowed: !look.noColor) } catch { throw ValidationError("\(error)") }
     let size = backend.size
     let state = ConsoleState(width: size.width, height: size.height, now: Date(), contextName: contextName, readOnly: readOnly,
-                             keymap: keymap, theme: theme)
+                             banner: banner, keymap: keymap, theme: theme)
     let loop = try ConsoleLoop(backend: backend, client: client, state: state, hooks: hooks, metricsSources: metricsSources)
     return await withCheckedContinuation { (c: CheckedContinuation<Int32?, Never>) in
         let t = Thread { c.resume(returning: loop.run()) }
@@ -153,4 +155,14 @@ struct Demo: AsyncParsableCommand {
         _ = await server.result
         if let status { throw ExitCode(128 + status) }
     }
+}
+
+/// A context's `banner` as a colour (a theme colour name or `#rrggbb`); a typo is an error at
+/// start, not a production context that silently looks like any other.
+func bannerColor(_ c: TowerContext?) throws -> Color? {
+    guard let name = c?.banner else { return nil }
+    guard let color = Theme.parseColor(name) else {
+        throw ValidationError("context '\(c?.name ?? "")': banner '\(name)' is not a colour; use a name like red or bright-red, or #rrggbb")
+    }
+    return color
 }
