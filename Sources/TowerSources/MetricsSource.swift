@@ -47,6 +47,11 @@ public final class ScrapeMetricsSource: MetricsSource {
     private let transport: any HTTPTransport
     private let timeout: Duration
     private let window: Mutex<ScrapeWindow>
+    private let failing = Mutex<[String]>([])
+
+    /// The targets that failed in the last refresh while others answered: the source as a whole is
+    /// up, but the figures behind those targets are ageing, and the header should say which.
+    public var warnings: [String] { failing.withLock { $0 } }
 
     public init(urls: [String], profile: ScrapeProfile = .generic, interval: Double = 5, timeout: Duration = .seconds(3),
                 transport: any HTTPTransport = CurlTransport(maxResponseBytes: 64 << 20)) {
@@ -79,7 +84,15 @@ public final class ScrapeMetricsSource: MetricsSource {
         }
         let ok = scrapes.compactMap { try? $0.1.get() }
         if ok.isEmpty, let first = scrapes.first, case .failure(let e) = first.1 {
+            failing.withLock { $0 = [] }
             throw MetricsSourceError(scrapes.count == 1 ? "\(e)" : "all \(scrapes.count) targets failed, e.g. \(e)")
+        }
+        let failed: [String] = scrapes.compactMap { url, r in
+            if case .failure(let e) = r { return "\(url): \(e)" }
+            return nil
+        }.sorted()
+        failing.withLock {
+            $0 = failed.isEmpty ? [] : ["\(failed.count) of \(scrapes.count) targets failing: " + failed.joined(separator: "; ")]
         }
         let result = window.withLock { $0.update(ok) }
         var figures: [String: Figures] = [:]

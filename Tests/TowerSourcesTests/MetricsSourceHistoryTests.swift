@@ -47,3 +47,29 @@ import TowerHTTP
         #expect(src.warnings == ["results truncated due to limit"])
     }
 }
+
+/// With several scrape targets, one failing is not the source failing: the others keep their
+/// figures live, and the header names the one that does not answer.
+@Suite struct ScrapeTargetWarningTests {
+    final class TwoTargets: HTTPTransport, @unchecked Sendable {
+        let lock = NSLock()
+        var bDown = true
+        let page = "http_requests_total{endpoint=\"alpha\",version=\"v1\",code=\"200\"} 10\n"
+        func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+            let down = lock.withLock { bDown }
+            if request.url.hasPrefix("http://b") && down { throw HTTPTransportError.unreachable("connection refused") }
+            return HTTPResponse(status: 200, headers: ["content-type": "text/plain; version=0.0.4"], body: Array(page.utf8))
+        }
+    }
+
+    @Test func aFailingTargetIsAWarningNamingItAndClearsWhenItAnswers() async throws {
+        let t = TwoTargets()
+        let src = ScrapeMetricsSource(urls: ["http://a/metrics", "http://b/metrics"], transport: t)
+        _ = try await src.refresh()
+        #expect(src.warnings.count == 1)
+        #expect(src.warnings.first?.hasPrefix("1 of 2 targets failing: http://b/metrics: ") == true, "\(src.warnings)")
+        t.lock.withLock { t.bDown = false }
+        _ = try await src.refresh()
+        #expect(src.warnings.isEmpty)
+    }
+}
