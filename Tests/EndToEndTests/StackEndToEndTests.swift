@@ -55,6 +55,18 @@ import TowerSim
             ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
         }
 
+        /// SIGTERM, as Ctrl-C or a service manager would: whether the stack exited by itself, and
+        /// which of the processes it started are still alive afterwards.
+        func terminate() -> (exited: Bool, leftovers: [String]) {
+            guard let p = process else { return (true, []) }
+            kill(p.pid, SIGTERM)
+            let deadline = Date().addingTimeInterval(20)
+            while p.isRunning && Date() < deadline { usleep(50_000) }
+            let exited = !p.isRunning
+            let leftovers = (m?.processes ?? [:]).filter { kill($0.value, 0) == 0 }.map(\.key).sorted()
+            return (exited, leftovers)
+        }
+
         /// SIGTERM (the stack stops its parts), then SIGKILL to the whole group for anything left.
         func stop() {
             guard let p = process else { return }
@@ -316,5 +328,11 @@ import TowerSim
         #expect(shift.status == 200, "\(shift.text)")
         #expect(Self.untilEnvoyRoutes(s, ["v1": 50, "v2": 50], timeout: 5) != nil, "Envoy converges once the registry is back")
         term.keys("q")
+
+        // SIGTERM stops the whole stack: it exits by itself, and nothing it started lingers.
+        let end = s.terminate()
+        #expect(end.exited, "tower-sim stack exits on SIGTERM")
+        #expect(end.leftovers.isEmpty, "still running after the stack stopped: \(end.leftovers)")
+        #expect(!FileManager.default.fileExists(atPath: s.dir + "/stack.json"), "stack.json is removed: the stack is gone")
     }
 }
