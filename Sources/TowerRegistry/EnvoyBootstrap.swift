@@ -11,7 +11,7 @@ public enum EnvoyBootstrap {
 
     public static func yaml(nodeID: String, nodeCluster: String, token: String?, registryHost: String, registryPort: Int,
                             listenerPort: Int, adminPort: Int, refreshDelay: Double = 0.5, statsFlushSeconds: Int = 1,
-                            listenerAddress: String = "127.0.0.1") -> String {
+                            listenerAddress: String = "127.0.0.1", zipkin: (host: String, port: Int)? = nil) -> String {
         // Strings are written as JSON strings, which YAML reads as double-quoted scalars: a node id
         // or token cannot break out of its field whatever it holds.
         func q(_ s: String) -> String { String(decoding: XDSJSON.string(s).bytes, as: UTF8.self) }
@@ -61,7 +61,7 @@ public enum EnvoyBootstrap {
                     - endpoint:
                         address:
                           socket_address: {address: \(q(host)), port_value: \(registryPort)}
-              listeners:
+            \(zipkin.map { z in tracesCluster(host: z.host, port: z.port) } ?? "")\(listenersKey)
               - name: ingress
                 address:
                   socket_address: {address: \(q(listenerAddress)), port_value: \(listenerPort)}
@@ -71,7 +71,7 @@ public enum EnvoyBootstrap {
                     typed_config:
                       "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
                       stat_prefix: ingress
-                      rds:
+            \(zipkin == nil ? "" : tracing)\(rdsKey)
                         route_config_name: \(XDS.defaultRouteConfigName)
                         config_source:
             \(indent(configSource, by: 10))
@@ -82,6 +82,47 @@ public enum EnvoyBootstrap {
 
             """
         return out
+    }
+
+    // Interpolated lines carry their own indentation, so the line after them starts at column 0.
+    static let listenersKey = "  listeners:"
+    static let rdsKey = "          rds:"
+
+    /// The collector Envoy reports its spans to (Zipkin v2 JSON over HTTP).
+    public static let tracesClusterName = "tower_traces"
+
+    /// Envoy's own span for every request, reported to a Zipkin v2 collector, with B3 headers to
+    /// the model server so its spans join the same trace. `collector_endpoint_version` must be
+    /// given: its zero value is a rejected placeholder (wire-formats §5.5). Lines at the HCM's
+    /// indentation.
+    static let tracing = [
+        "          tracing:",
+        "            provider:",
+        "              name: envoy.tracers.zipkin",
+        "              typed_config:",
+        "                \"@type\": type.googleapis.com/envoy.config.trace.v3.ZipkinConfig",
+        "                collector_cluster: \(tracesClusterName)",
+        "                collector_endpoint: /api/v2/spans",
+        "                collector_endpoint_version: HTTP_JSON",
+        "                trace_id_128bit: true",
+    ].joined(separator: "\n") + "\n"
+
+    /// The collector's static cluster, at the indentation of the other static clusters.
+    static func tracesCluster(host: String, port: Int) -> String {
+        let address = Upstream.isIPv4(host) || Upstream.isIPv6(host)
+        let q = String(decoding: XDSJSON.string(host).bytes, as: UTF8.self)
+        return [
+            "  - name: \(tracesClusterName)",
+            "    type: \(address ? "STATIC" : "STRICT_DNS")",
+            "    connect_timeout: 1s",
+            "    load_assignment:",
+            "      cluster_name: \(tracesClusterName)",
+            "      endpoints:",
+            "      - lb_endpoints:",
+            "        - endpoint:",
+            "            address:",
+            "              socket_address: {address: \(q), port_value: \(port)}",
+        ].joined(separator: "\n") + "\n"
     }
 
     /// A protobuf JSON duration to the millisecond ("0.5s", "1s"); at least 10 ms, since Envoy

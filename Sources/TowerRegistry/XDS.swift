@@ -116,7 +116,10 @@ public enum XDS {
     static func route(for e: Endpoint, retryAfterSeconds: Int) -> XDSJSON {
         let prefix = matchPrefix(e.path)
         let match: XDSJSON = prefix == "/" ? .object(["prefix": .string("/")]) : .object(["path_separated_prefix": .string(prefix)])
-        var fields: [String: XDSJSON] = ["name": .string(e.name), "match": match, "stat_prefix": .string(e.name)]
+        // The decorator names the gateway's span in a trace after the endpoint's path, which is
+        // what the console searches for (the default would be the Host header).
+        var fields: [String: XDSJSON] = ["name": .string(e.name), "match": match, "stat_prefix": .string(e.name),
+                                         "decorator": .object(["operation": .string(e.path)])]
         let versions = e.versions.sorted { $0.name < $1.name }
         let total = versions.filter { $0.state == .serving }.reduce(0) { $0 + $1.weight }
         if e.state == .serving && total > 0 {

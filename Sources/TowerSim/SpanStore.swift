@@ -64,14 +64,22 @@ public struct SpanStore: Sendable {
     /// Zipkin v2 JSON for a list of spans: IDs as hex, times and durations in microseconds,
     /// `localEndpoint.serviceName`, tags (an `error` tag marks a failed span).
     public static func zipkinJSON(_ spans: [Span]) -> [[String: Any]] {
-        spans.map { s in
+        let serviceByID = Dictionary(spans.map { ($0.spanID, $0.service) }, uniquingKeysWith: { a, _ in a })
+        return spans.map { s in
             var tags = s.attributes
             if s.status == .error && tags["error"] == nil { tags["error"] = "true" }
             var o: [String: Any] = [
                 "traceId": s.traceID, "id": s.spanID, "name": s.name, "timestamp": s.startMicros, "duration": s.durationMicros,
-                "kind": s.parentID == nil ? "SERVER" : "CLIENT", "localEndpoint": ["serviceName": s.service], "tags": tags,
+                "localEndpoint": ["serviceName": s.service], "tags": tags,
             ]
-            if let p = s.parentID { o["parentId"] = p }
+            // A root, or the first span of a service called by another, receives a request (SERVER);
+            // spans inside one service are local work and carry no kind, as Zipkin's model says.
+            if let p = s.parentID {
+                o["parentId"] = p
+                if let parentService = serviceByID[p], parentService != s.service { o["kind"] = "SERVER" }
+            } else {
+                o["kind"] = "SERVER"
+            }
             return o
         }
     }

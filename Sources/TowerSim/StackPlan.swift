@@ -125,13 +125,14 @@ public struct StackManifest: Codable, Sendable, Equatable {
 }
 
 /// The `local` context in the operator's Tower config: the stack's registry with the operator
-/// token, Prometheus with the `envoy` profile (figures as the gateway saw them), and the model
-/// servers' Zipkin API for traces. Other contexts are kept; the file is replaced atomically.
+/// token, Prometheus with the `envoy` profile (figures as the gateway saw them), and the
+/// simulator's Zipkin API for traces, where Envoy reports its spans (service `tower-gateway`, named
+/// after the endpoint's path by the route's decorator) and the model servers join them by B3. Other contexts are kept; the file is replaced atomically.
 public enum StackContext {
     public static func context(_ m: StackManifest) -> TowerContext {
         TowerContext(name: "local", registry: m.registry, tokenFile: m.tokens.operator,
                      metrics: MetricsSettings(prometheus: m.prometheus, profile: "envoy"),
-                     traces: TraceSettings(kind: .zipkin, url: m.simulator))
+                     traces: TraceSettings(kind: .zipkin, url: m.simulator, service: "tower-gateway", operation: "{path}"))
     }
 
     public static func write(_ m: StackManifest, path: String = TowerConfig.defaultPath()) throws {

@@ -175,6 +175,8 @@ struct EnvoyBootstrapCommand: ParsableCommand {
     var refreshDelay: Double = 0.5
     @Option(name: .customLong("stats-flush-seconds"), help: "How often Envoy flushes histograms to /stats.")
     var statsFlushSeconds: Int = 1
+    @Option(help: "Report Envoy's spans to this Zipkin v2 collector, HOST:PORT (its /api/v2/spans), with B3 headers to the model servers.")
+    var zipkin: String?
 
     func run() throws {
         let (host, port) = try parseRegistryURL(registry)
@@ -192,9 +194,16 @@ struct EnvoyBootstrapCommand: ParsableCommand {
             if t.isEmpty { throw ValidationError("the token file \(tokenFile) is empty") }
             token = t
         }
+        var collector: (host: String, port: Int)?
+        if let zipkin {
+            guard case .success(let u) = Upstream.parse(zipkin, version: "--zipkin") else {
+                throw ValidationError("--zipkin must be HOST:PORT, like 127.0.0.1:9411")
+            }
+            collector = (u.host, u.port)
+        }
         print(EnvoyBootstrap.yaml(nodeID: node, nodeCluster: nodeCluster, token: token, registryHost: host, registryPort: port,
                                   listenerPort: listenerPort, adminPort: adminPort, refreshDelay: refreshDelay,
-                                  statsFlushSeconds: statsFlushSeconds, listenerAddress: listenerAddress), terminator: "")
+                                  statsFlushSeconds: statsFlushSeconds, listenerAddress: listenerAddress, zipkin: collector), terminator: "")
     }
 }
 

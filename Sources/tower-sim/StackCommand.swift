@@ -95,7 +95,7 @@ struct Stack: AsyncParsableCommand {
             let admin = try StackLayout.freePort()
             let bootstrap = try Self.capture(registryBin, ["envoy-bootstrap", "--registry", registryURL, "--node", "tower-stack",
                                                            "--token-file", tokens["gateway"] ?? "", "--listener-port", "\(listener)",
-                                                           "--admin-port", "\(admin)"], trim: false)
+                                                           "--admin-port", "\(admin)", "--zipkin", "127.0.0.1:\(simPort)"], trim: false)
             try StackLayout.writePrivate(bootstrap, to: layout.envoyConfig)
             children.append(try ChildProcess(name: "envoy", executable: envoyBin,
                                              arguments: ["-c", layout.envoyConfig, "--concurrency", "2", "--disable-hot-restart",

@@ -299,6 +299,21 @@ import TowerSim
         }
         #expect(metrics?["p99Ms"] as? Double != nil && metrics?["stale"] as? Bool == false)
 
+        // Triage through the real gateway: the slowest traces of alpha are Envoy's own spans (it
+        // reports them to the simulator's Zipkin API), with the model server's spans beneath them.
+        let traces = try HeadlessVerbTests.tower(["traces", "alpha", "--context", "local", "--output", "json"], env: ["XDG_CONFIG_HOME": s.config])
+        #expect(traces.status == 0, "\(traces.err)")
+        let found = (try? JSONSerialization.jsonObject(with: Data(traces.out.utf8)) as? [[String: Any]]) ?? []
+        #expect(!found.isEmpty, "traces of alpha: \(traces.out) \(traces.err)")
+        if let first = found.first, let id = first["traceID"] as? String {
+            #expect(first["rootService"] as? String == "tower-gateway" && first["rootName"] as? String == "/v1/models/alpha", "\(first)")
+            let one = try HeadlessVerbTests.tower(["trace", id, "--context", "local", "--output", "json"], env: ["XDG_CONFIG_HOME": s.config])
+            let spans = ((try? JSONSerialization.jsonObject(with: Data(one.out.utf8)) as? [String: Any])?["spans"] as? [[String: Any]]) ?? []
+            let services = Set(spans.compactMap { $0["service"] as? String })
+            #expect(services.contains("tower-gateway") && (services.contains("alpha-v1") || services.contains("alpha-v2")),
+                    "one trace from the gateway through the model server: \(services)")
+        }
+
         // Registry down: Envoy keeps routing on its last config; the console says so.
         let term = try Self.console(s)
         defer { term.kill() }

@@ -147,6 +147,7 @@ import TowerDomain
             #expect(Self.weights(alpha) == ["alpha--v1": 90, "alpha--v2": 10])
             #expect((alpha["match"] as? JSON)?["path_separated_prefix"] as? String == "/v1/models/alpha")
             #expect(alpha["stat_prefix"] as? String == "alpha")
+            #expect((alpha["decorator"] as? [String: Any])?["operation"] as? String == "/v1/models/alpha", "the gateway's span is named after the path")
             #expect(alpha["direct_response"] == nil)
             // A version whose gate failed is still a cluster, at weight 0.
             #expect(Self.weights(try Self.route(routes, "fraud")) == ["fraud--v3": 100, "fraud--v4": 0])

@@ -73,6 +73,7 @@ import TowerSources
         #expect(local.registry == "http://127.0.0.1:8470" && local.tokenFile == "/s/tokens/operator.token")
         #expect(local.metrics?.prometheus == "http://127.0.0.1:9090" && local.metrics?.profile == "envoy")
         #expect(local.traces?.kind == .zipkin && local.traces?.url == "http://127.0.0.1:9464")
+        #expect(local.traces?.service == "tower-gateway" && local.traces?.operation == "{path}", "Envoy's own spans")
         #expect(try String(contentsOfFile: path + ".bak", encoding: .utf8) == original)
 
         // Without a config, the local context becomes the current one.
