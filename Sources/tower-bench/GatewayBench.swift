@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import TowerDomain
 import TowerHTTP
+import TowerRegistry
 
 /// How long after the registry acknowledges a change Envoy routes by it. Runs its own
 /// `tower-sim stack` (registry + Envoy + model servers) unless given a running one.
@@ -23,6 +24,7 @@ struct GatewayBench: AsyncParsableCommand {
     }
 
     func run() async throws {
+        try buildCost()
         var started: Process?
         let dir = stack ?? NSTemporaryDirectory() + "tower-bench-stack-" + UUID().uuidString.prefix(8)
         if stack == nil {
@@ -78,6 +80,34 @@ struct GatewayBench: AsyncParsableCommand {
                      pct(0.5), pct(0.99), sorted.first ?? 0, sorted.last ?? 0))
         print("bounded by Envoy's REST polling: the next poll is due refresh_delay (0.5 s) + a random 0–0.5 s after the last one,")
         print("so the wait is at most ~1 s plus one registry answer (a few ms); a change never waits for more than one poll.")
+    }
+
+    /// What each change costs the registry before any gateway sees it: building the CDS and RDS
+    /// answers (they are cached until the next change) for fleets of growing size.
+    func buildCost() throws {
+        let digest = "sha256:" + String(repeating: "ab", count: 32)
+        for n in [10, 100, 1000] {
+            let endpoints = try (0..<n).map { i in
+                try Endpoint(name: "model-\(i)", path: "/v1/models/model-\(i)", owner: "bench", state: .serving, revision: 1,
+                             versions: (1...3).map { v in
+                                 Version(name: "v\(v)", artifact: Artifact(uri: "s3://m/\(i)/\(v)", digest: digest), weight: v == 1 ? 80 : 10,
+                                         gate: .passed, stage: .prod, upstream: "10.0.\(i % 250).\(v):8080")
+                             }, updatedAt: Date(), updatedBy: "bench")
+            }
+            var times: [Double] = []
+            var bytes = 0
+            for _ in 0..<(n >= 1000 ? 5 : 20) {
+                let t0 = ContinuousClock.now
+                let c = XDS.clusters(endpoints)
+                let r = XDS.routes(endpoints, names: [XDS.defaultRouteConfigName], retryAfterSeconds: 30)
+                let d = ContinuousClock.now - t0
+                times.append(Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15)
+                bytes = c.body.count + r.body.count
+            }
+            times.sort()
+            print(String(format: "xDS answers for %d endpoints × 3 versions: %.2f ms to build (median), %d KB (clusters + routes)",
+                         n, times[times.count / 2], bytes / 1024))
+        }
     }
 
     /// Weights by version of alpha's route, from Envoy's active (dynamic) route config.
