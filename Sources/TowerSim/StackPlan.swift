@@ -153,3 +153,19 @@ public enum StackContext {
         if rename(tmp, path) != 0 { throw StackError("cannot write \(path): \(String(cString: strerror(errno)))") }
     }
 }
+
+/// What the running stack says about its parts' health: only changes, so a healthy stack is quiet
+/// and a flapping part is visible. Pure, so the wording and the transitions are tested.
+public struct StackHealth: Sendable {
+    private var state: [String: Bool] = [:]
+    public init() {}
+
+    /// A sentence when `part` changed from what it was last (a part starts healthy: the stack
+    /// reported it ready), nil otherwise.
+    public mutating func update(_ part: String, healthy: Bool, detail: String) -> String? {
+        let was = state[part] ?? true
+        state[part] = healthy
+        if was == healthy { return nil }
+        return healthy ? "\(part) healthy again" : "\(part) unhealthy: \(detail)"
+    }
+}

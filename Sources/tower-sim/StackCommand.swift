@@ -151,7 +151,10 @@ struct Stack: AsyncParsableCommand {
                     out.say("\(error)")
                     kill(getpid(), SIGTERM)
                 }
-                await Self.watch(children, out: out)
+                await Self.watch(children, out: out, health: [
+                    ("registry", registryURL + "/readyz"), ("envoy", "http://127.0.0.1:\(admin)/ready"),
+                    ("prometheus", promURL + "/-/ready"), ("simulator", simURL + "/healthz"),
+                ])
             })
             // Runs until SIGINT or SIGTERM (Hummingbird's service group handles both).
             try await app.runService()
@@ -165,8 +168,13 @@ struct Stack: AsyncParsableCommand {
     }
 
     /// Says when a part of the stack dies; the rest keeps running so its state can be looked at.
-    static func watch(_ children: [ChildProcess], out: StackOutput) async {
+    /// Says when a part of the stack dies (with its log tail), and when one stops or starts
+    /// answering its health check (every 5 s); the rest keeps running so its state can be looked at.
+    static func watch(_ children: [ChildProcess], out: StackOutput, health checks: [(String, String)]) async {
         var reported = Set<String>()
+        var health = StackHealth()
+        let http = CurlTransport()
+        var tick = 0
         while !Task.isCancelled {
             for c in children where !reported.contains(c.name) {
                 if let how = c.ended {
@@ -174,6 +182,19 @@ struct Stack: AsyncParsableCommand {
                     out.say("\(c.name) \(how) — its log: \(c.logPath)\n\(c.logTail())")
                 }
             }
+            if tick % 5 == 0 {
+                for (part, url) in checks where !reported.contains(part) {
+                    var detail = ""
+                    do {
+                        let r = try await http.send(TowerHTTP.HTTPRequest(url: url, timeout: .seconds(2)))
+                        if !(200..<300).contains(r.status) { detail = "\(url) answered \(r.status)" }
+                    } catch {
+                        detail = "\(url): \(error)"
+                    }
+                    if let line = health.update(part, healthy: detail.isEmpty, detail: detail) { out.say(line) }
+                }
+            }
+            tick += 1
             try? await Task.sleep(for: .seconds(1))
         }
     }

@@ -82,3 +82,14 @@ import TowerSources
         #expect(try TowerConfig.load(path: fresh).currentContext == "local")
     }
 }
+
+@Suite struct StackHealthTests {
+    @Test func onlyChangesAreSaid() {
+        var h = StackHealth()
+        #expect(h.update("envoy", healthy: true, detail: "") == nil, "ready at start: nothing to say")
+        #expect(h.update("envoy", healthy: false, detail: "http://127.0.0.1:1/ready answered 503") == "envoy unhealthy: http://127.0.0.1:1/ready answered 503")
+        #expect(h.update("envoy", healthy: false, detail: "still 503") == nil, "said once, not every check")
+        #expect(h.update("prometheus", healthy: true, detail: "") == nil)
+        #expect(h.update("envoy", healthy: true, detail: "") == "envoy healthy again")
+    }
+}
