@@ -373,16 +373,31 @@ import TowerDomain
                                      listenerPort: 1, adminPort: 2).contains("tower_token"))
         #expect(EnvoyBootstrap.duration(0.5) == "0.5s" && EnvoyBootstrap.duration(2) == "2s" && EnvoyBootstrap.duration(1.25) == "1.25s")
         #expect(EnvoyBootstrap.duration(0) == "0.01s")
+        // Tracing only when asked for: Envoy's Zipkin tracer, JSON v2 (the zero value is rejected), to the collector.
+        #expect(!yaml.contains("tracing:") && !yaml.contains("tower_traces"))
+        let traced = EnvoyBootstrap.yaml(nodeID: "e", nodeCluster: "tower-gateway", token: nil, registryHost: "127.0.0.1", registryPort: 8470,
+                                         listenerPort: 10000, adminPort: 9901, zipkin: ("127.0.0.1", 9411))
+        #expect(traced.contains("name: envoy.tracers.zipkin") && traced.contains("collector_endpoint_version: HTTP_JSON"))
+        #expect(traced.contains("collector_cluster: tower_traces") && traced.contains("port_value: 9411"))
     }
 
     @Test(.enabled(if: XDSTests.envoy != nil, "TOWER_ENVOY is not set: `source scripts/setup` installs Envoy and exports it"),
-          arguments: [("127.0.0.1", "twr_x"), ("registry.internal", nil)] as [(String, String?)])
-    func envoyAcceptsTheBootstrap(_ host: String, _ token: String?) throws {
-        let envoy = try #require(Self.envoy)
+          arguments: [("127.0.0.1", "twr_x", false), ("registry.internal", nil, true)] as [(String, String?, Bool)])
+    func envoyAcceptsTheBootstrap(_ host: String, _ token: String?, tracing: Bool) throws {
+        // With tracing: the Zipkin tracer and its collector cluster (`envoy-bootstrap --zipkin`).
+        let zipkin: (host: String, port: Int)? = tracing ? ("127.0.0.1", 9411) : nil
         let path = NSTemporaryDirectory() + "tower-bootstrap-\(UUID().uuidString).yaml"
         defer { try? FileManager.default.removeItem(atPath: path) }
         try EnvoyBootstrap.yaml(nodeID: "edge-1", nodeCluster: "tower-gateway", token: token, registryHost: host, registryPort: 8470,
-                                listenerPort: 10000, adminPort: 9901).write(toFile: path, atomically: true, encoding: .utf8)
+                                listenerPort: 10000, adminPort: 9901, zipkin: zipkin).write(toFile: path, atomically: true, encoding: .utf8)
+        let (status, text) = try Self.envoyValidate(path)
+        #expect(status == 0, "envoy --mode validate: \(text)")
+        #expect(text.contains("OK"), "\(text)")
+    }
+
+    /// `envoy --mode validate -c path`: its exit status and what it printed.
+    static func envoyValidate(_ path: String) throws -> (Int32, String) {
+        let envoy = try #require(Self.envoy)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: envoy)
         p.arguments = ["--mode", "validate", "-c", path, "--disable-hot-restart", "-l", "error"]
@@ -392,15 +407,13 @@ import TowerDomain
         try p.run()
         let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         p.waitUntilExit()
-        #expect(p.terminationStatus == 0, "envoy --mode validate: \(text)")
-        #expect(text.contains("OK"), "\(text)")
+        return (p.terminationStatus, text)
     }
 
     /// The resources themselves pass Envoy's validation: served as a static config, which Envoy
     /// checks with the same rules (and validates that every route's clusters exist).
     @Test(.enabled(if: XDSTests.envoy != nil, "TOWER_ENVOY is not set: `source scripts/setup` installs Envoy and exports it"))
     func envoyAcceptsTheResources() throws {
-        let envoy = try #require(Self.envoy)
         var specs = Harness.seed
         specs[0].versions[0].upstream = "127.0.0.1:9001"
         specs[0].versions[1].upstream = "model.internal:9002"
@@ -438,15 +451,7 @@ import TowerDomain
         let path = NSTemporaryDirectory() + "tower-static-\(UUID().uuidString).json"
         defer { try? FileManager.default.removeItem(atPath: path) }
         try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: path))
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: envoy)
-        p.arguments = ["--mode", "validate", "-c", path, "--disable-hot-restart", "-l", "error"]
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = out
-        try p.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 0, "envoy --mode validate: \(text)")
+        let (status, text) = try Self.envoyValidate(path)
+        #expect(status == 0, "envoy --mode validate: \(text)")
     }
 }
