@@ -148,9 +148,7 @@ public enum StackContext {
         let text: String
         do { text = try StackPlan.yaml(config) } catch { throw StackError("cannot write the local context: \(error)") }
         try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        let tmp = path + ".tmp-\(getpid())"
-        do { try Data(text.utf8).write(to: URL(fileURLWithPath: tmp)) } catch { throw StackError("cannot write \(tmp): \(error)") }
-        if rename(tmp, path) != 0 { throw StackError("cannot write \(path): \(String(cString: strerror(errno)))") }
+        try StackFiles.writeAtomically(Data(text.utf8), to: path)
     }
 }
 

@@ -3,6 +3,7 @@ import Foundation
 import TowerDomain
 import TowerHTTP
 import TowerRegistry
+import TowerSim
 
 /// How long after the registry acknowledges a change Envoy routes by it. Runs its own
 /// `tower-sim stack` (registry + Envoy + model servers) unless given a running one.
@@ -113,15 +114,6 @@ struct GatewayBench: AsyncParsableCommand {
     /// Weights by version of alpha's route, from Envoy's active (dynamic) route config.
     func routes(_ s: CurlSession, _ admin: String) throws -> [String: Int] {
         let r = try s.perform(HTTPRequest(url: admin + "/config_dump?resource=dynamic_route_configs", timeout: .seconds(2)))
-        let json = try JSONSerialization.jsonObject(with: Data(r.body))
-        var found: [String: Int] = [:]
-        func walk(_ x: Any) {
-            if let d = x as? [String: Any] {
-                if let name = d["name"] as? String, name.hasPrefix("alpha--") { found[String(name.dropFirst(7))] = (d["weight"] as? Int) ?? 0 }
-                d.values.forEach(walk)
-            } else if let a = x as? [Any] { a.forEach(walk) }
-        }
-        walk(json)
-        return found
+        return EnvoyAdmin.route("alpha", configDump: r.body)?.versions(of: "alpha") ?? [:]
     }
 }

@@ -70,10 +70,10 @@ struct Stack: AsyncParsableCommand {
             for role in ["admin", "operator", "viewer", "gateway"] {
                 let token = try Self.capture(registryBin, ["token", "create", "--data", layout.registryData, "--name", "stack-\(role)", "--role", role])
                 let path = layout.tokens + "/\(role).token"
-                try StackLayout.writePrivate(token + "\n", to: path)
+                try StackFiles.writePrivate(token + "\n", to: path)
                 tokens[role] = path
             }
-            let registryPort = try StackLayout.freePort()
+            let registryPort = try StackFiles.freePort()
             let registryURL = "http://127.0.0.1:\(registryPort)"
             children.append(try ChildProcess(name: "registry", executable: registryBin,
                                              arguments: ["serve", "--data", layout.registryData, "--listen", "127.0.0.1:\(registryPort)",
@@ -83,7 +83,7 @@ struct Stack: AsyncParsableCommand {
 
             // 3. The simulator's own port (/metrics of the model servers, Zipkin API), following the
             //    registry so the load goes where the endpoints are.
-            let simPort = try StackLayout.freePort()
+            let simPort = try StackFiles.freePort()
             let simURL = "http://127.0.0.1:\(simPort)"
             let viewer = try TokenSource.read(file: tokens["viewer"])
             let client = RegistryClient(baseURL: registryURL, token: viewer)
@@ -91,12 +91,12 @@ struct Stack: AsyncParsableCommand {
             background.append(Task { await live.runClock() })
 
             // 4. Envoy, configured by the registry over REST xDS (the gateway token rides in its node metadata).
-            let listener = listenerPort == 0 ? try StackLayout.freePort() : listenerPort
-            let admin = try StackLayout.freePort()
+            let listener = listenerPort == 0 ? try StackFiles.freePort() : listenerPort
+            let admin = try StackFiles.freePort()
             let bootstrap = try Self.capture(registryBin, ["envoy-bootstrap", "--registry", registryURL, "--node", "tower-stack",
                                                            "--token-file", tokens["gateway"] ?? "", "--listener-port", "\(listener)",
                                                            "--admin-port", "\(admin)", "--zipkin", "127.0.0.1:\(simPort)"], trim: false)
-            try StackLayout.writePrivate(bootstrap, to: layout.envoyConfig)
+            try StackFiles.writePrivate(bootstrap, to: layout.envoyConfig)
             children.append(try ChildProcess(name: "envoy", executable: envoyBin,
                                              arguments: ["-c", layout.envoyConfig, "--concurrency", "2", "--disable-hot-restart",
                                                          "--use-dynamic-base-id", "-l", "warning"],
@@ -104,7 +104,7 @@ struct Stack: AsyncParsableCommand {
             try await Self.waitHealthy("envoy", "http://127.0.0.1:\(admin)/ready", children.last)
 
             // 5. Prometheus scraping Envoy and the model servers.
-            let promPort = try StackLayout.freePort()
+            let promPort = try StackFiles.freePort()
             let promURL = "http://127.0.0.1:\(promPort)"
             try StackPlan.prometheusConfig(envoyAdmin: "127.0.0.1:\(admin)", simulator: "127.0.0.1:\(simPort)")
                 .write(toFile: layout.prometheusConfig, atomically: true, encoding: .utf8)
@@ -145,7 +145,7 @@ struct Stack: AsyncParsableCommand {
                             out.say("could not write the local context (\(error)); use --registry/--prometheus flags instead")
                         }
                     }
-                    try StackLayout.writeAtomically(manifest.json(), to: layout.manifest)
+                    try StackFiles.writeAtomically(manifest.json(), to: layout.manifest)
                     out.report(manifest, children: children, contextWritten: contextWritten)
                 } catch {
                     out.say("\(error)")
@@ -262,37 +262,6 @@ struct StackLayout {
         for sub in ["", "/registry", "/tokens", "/logs", "/prometheus-data"] {
             try fm.createDirectory(atPath: abs + sub, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         }
-    }
-
-    static func writePrivate(_ text: String, to path: String) throws {
-        unlink(path)
-        guard FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]) else {
-            throw StackError("cannot write \(path)")
-        }
-    }
-
-    static func writeAtomically(_ data: Data, to path: String) throws {
-        let tmp = path + ".tmp-\(getpid())"
-        try data.write(to: URL(fileURLWithPath: tmp))
-        if rename(tmp, path) != 0 { throw StackError("cannot write \(path): \(String(cString: strerror(errno)))") }
-    }
-
-    /// A port nobody listens on right now (the kernel's choice for port 0). Another process could
-    /// take it before ours binds; on loopback, in practice, nothing does.
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw StackError("socket: \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        addr.sin_port = 0
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let ok = withUnsafeMutablePointer(to: &addr) { p in
-            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
-        }
-        guard ok else { throw StackError("cannot find a free port: \(String(cString: strerror(errno)))") }
-        return Int(UInt16(bigEndian: addr.sin_port))
     }
 }
 

@@ -80,7 +80,7 @@ struct Serve: AsyncParsableCommand {
             servers = s
             let json = String(decoding: s.portsJSON(), as: UTF8.self)
             logger.info("model servers: \(json)")
-            if let portsFile { try Self.writeAtomically(json + "\n", to: portsFile) }
+            if let portsFile { try StackFiles.writeAtomically(Data((json + "\n").utf8), to: portsFile) }
         }
         let generator = load.map { url in
             let targets = url == "direct"
@@ -122,19 +122,6 @@ struct Serve: AsyncParsableCommand {
                 logger.warning("registry: \(error); retrying")
                 try await Task.sleep(for: .milliseconds(Int(Backoff.delay(failures: failures) * 1000)))
             }
-        }
-    }
-
-    /// Readers polling for the file never see it half-written.
-    static func writeAtomically(_ text: String, to path: String) throws {
-        let tmp = path + ".tmp-\(getpid())"
-        do {
-            try Data(text.utf8).write(to: URL(fileURLWithPath: tmp))
-            if rename(tmp, path) != 0 { throw ValidationError("cannot write \(path): \(String(cString: strerror(errno)))") }
-        } catch let e as ValidationError {
-            throw e
-        } catch {
-            throw ValidationError("cannot write \(path): \(error)")
         }
     }
 }

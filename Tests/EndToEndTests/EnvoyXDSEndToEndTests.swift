@@ -167,16 +167,7 @@ import TowerHTTP
     }
 }
 
-enum EnvoyRoute: Equatable, CustomStringConvertible {
-    case weighted([String: Int])
-    case direct(Int)
-    var description: String {
-        switch self {
-        case .weighted(let w): "weighted \(w.sorted { $0.key < $1.key })"
-        case .direct(let s): "direct \(s)"
-        }
-    }
-}
+typealias EnvoyRoute = EnvoyAdmin.Route
 
 /// A real Envoy on loopback, as a `ChildProcess` (posix_spawn with a cleared signal mask: the test
 /// runner's threads block signals and a child inherits that, which would leave Envoy deaf to
@@ -253,27 +244,13 @@ final class EnvoyProcess: @unchecked Sendable {
 
     /// The `alpha` route of the `tower` route configuration, as Envoy holds it.
     func alphaRoute() -> EnvoyRoute? {
-        for c in configs("dynamic_route_configs") {
-            guard let rc = c["route_config"] as? [String: Any], rc["name"] as? String == "tower",
-                  let hosts = rc["virtual_hosts"] as? [[String: Any]] else { continue }
-            for route in hosts.flatMap({ $0["routes"] as? [[String: Any]] ?? [] }) where route["name"] as? String == "alpha" {
-                if let d = route["direct_response"] as? [String: Any] { return .direct(d["status"] as? Int ?? -1) }
-                let clusters = ((route["route"] as? [String: Any])?["weighted_clusters"] as? [String: Any])?["clusters"] as? [[String: Any]] ?? []
-                // proto3 JSON leaves out zero values, a weight of 0 among them.
-                return .weighted(Dictionary(uniqueKeysWithValues: clusters.map { ($0["name"] as? String ?? "?", $0["weight"] as? Int ?? 0) }))
-            }
-        }
-        return nil
+        guard let r = try? admin("/config_dump?resource=dynamic_route_configs"), r.status == 200 else { return nil }
+        return EnvoyAdmin.route("alpha", configDump: r.body)
     }
 
     /// Counters and gauges whose names contain `filter`, by name.
     func stats(filter: String) -> [String: Int] {
         guard let r = try? admin("/stats?filter=\(filter)") else { return [:] }
-        var out: [String: Int] = [:]
-        for line in r.text.split(separator: "\n") {
-            let parts = line.split(separator: ":", maxSplits: 1)
-            if parts.count == 2, let v = Int(parts[1].trimmingCharacters(in: .whitespaces)) { out[String(parts[0])] = v }
-        }
-        return out
+        return EnvoyAdmin.counters(r.text)
     }
 }

@@ -84,37 +84,20 @@ import TowerSim
 
     // MARK: - What Envoy did
 
-    /// `upstream_rq_total` per cluster of `endpoint`, from Envoy's own admin stats.
+    /// `upstream_rq_total` per version of `endpoint`, from Envoy's own admin stats.
     static func envoyCounts(_ s: StackProcess, endpoint: String = "alpha") throws -> [String: Int] {
         let r = try CurlSession().perform(HTTPRequest(url: s.m.envoy.admin + "/stats?filter=%5Ecluster%5C.\(endpoint)--.*%5C.upstream_rq_total%24"))
-        var out: [String: Int] = [:]
-        for line in r.text.split(separator: "\n") {
-            // cluster.alpha--v1.upstream_rq_total: 405
-            let parts = line.split(separator: ":")
-            guard parts.count == 2, let n = Int(parts[1].trimmingCharacters(in: .whitespaces)) else { continue }
-            let name = parts[0].dropFirst("cluster.".count).split(separator: ".").first.map(String.init) ?? ""
-            out[String(name.split(separator: "-").last ?? "")] = n
-        }
-        return out
+        // cluster.alpha--v1.upstream_rq_total → v1
+        let prefix = "cluster.\(endpoint)--", suffix = ".upstream_rq_total"
+        return Dictionary(EnvoyAdmin.counters(r.text).compactMap { name, n in
+            name.hasPrefix(prefix) && name.hasSuffix(suffix) ? (String(name.dropFirst(prefix.count).dropLast(suffix.count)), n) : nil
+        }, uniquingKeysWith: { a, _ in a })
     }
 
-    /// The weights Envoy's active route config gives `endpoint`'s clusters (by version).
+    /// The weights Envoy's active route config gives `endpoint`'s versions.
     static func envoyWeights(_ s: StackProcess, endpoint: String = "alpha") -> [String: Int]? {
-        guard let r = try? CurlSession().perform(HTTPRequest(url: s.m.envoy.admin + "/config_dump?resource=dynamic_route_configs")),
-              let json = try? JSONSerialization.jsonObject(with: Data(r.body)) else { return nil }
-        var found: [String: Int] = [:]
-        func walk(_ x: Any) {
-            if let d = x as? [String: Any] {
-                if let name = d["name"] as? String, name.hasPrefix(endpoint + "--"), d["weight"] != nil || d.count <= 2 {
-                    found[String(name.dropFirst(endpoint.count + 2))] = (d["weight"] as? Int) ?? 0
-                }
-                d.values.forEach(walk)
-            } else if let a = x as? [Any] {
-                a.forEach(walk)
-            }
-        }
-        walk(json)
-        return found.isEmpty ? nil : found
+        guard let r = try? CurlSession().perform(HTTPRequest(url: s.m.envoy.admin + "/config_dump?resource=dynamic_route_configs")) else { return nil }
+        return EnvoyAdmin.route(endpoint, configDump: r.body)?.versions(of: endpoint)
     }
 
     /// Seconds until Envoy routes `endpoint` by `weights` (nil if not within `timeout`).

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TowerSim
 import TowerDomain
 
 /// The simulated fleet as a real process following a real registry, read by `tower status` through
@@ -27,14 +28,7 @@ import TowerDomain
     }
 
     /// A free loopback port: bind to 0, read it, let it go.
-    static func freePort() -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var addr = sockaddr_in(sin_family: sa_family_t(AF_INET), sin_port: 0, sin_addr: in_addr(s_addr: inet_addr("127.0.0.1")), sin_zero: (0, 0, 0, 0, 0, 0, 0, 0))
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        withUnsafeMutablePointer(to: &addr) { p in p.withMemoryRebound(to: sockaddr.self, capacity: 1) { _ = bind(fd, $0, len); _ = getsockname(fd, $0, &len) } }
-        return Int(UInt16(bigEndian: addr.sin_port))
-    }
+    static func freePort() -> Int { (try? StackFiles.freePort()) ?? 0 }
 
     /// A registry seeded with alpha, an operator token "otto" in a file, and a fleet following it.
     static func fleet() throws -> (RegistryProcess, String, SimProcess) {
