@@ -16,14 +16,6 @@ struct GatewayBench: AsyncParsableCommand {
     @Option(help: "A running stack's directory (its stack.json); default: start one in a temp dir.") var stack: String?
     @Option(help: "How often to read Envoy's active routes, in milliseconds.") var pollMs = 10
 
-    struct Manifest: Decodable {
-        struct Envoy: Decodable { var listener: String; var admin: String }
-        struct Tokens: Decodable { var `operator`: String }
-        var registry: String
-        var envoy: Envoy
-        var tokens: Tokens
-    }
-
     func run() async throws {
         try buildCost()
         var started: Process?
@@ -39,9 +31,9 @@ struct GatewayBench: AsyncParsableCommand {
         defer {
             if let started { started.terminate(); started.waitUntilExit(); try? FileManager.default.removeItem(atPath: dir) }
         }
-        var manifest: Manifest?
+        var manifest: StackManifest?
         for _ in 0..<1200 where manifest == nil {
-            manifest = FileManager.default.contents(atPath: dir + "/stack.json").flatMap { try? JSONDecoder().decode(Manifest.self, from: $0) }
+            manifest = FileManager.default.contents(atPath: dir + "/stack.json").flatMap { try? JSONDecoder().decode(StackManifest.self, from: $0) }
             if manifest == nil { try await Task.sleep(for: .milliseconds(100)) }
         }
         guard let m = manifest else { throw ValidationError("no stack.json in \(dir) (is the stack running?)") }

@@ -9,21 +9,11 @@ import TowerSim
 @Suite(.serialized) struct StackEndToEndTests {
     /// `tower-sim stack` in its own process group (so everything it started can be stopped with it).
     final class StackProcess: @unchecked Sendable {
-        struct Manifest: Decodable {
-            struct Envoy: Decodable { var listener: String; var admin: String }
-            struct Tokens: Decodable { var admin: String; var `operator`: String; var viewer: String; var gateway: String }
-            var registry: String
-            var envoy: Envoy
-            var prometheus: String
-            var simulator: String
-            var tokens: Tokens
-            var processes: [String: Int32]
-        }
-
+        // stack.json's documented keys are checked in StackPlanTests; here it is just read.
         let dir = NSTemporaryDirectory() + "tower-stack-" + UUID().uuidString.prefix(8)
         var config: String { dir + "/config" }
         private var process: ChildProcess?
-        private(set) var m: Manifest!
+        private(set) var m: StackManifest!
 
         init(rateScale: Double) throws {
             try FileManager.default.createDirectory(atPath: config, withIntermediateDirectories: true)
@@ -37,7 +27,7 @@ import TowerSim
             let deadline = Date().addingTimeInterval(180)
             while Date() < deadline {
                 if let d = FileManager.default.contents(atPath: dir + "/stack.json"),
-                   let manifest = try? JSONDecoder().decode(Manifest.self, from: d) {
+                   let manifest = try? JSONDecoder().decode(StackManifest.self, from: d) {
                     m = manifest
                     return
                 }
