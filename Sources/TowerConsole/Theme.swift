@@ -62,15 +62,6 @@ public struct Theme: Equatable, Sendable {
     }
 }
 
-/// A theme file that cannot be used. The message is for the operator who edits the file by hand:
-/// it names the theme, the role and what to change.
-public struct ThemeError: Error, Equatable, CustomStringConvertible, LocalizedError {
-    public var message: String
-    public init(_ message: String) { self.message = message }
-    public var description: String { message }
-    public var errorDescription: String? { message }
-}
-
 // MARK: - Parsing
 
 extension Theme {
@@ -95,42 +86,42 @@ extension Theme {
             // An unquoted `#rrggbb` turns the rest of the line into a comment, which breaks `{…}`.
             let hint = yaml.range(of: #"[:,{]\s*#[0-9A-Fa-f]{6}"#, options: .regularExpression) == nil ? ""
                 : "\n(hex colours need quotes, e.g. fg: \"#005f87\" — an unquoted # starts a YAML comment)"
-            throw ThemeError("theme file is not valid YAML: \(error)\(hint)")
+            throw ConfigFileError("theme file is not valid YAML: \(error)\(hint)")
         }
         guard let top = root?.mapping else {
-            throw ThemeError("theme file must be a mapping with name, description and roles")
+            throw ConfigFileError("theme file must be a mapping with name, description and roles")
         }
         var fields: [String: Node] = [:]
         for (k, v) in top {
             let key = k.string ?? ""
             guard ["name", "description", "roles"].contains(key) else {
-                throw ThemeError("theme file\(at(k)): unknown key \"\(key)\" — the keys are name, description and roles")
+                throw ConfigFileError("theme file\(at(k)): unknown key \"\(key)\" — the keys are name, description and roles")
             }
             fields[key] = v
         }
         guard let name = fields["name"]?.scalar?.string, !name.isEmpty else {
-            throw ThemeError("theme file: missing name: (e.g. name: default)")
+            throw ConfigFileError("theme file: missing name: (e.g. name: default)")
         }
         let label = "theme \"\(name)\""
         var theme = Theme(name: name, description: fields["description"]?.scalar?.string ?? "")
         guard let roles = fields["roles"]?.mapping else {
-            throw ThemeError("\(label): missing roles: (a mapping of \(Role.allCases.map(\.rawValue).joined(separator: ", ")))")
+            throw ConfigFileError("\(label): missing roles: (a mapping of \(Role.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
         // Yams itself rejects a key given twice.
         var seen = Set<Role>()
         for (k, v) in roles {
             let key = k.string ?? ""
             guard let role = Role(rawValue: key) else {
-                throw ThemeError("\(label)\(at(k)): unknown role \"\(key)\" — the roles are \(Role.allCases.map(\.rawValue).joined(separator: ", "))")
+                throw ConfigFileError("\(label)\(at(k)): unknown role \"\(key)\" — the roles are \(Role.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             seen.insert(role)
-            do { theme[role] = try style(v) } catch let e as ThemeError {
-                throw ThemeError("\(label), role \(key)\(at(v)): \(e.message)")
+            do { theme[role] = try style(v) } catch let e as ConfigFileError {
+                throw ConfigFileError("\(label), role \(key)\(at(v)): \(e.message)")
             }
         }
         let missing = Role.allCases.filter { !seen.contains($0) }
         if !missing.isEmpty {
-            throw ThemeError("\(label): missing role\(missing.count == 1 ? "" : "s") \(missing.map(\.rawValue).joined(separator: ", ")) — every role must be given (use {} for plain)")
+            throw ConfigFileError("\(label): missing role\(missing.count == 1 ? "" : "s") \(missing.map(\.rawValue).joined(separator: ", ")) — every role must be given (use {} for plain)")
         }
         return theme
     }
@@ -140,7 +131,7 @@ extension Theme {
         // `ok:` with nothing after it is an empty role, same as `ok: {}`.
         if node.null != nil { return .plain }
         guard let map = node.mapping else {
-            throw ThemeError("expected a mapping like {fg: green, bold: true}, got \"\(node.string ?? "a list")\"")
+            throw ConfigFileError("expected a mapping like {fg: green, bold: true}, got \"\(node.string ?? "a list")\"")
         }
         var s = Style()
         for (k, v) in map {
@@ -152,22 +143,22 @@ extension Theme {
             case "dim": s.dim = try flag(v, key)
             case "reverse": s.reverse = try flag(v, key)
             case "underline": s.underline = try flag(v, key)
-            default: throw ThemeError("unknown attribute \"\(key)\" — use fg, bg, bold, dim, reverse, underline")
+            default: throw ConfigFileError("unknown attribute \"\(key)\" — use fg, bg, bold, dim, reverse, underline")
             }
         }
         return s
     }
 
     static func flag(_ node: Node, _ key: String) throws -> Bool {
-        guard let b = node.bool else { throw ThemeError("\(key) must be true or false, not \"\(node.string ?? "")\"") }
+        guard let b = node.bool else { throw ConfigFileError("\(key) must be true or false, not \"\(node.string ?? "")\"") }
         return b
     }
 
     static func color(_ node: Node, _ key: String) throws -> Color {
         // An unquoted `#ffffff` is a YAML comment, which leaves the value empty.
-        if node.null != nil { throw ThemeError("\(key) is empty — write hex colours in quotes, e.g. \(key): \"#005f87\"") }
+        if node.null != nil { throw ConfigFileError("\(key) is empty — write hex colours in quotes, e.g. \(key): \"#005f87\"") }
         guard let text = node.scalar?.string, let c = parseColor(text) else {
-            throw ThemeError("\(key): unknown colour \"\(node.string ?? "")\" — use default, \(colorNames.joined(separator: ", ")), \"#rrggbb\" or a number 0–255")
+            throw ConfigFileError("\(key): unknown colour \"\(node.string ?? "")\" — use default, \(colorNames.joined(separator: ", ")), \"#rrggbb\" or a number 0–255")
         }
         return c
     }
@@ -213,25 +204,25 @@ extension Theme {
     public static func load(named name: String, userDirectory: String?) throws -> Theme {
         // The name comes from `:theme NAME`; it must not reach outside the theme directory.
         guard !name.isEmpty, !name.hasPrefix("."), name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }) else {
-            throw ThemeError("theme name \"\(name)\" may only use letters, digits, - _ and . — known themes: \(knownNames(userDirectory: userDirectory).joined(separator: ", "))")
+            throw ConfigFileError("theme name \"\(name)\" may only use letters, digits, - _ and . — known themes: \(knownNames(userDirectory: userDirectory).joined(separator: ", "))")
         }
         if let dir = userDirectory {
             let path = URL(fileURLWithPath: dir).appendingPathComponent(name + ".yaml").path
             if FileManager.default.fileExists(atPath: path) {
                 let text: String
                 do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
-                    throw ThemeError("\(path): cannot read the theme file: \(error.localizedDescription)")
+                    throw ConfigFileError("\(path): cannot read the theme file: \(error.localizedDescription)")
                 }
                 let theme: Theme
-                do { theme = try parse(yaml: text) } catch let e as ThemeError { throw ThemeError("\(path): \(e.message)") }
+                do { theme = try parse(yaml: text) } catch let e as ConfigFileError { throw ConfigFileError("\(path): \(e.message)") }
                 guard theme.name == name else {
-                    throw ThemeError("\(path): the file says name: \(theme.name) — change it to name: \(name) to match the file name")
+                    throw ConfigFileError("\(path): the file says name: \(theme.name) — change it to name: \(name) to match the file name")
                 }
                 return theme
             }
         }
         if let t = builtIn[name] { return t }
-        throw ThemeError("unknown theme \"\(name)\" — known themes: \(knownNames(userDirectory: userDirectory).joined(separator: ", "))")
+        throw ConfigFileError("unknown theme \"\(name)\" — known themes: \(knownNames(userDirectory: userDirectory).joined(separator: ", "))")
     }
 
     /// `load`, then without colour when the caller says so (`NO_COLOR` set and non-empty).

@@ -1,4 +1,3 @@
-import TerminalUI
 import TowerDomain
 
 /// A trace as a waterfall: spans in tree order (each parent before its children, siblings by start
@@ -29,13 +28,5 @@ public enum Waterfall {
         var childTime: [String: Int64] = [:]
         for s in trace.spans { if let p = s.parentID { childTime[p, default: 0] += s.durationMicros } }
         return trace.spans.max { ($0.durationMicros - (childTime[$0.spanID] ?? 0)) < ($1.durationMicros - (childTime[$1.spanID] ?? 0)) }?.spanID
-    }
-
-    /// The bar of one span on `width` cells for the window `[start, end]`.
-    static func bar(_ s: Span, start: Int64, end: Int64, width: Int, ascii: Bool) -> (offset: Int, length: Int) {
-        let total = max(1, end - start)
-        let offset = Int(Double(s.startMicros - start) / Double(total) * Double(width))
-        let length = max(1, Int((Double(s.durationMicros) / Double(total) * Double(width)).rounded()))
-        return (min(max(0, offset), width - 1), min(length, width - min(max(0, offset), width - 1)))
     }
 }

@@ -1,0 +1,40 @@
+import TerminalUI
+import TowerDomain
+
+/// The confirmation dialog of a change: the weights before and after, the revision to roll back
+/// to, the typed name for what takes an endpoint out of service, the reason, and what went wrong.
+func dialogView(_ f: inout Frame, _ s: ConsoleState, _ d: Dialog, _ g: Glyphs) {
+    let versions = Set(d.before.keys).union(d.after.keys).sorted()
+    let height = min(s.height - 2, 9 + versions.count + (d.needsTypedName ? 1 : 0) + (d.revisions.isEmpty ? 0 : min(5, d.revisions.count) + 1))
+    var lines = [DialogBox.Line(" revision \(d.request.expected)  VERSION   BEFORE \(g.arrow) AFTER")]
+    for v in versions {
+        let b = d.before[v] ?? 0, a = d.after[v] ?? 0
+        let moved = a - b
+        let mark = moved == 0 ? "" : moved > 0 ? "  (+\(moved))" : "  (\(moved))"
+        var focused = false
+        if case .weights(let fi) = d.focus, d.editorVersions.indices.contains(fi), d.editorVersions[fi] == v { focused = true }
+        lines.append(DialogBox.Line("               \(v.padding(toLength: 8, withPad: " ", startingAt: 0))  \(String(b).leftPad(3))  \(g.arrow) \(String(a).leftPad(3))\(mark)",
+                                    focused ? s.theme.field : nil))
+    }
+    lines.append(.blank)
+    if !d.revisions.isEmpty {
+        lines.append(DialogBox.Line(" roll back to (Up/Down to choose):"))
+        let top = max(0, d.revisionIndex - 4)
+        for (i, rec) in d.revisions.dropFirst(top).prefix(5).enumerated() {
+            lines.append(DialogBox.Line("   r\(rec.revision) \(rec.actor): \(rec.summary)\(g.dash) \(rec.reason)", top + i == d.revisionIndex ? s.theme.selected : nil))
+        }
+    }
+    if d.needsTypedName {
+        lines.append(DialogBox.field(" type \(d.request.endpoint) to confirm: ", value: d.typedName, focused: d.focus == .typedName, focusStyle: s.theme.field))
+    }
+    lines.append(DialogBox.field(" reason: ", value: d.request.reason, focused: d.focus == .reason, focusStyle: s.theme.field))
+    if let e = d.error {
+        lines.append(DialogBox.Line(" \(g.bad) \(e)", s.theme.error))
+    } else if d.submitting {
+        lines.append(DialogBox.Line(" applying…"))
+    }
+    DialogBox(title: d.title, lines: lines,
+              footer: " Enter apply   Esc cancel" + (d.editorVersions.isEmpty ? "" : "   Tab next field, digits/+/- edit"),
+              style: s.theme.dialog, titleStyle: s.theme.dialogTitle, ascii: g.ascii)
+        .draw(into: &f, box: f.bounds.centered(width: min(s.width - 4, 76), height: height))
+}

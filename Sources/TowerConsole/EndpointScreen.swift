@@ -1,0 +1,89 @@
+import TerminalUI
+import TowerDomain
+
+/// One endpoint: its versions, their live figures when there are any, a gate's verdict, and the
+/// recent revisions.
+func endpointScreen(_ f: inout Frame, _ s: ConsoleState, _ name: String, _ r: Rect, _ g: Glyphs) {
+    guard let e = s.endpoints.first(where: { $0.name == name }) else {
+        f.put("endpoint \(name) is gone from the registry", x: 2, y: r.y + 1, style: s.theme.bad)
+        return
+    }
+    let label = stateLabel(e, g, s.theme)
+    var x = f.put("\(e.name)  ", x: 0, y: r.y, style: s.theme.title)
+    x = f.put(label.text + "  ", x: x, y: r.y, style: label.style)
+    f.put("\(e.path)  owner \(e.owner)  revision \(e.revision)", x: x, y: r.y, maxWidth: s.width - x)
+    let y0 = r.y + 2
+    versionTable(e, s, g).draw(into: &f, in: Rect(x: 0, y: y0, width: s.width, height: e.versions.count + 1))
+    var y = y0 + 2 + e.versions.count
+    if s.telemetry.enabled { y = versionFigures(&f, s, e, y: y, g) + 1 }
+    if let summary = e.versions.first(where: { $0.gate != .passed && $0.gateSummary != nil }), let text = summary.gateSummary {
+        f.put("gate \(summary.name): \(text)", x: 0, y: y, style: s.theme.warn, maxWidth: s.width)
+        y += 1
+    }
+    y += 1
+    guard y < r.maxY else { return }
+    f.put("RECENT REVISIONS", x: 0, y: y, style: s.theme.title)
+    y += 1
+    for rec in (s.revisions[name] ?? []).prefix(max(0, r.maxY - y)) {
+        let line = "r\(rec.revision)  \(ageText(s.now.timeIntervalSince(rec.time))) ago  \(rec.actor)  \(rec.action.rawValue): \(rec.summary)\(g.dash) \(rec.reason)"
+        f.put(line, x: 0, y: y, maxWidth: s.width)
+        y += 1
+    }
+}
+
+private func versionTable(_ e: Endpoint, _ s: ConsoleState, _ g: Glyphs) -> Table<Version> {
+    let columns: [TableColumn<Version>] = [
+        TableColumn("VERSION", width: 8) { TableCell($0.name) },
+        TableColumn("WEIGHT", width: 6) { TableCell("\($0.weight)%") },
+        TableColumn("", width: 21, priority: 2) { v in
+            TableCell(WeightBar.level(v.weight, of: 100, width: 20, ascii: g.ascii).text, v.state == .serving ? .plain : s.theme.dim)
+        },
+        TableColumn("STATE", width: 9) { v in TableCell(v.state.rawValue, v.state == .serving ? s.theme.ok : s.theme.warn) },
+        TableColumn("GATE", width: 10, priority: 1) { gateLabel($0.gate, g, s.theme) },
+        TableColumn("STAGE", width: 8, priority: 3) { TableCell($0.stage.rawValue) },
+        TableColumn("ARTIFACT", minWidth: 8, priority: 4) { TableCell(String($0.artifact.digest.dropFirst(7).prefix(12))) },
+    ]
+    return Table(columns: columns, rows: e.versions, selection: s.versionSelection, titleStyle: s.theme.title, selectedStyle: s.theme.selected)
+}
+
+/// Per-version figures side by side; the version with most weight is the baseline, and a version
+/// whose errors or p99 are clearly worse than it is marked, in words as well as colour. Returns
+/// the line after the table.
+private func versionFigures(_ f: inout Frame, _ s: ConsoleState, _ e: Endpoint, y: Int, _ g: Glyphs) -> Int {
+    let t = s.telemetry
+    let baseline = e.versions.max { $0.weight < $1.weight }
+    let base = baseline.flatMap { t.figures[Telemetry.key(e.name, $0.name)] }
+    let trendWidth = min(20, max(0, s.width - 57))
+    func figure(_ text: @escaping (Figures) -> String) -> (Version) -> TableCell {
+        { v in
+            guard let fg = t.figures[Telemetry.key(e.name, v.name)] else { return "" }
+            return t.isStale(fg, now: s.now) ? TableCell("~" + text(fg), s.theme.dim) : TableCell(text(fg))
+        }
+    }
+    let rps = figure { Fmt.rps($0.rps) }
+    let columns: [TableColumn<Version>] = [
+        TableColumn("VERSION", width: 8) { TableCell($0.name) },
+        // A version the source has no series for says so once, across the figures.
+        TableColumn("RPS", width: 7) { v in t.figures[Telemetry.key(e.name, v.name)] == nil ? TableCell("no data", s.theme.dim) : rps(v) },
+        TableColumn("ERR", width: 7, cell: figure { Fmt.ratio($0.errorRatio) }),
+        TableColumn("P50", width: 7, cell: figure { Fmt.ms($0.p50Ms) }),
+        TableColumn("P95", width: 7, cell: figure { Fmt.ms($0.p95Ms) }),
+        TableColumn("P99", width: 7, cell: figure { Fmt.ms($0.p99Ms) }),
+        TableColumn("N", width: 7, cell: figure { Fmt.count($0.samples) }),
+        TableColumn("P99 TREND", minWidth: 1, maxWidth: 20) { v in
+            let key = Telemetry.key(e.name, v.name)
+            return t.figures[key] == nil ? "" : TableCell(Sparkline.render(t.history[key] ?? [], width: trendWidth, ascii: g.ascii))
+        },
+    ]
+    Table(columns: columns, rows: e.versions, titleStyle: s.theme.title).draw(into: &f, in: Rect(x: 0, y: y, width: s.width, height: e.versions.count + 1))
+    let noteX = s.width >= 100 ? 78 : 57
+    for (i, v) in e.versions.enumerated() where v.name != baseline?.name {
+        guard let fg = t.figures[Telemetry.key(e.name, v.name)], let base, let baseline, !t.isStale(fg, now: s.now) else { continue }
+        let worseErr = (fg.errorRatio ?? 0) > max(0.005, (base.errorRatio ?? 0) * 2)
+        let worseP99 = (fg.p99Ms ?? 0) > (base.p99Ms ?? .infinity) * 1.5
+        guard worseErr || worseP99 else { continue }
+        f.put("\(g.bad) worse than \(baseline.name): " + [worseErr ? "errors" : nil, worseP99 ? "p99" : nil].compactMap { $0 }.joined(separator: ", "),
+              x: noteX, y: y + 1 + i, style: s.theme.bad, maxWidth: max(0, s.width - noteX))
+    }
+    return y + 1 + e.versions.count
+}

@@ -1,0 +1,39 @@
+import TerminalUI
+import TowerDomain
+
+// How an endpoint's state, gates, split and traffic read on the overview and endpoint screens:
+// in words and glyphs as well as colour.
+
+func stateLabel(_ e: Endpoint, _ g: Glyphs, _ t: Theme) -> TableCell {
+    if e.state == .outOfService { return TableCell("\(g.bad) OUT", t.bad) }
+    if e.versions.contains(where: { $0.state == .draining }) { return TableCell("\(g.pending) drain", t.warn) }
+    return TableCell("\(g.ok) serve", t.ok)
+}
+
+func gateLabel(_ gate: GateStatus, _ g: Glyphs, _ t: Theme) -> TableCell {
+    switch gate {
+    case .passed: TableCell("\(g.ok) passed", t.ok)
+    case .failed: TableCell("\(g.bad) failed", t.bad)
+    case .pending: TableCell("\(g.pending) pending", t.warn)
+    }
+}
+
+/// All gates of an endpoint in one cell: passed, or the worst verdict and the versions not passed.
+func gatesLabel(_ e: Endpoint, _ g: Glyphs, _ t: Theme) -> TableCell {
+    let failing = e.versions.filter { $0.gate != .passed }
+    if failing.isEmpty { return gateLabel(.passed, g, t) }
+    let l = gateLabel(failing.contains { $0.gate == .failed } ? .failed : .pending, g, t)
+    return TableCell("\(l.text.prefix(1)) \(failing.map(\.name).joined(separator: ","))", l.style)
+}
+
+/// `v1 90 v2 10d`: each version's weight, `d` when draining, `x` when drained.
+func splitText(_ e: Endpoint) -> String {
+    e.versions.map { v in "\(v.name) \(v.weight)" + (v.state == .serving ? "" : v.state == .draining ? "d" : "x") }.joined(separator: " ")
+}
+
+/// The traffic split as a bar of `width` cells, one shade per version; empty when nothing has weight.
+func weightBar(_ e: Endpoint, width: Int, _ g: Glyphs) -> WeightBar {
+    guard !e.versions.allSatisfy({ $0.weight == 0 }) else { return WeightBar(segments: [], width: width, ascii: g.ascii) }
+    let cells = Weights.apportion(width, basis: Dictionary(uniqueKeysWithValues: e.versions.map { ($0.name, $0.weight) }))
+    return WeightBar(segments: e.versions.map { cells[$0.name] ?? 0 }, width: width, ascii: g.ascii)
+}

@@ -1,0 +1,61 @@
+import TerminalUI
+import TowerDomain
+
+/// Every endpoint, one a row: the registry's view, or with telemetry the live figures.
+func overviewScreen(_ f: inout Frame, _ s: ConsoleState, _ r: Rect, _ g: Glyphs) {
+    if s.telemetry.enabled { return liveOverview(&f, s, r, g) }
+    let wide = s.width >= 120
+    let bar = wide ? 20 : 10
+    // The priorities decide what a narrow screen keeps: state, name and split first, the bar that
+    // repeats the split later, who changed it last.
+    let columns: [TableColumn<Endpoint>] = [
+        TableColumn("STATE", width: 8) { stateLabel($0, g, s.theme) },
+        TableColumn("ENDPOINT", width: wide ? 24 : 16) { TableCell($0.name) },
+        TableColumn("TRAFFIC", width: bar, priority: 2) { e in
+            TableCell(weightBar(e, width: bar, g).text, e.state == .outOfService ? s.theme.dim : .plain)
+        },
+        TableColumn("SPLIT", width: wide ? 30 : 16, priority: 1) { TableCell(splitText($0)) },
+        TableColumn("REV", width: 5, priority: 3) { TableCell("r\($0.revision)") },
+        TableColumn("GATES", width: 10, priority: 1) { gatesLabel($0, g, s.theme) },
+        TableColumn("CHANGED", minWidth: 8, priority: 4) { e in TableCell("\(e.updatedBy) \(ageText(s.now.timeIntervalSince(e.updatedAt)))") },
+    ]
+    let rows = s.visibleEndpoints
+    Table(columns: columns, rows: rows, selection: s.selection, titleStyle: s.theme.title, selectedStyle: s.theme.selected)
+        .draw(into: &f, in: r)
+    if rows.isEmpty {
+        f.put(s.lastRead == nil ? "waiting for the registry" + g.ellipsis : (s.filter.isEmpty ? "no endpoints" : "no endpoint matches /\(s.filter)"),
+              x: 2, y: r.y + 2, style: s.theme.dim)
+    }
+}
+
+private func liveOverview(_ f: inout Frame, _ s: ConsoleState, _ r: Rect, _ g: Glyphs) {
+    let t = s.telemetry
+    func metric(_ e: Endpoint, _ text: (Figures) -> String, alarm: (Figures) -> Bool = { _ in false }) -> TableCell {
+        guard let fg = t.figures[Telemetry.key(e.name)] else { return TableCell("—", s.theme.dim) }
+        if t.isStale(fg, now: s.now) { return TableCell("~" + text(fg), s.theme.dim) }
+        return TableCell(text(fg), alarm(fg) ? s.theme.bad : .plain)
+    }
+    let columns: [TableColumn<Endpoint>] = [
+        TableColumn("STATE", width: 7) { stateLabel($0, g, s.theme) },
+        TableColumn("ENDPOINT", width: 15) { TableCell($0.name) },
+        TableColumn("RPS", width: 6, priority: 1) { e in metric(e) { Fmt.rps($0.rps) } },
+        TableColumn("ERR", width: 6, priority: 1) { e in metric(e, { Fmt.ratio($0.errorRatio) }, alarm: { ($0.errorRatio ?? 0) >= 0.01 }) },
+        TableColumn("P99", width: 6, priority: 1) { e in metric(e) { Fmt.ms($0.p99Ms) } },
+        TableColumn("P99 TREND", width: 12, priority: 2) { e in
+            TableCell(Sparkline.render(t.history[Telemetry.key(e.name)] ?? [], width: 12, ascii: g.ascii))
+        },
+        TableColumn("SPLIT", width: 16, priority: 1) { TableCell(splitText($0)) },
+        TableColumn("REV", width: 4, priority: 3) { TableCell("r\($0.revision)") },
+        TableColumn("P50", width: 6, priority: 4) { e in metric(e) { Fmt.ms($0.p50Ms) } },
+        TableColumn("P95", width: 6, priority: 4) { e in metric(e) { Fmt.ms($0.p95Ms) } },
+        TableColumn("N", width: 6, priority: 4) { e in metric(e) { Fmt.count($0.samples) } },
+        TableColumn("GATES", width: 9, priority: 3) { gatesLabel($0, g, s.theme) },
+        TableColumn("CHANGED", width: 14, priority: 5) { e in TableCell("\(e.updatedBy) \(ageText(s.now.timeIntervalSince(e.updatedAt)))") },
+    ]
+    let rows = s.visibleEndpoints
+    Table(columns: columns, rows: rows, selection: s.selection, titleStyle: s.theme.title, selectedStyle: s.theme.selected)
+        .draw(into: &f, in: r)
+    if rows.isEmpty {
+        f.put(s.lastRead == nil ? "waiting for the registry" + g.ellipsis : "no endpoint matches /\(s.filter)", x: 2, y: r.y + 2, style: s.theme.dim)
+    }
+}

@@ -1,0 +1,204 @@
+import Foundation
+import TerminalUI
+import TowerDomain
+
+/// The console's only way to change state: a message in, the new state and effects out.
+public func update(_ state: inout ConsoleState, _ message: Message) -> [Effect] {
+    switch message {
+    case .resize(let w, let h):
+        state.width = w
+        state.height = h
+        return []
+    case .tick(let now):
+        state.now = now
+        return requestGateways(&state, at: now, now: false)
+    case .endpointsLoaded(let list, let at):
+        let selected = state.selectedEndpoint?.name
+        state.endpoints = list.endpoints
+        state.auditSeq = list.auditSeq
+        state.lastRead = at
+        state.now = max(state.now, at)
+        state.registryError = nil
+        if let selected, let i = state.visibleEndpoints.firstIndex(where: { $0.name == selected }) { state.selection = i }
+        state.selection = min(state.selection, max(0, state.visibleEndpoints.count - 1))
+        var effects: [Effect] = [.watch(after: list.auditSeq)]
+        if state.screen == .audit { effects.append(.loadAudit) }
+        if case .endpoint(let name) = state.screen { effects.append(.loadRevisions(name)) }
+        return effects
+    case .registryAlive(let at):
+        state.lastRead = at
+        state.registryError = nil
+        state.now = max(state.now, at)
+        return []
+    case .registryFailed(let why, let at):
+        state.registryError = why
+        state.now = max(state.now, at)
+        return []
+    case .revisionsLoaded(let name, let records):
+        state.revisions[name] = records
+        if var d = state.dialog, case .rollback = d.request.kind, d.request.endpoint == name {
+            d.revisions = records.filter { $0.revision < d.request.expected }
+            d.revisionIndex = 0
+            if let first = d.revisions.first {
+                d.after = first.endpoint.weights
+                d.request.kind = .rollback(toRevision: first.revision)
+            }
+            state.dialog = d
+        }
+        return []
+    case .changeApplied(let e):
+        if let i = state.endpoints.firstIndex(where: { $0.name == e.name }) { state.endpoints[i] = e }
+        state.dialog = nil
+        state.toast = "\(e.name): revision \(e.revision) applied"
+        // Ask the gateways at once, so the operator sees the change reach Envoy without waiting a cycle.
+        return [.loadRevisions(e.name)] + requestGateways(&state, at: state.now, now: true)
+    case .changeFailed(let failure):
+        guard var d = state.dialog else { return [] }
+        d.submitting = false
+        switch failure {
+        case .stale(let current, let detail):
+            d.conflict = current
+            // Show what the endpoint looks like now, so "before" is what the re-apply would change.
+            if let current { d.before = current.weights }
+            d.error = detail + (current != nil ? " — Enter re-applies on the new revision, Esc cancels" : "")
+            if let current, let i = state.endpoints.firstIndex(where: { $0.name == current.name }) { state.endpoints[i] = current }
+        case .refused(let status, let detail):
+            d.error = status == 401 ? "not signed in: the token was refused (\(detail))"
+                : status == 403 ? "not allowed: \(detail)" : detail
+        case .unreachable(let why):
+            d.error = "the registry did not answer (\(why)); nothing was changed"
+        }
+        state.dialog = d
+        return []
+    case .auditLoaded(let entries, let verification, let at):
+        state.audit.entries = entries
+        state.audit.verification = verification
+        state.audit.loadedAt = at
+        // Newest first: each entry's prevHash must be the hash of the one after it in this list.
+        state.audit.linksIntact = zip(entries, entries.dropFirst()).allSatisfy { $0.prevHash == $1.hash && $0.seq == $1.seq + 1 }
+            && entries.allSatisfy { $0.computedHash() == $0.hash }
+        state.audit.selection = min(state.audit.selection, max(0, entries.count - 1))
+        return []
+    case .contextSwitched(let name, let readOnly, let banner):
+        state.contextName = name
+        state.banner = banner
+        state.readOnly = readOnly
+        state.endpoints = []
+        state.lastRead = nil
+        state.registryError = nil
+        state.revisions = [:]
+        state.audit = AuditView()
+        // Another registry, other gateways; an answer still coming from the old one is dropped by the runner.
+        state.gateways = GatewaySync()
+        state.screens = [.overview]
+        state.selection = 0
+        state.toast = "context \(name)"
+        return [.loadEndpoints]
+    case .themeLoaded(let theme):
+        state.theme = theme
+        state.toast = "theme \(theme.name)"
+        return []
+    case .figuresLoaded(let source, let figures, let at, let warnings):
+        state.telemetry.figures.merge(figures) { _, new in new }
+        for (key, f) in figures {
+            var h = state.telemetry.history[key] ?? []
+            h.append(f.p99Ms)
+            state.telemetry.history[key] = Array(h.suffix(Telemetry.historyLength))
+        }
+        state.now = max(state.now, at)
+        setHealth(&state, source) { $0.lastSuccess = at; $0.lastError = nil; $0.warnings = warnings }
+        return []
+    case .sourcesChanged(let names, let staleAfter):
+        // Figures, history and health of the old context's sources would be read as the new one's.
+        var t = Telemetry()
+        t.sources = names.map { SourceHealth(name: $0) }
+        t.staleAfter = staleAfter
+        state.telemetry = t
+        return []
+    case .sourceFailed(let source, let why, let at):
+        state.now = max(state.now, at)
+        setHealth(&state, source) { $0.lastError = why }
+        return []
+    case .tracesLoaded(let endpoint, let summaries):
+        guard state.traces.endpoint == endpoint else { return [] }
+        // Failing traces first, then the slowest: what triage looks for.
+        state.traces.summaries = summaries.sorted {
+            (($0.errorCount ?? 0) > 0 ? 1 : 0, $0.durationMicros) > (($1.errorCount ?? 0) > 0 ? 1 : 0, $1.durationMicros)
+        }
+        state.traces.loading = false
+        state.traces.error = nil
+        state.traces.selection = 0
+        return []
+    case .traceLoaded(let trace):
+        state.traces.trace = trace
+        state.traces.loading = false
+        state.traces.spanSelection = 0
+        return []
+    case .traceFailed(let why):
+        state.traces.loading = false
+        state.traces.error = why
+        return []
+    case .historyLoaded(let history):
+        for (key, values) in history {
+            state.telemetry.history[key] = Array((values + (state.telemetry.history[key] ?? [])).suffix(Telemetry.historyLength))
+        }
+        return []
+    case .gatewaysLoaded(let list, let at):
+        state.now = max(state.now, at)
+        var g = state.gateways
+        let before = g.outOfSyncSince
+        g.gateways = list.gateways
+        g.outOfSyncSince = [:]
+        for gw in list.gateways where !gw.inSync { g.outOfSyncSince[gw.node] = before[gw.node] ?? at }
+        g.loadedAt = at
+        g.lastError = nil
+        g.inFlight = false
+        state.gateways = g
+        if g.followUp {
+            state.gateways.followUp = false
+            return requestGateways(&state, at: at, now: true)
+        }
+        return []
+    case .gatewaysFailed(let why, let at):
+        // Not the registry's health (the endpoint reads tell that): the last list stays and ages,
+        // so a gateway that was in sync turns "silent" rather than staying ✓.
+        state.now = max(state.now, at)
+        state.gateways.lastError = why
+        state.gateways.inFlight = false
+        state.gateways.followUp = false
+        return []
+    case .notice(let text):
+        state.toast = text
+        return []
+    case .key(let key):
+        return keyPressed(&state, key)
+    }
+}
+
+/// `.loadGateways` at most every `GatewaySync.interval` (`now` skips that wait) and one at a time:
+/// asked for while one is in flight, the next goes out when its answer is back.
+private func requestGateways(_ state: inout ConsoleState, at time: Date, now: Bool) -> [Effect] {
+    var g = state.gateways
+    // A clock set back makes the last request look as if it were in the future: count that as long ago.
+    let since = g.requestedAt.map { time.timeIntervalSince($0) }.flatMap { $0 >= 0 ? $0 : nil } ?? .infinity
+    if g.inFlight && since < GatewaySync.requestLostAfter {
+        if now { state.gateways.followUp = true }
+        return []
+    }
+    if !now && since < GatewaySync.interval { return [] }
+    g.requestedAt = time
+    g.inFlight = true
+    g.followUp = false
+    state.gateways = g
+    return [.loadGateways]
+}
+
+private func setHealth(_ state: inout ConsoleState, _ source: String, _ change: (inout SourceHealth) -> Void) {
+    if let i = state.telemetry.sources.firstIndex(where: { $0.name == source }) {
+        change(&state.telemetry.sources[i])
+    } else {
+        var h = SourceHealth(name: source)
+        change(&h)
+        state.telemetry.sources.append(h)
+    }
+}
