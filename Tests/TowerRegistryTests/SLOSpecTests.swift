@@ -132,6 +132,19 @@ import TowerDomain
         }
     }
 
+    @Test func theDemoFleetAndTheExampleSeedGiveAlphaItsObjectives() async throws {
+        let dir = NSTemporaryDirectory() + "tower-slo-demo-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let store = try RegistryStore(directory: dir)
+        try await DemoFleet.seed(store)
+        let alpha = try #require(store.endpoint("alpha"))
+        #expect(alpha.baseline == "v1" && alpha.slo == Self.slo)
+        let example = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("examples/seed.yaml").path
+        let seeded = try #require(try Seed.load(path: example).first { $0.name == "alpha" })
+        #expect(seeded.baseline == "v1" && seeded.slo == Self.slo)
+    }
+
     @Test func theyOutliveARestartOfTheStore() async throws {
         let dir = NSTemporaryDirectory() + "tower-slo-restart-" + UUID().uuidString
         defer { try? FileManager.default.removeItem(atPath: dir) }
