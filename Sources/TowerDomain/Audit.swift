@@ -25,6 +25,13 @@ public struct AuditEntry: Codable, Sendable, Equatable {
     public var override: Bool
     /// What changed, in a line: "v1 90→100, v2 10→0 (draining)".
     public var summary: String
+    /// Set only by a spec change that changes the SLO or the baseline: the value before and after
+    /// (the SLO in `SLO.notation`). Absent means unset on that side; both absent, unchanged. Nil
+    /// fields are left out of the hashed form, so entries written before they existed still verify.
+    public var sloBefore: String?
+    public var sloAfter: String?
+    public var baselineBefore: String?
+    public var baselineAfter: String?
     public var prevHash: String
     public var hash: String
 
@@ -32,11 +39,13 @@ public struct AuditEntry: Codable, Sendable, Equatable {
 
     public init(seq: Int64, time: Date, actor: String, role: Role, action: AuditAction, endpoint: String, version: String?,
                 fromRevision: Int64, toRevision: Int64, reason: String, weightsBefore: [String: Int], weightsAfter: [String: Int],
-                override: Bool, summary: String, prevHash: String) {
+                override: Bool, summary: String, sloBefore: String? = nil, sloAfter: String? = nil,
+                baselineBefore: String? = nil, baselineAfter: String? = nil, prevHash: String) {
         self.seq = seq; self.time = Timestamp.date(ms: Timestamp.ms(time)); self.actor = actor; self.role = role
         self.action = action; self.endpoint = endpoint; self.version = version; self.fromRevision = fromRevision
         self.toRevision = toRevision; self.reason = reason; self.weightsBefore = weightsBefore; self.weightsAfter = weightsAfter
         self.override = override; self.summary = summary; self.prevHash = prevHash
+        self.sloBefore = sloBefore; self.sloAfter = sloAfter; self.baselineBefore = baselineBefore; self.baselineAfter = baselineAfter
         self.hash = ""
         self.hash = computedHash()
     }
@@ -55,6 +64,9 @@ public struct AuditEntry: Codable, Sendable, Equatable {
             ("weightsBefore", .object(weightsBefore.map { ($0.key, .int(Int64($0.value))) })),
         ]
         if let version { fields.append(("version", .string(version))) }
+        for (key, value) in [("sloBefore", sloBefore), ("sloAfter", sloAfter), ("baselineBefore", baselineBefore), ("baselineAfter", baselineAfter)] {
+            if let value { fields.append((key, .string(value))) }
+        }
         return CanonicalJSON.object(fields).text
     }
 

@@ -60,15 +60,21 @@ public struct Endpoint: Codable, Sendable, Equatable {
     public var versions: [Version]
     public var updatedAt: Date
     public var updatedBy: String
+    /// The version others are judged against, when the spec names one (else the one with the most
+    /// weight). Spec, not routing: only a `PUT` by an admin changes it.
+    public var baseline: String?
+    /// The endpoint's objectives, when it has any. Spec, not routing, like `baseline`.
+    public var slo: SLO?
 
     public init(name: String, path: String, owner: String, state: EndpointState = .serving, revision: Int64,
-                versions: [Version], updatedAt: Date, updatedBy: String) throws(RoutingError) {
+                versions: [Version], updatedAt: Date, updatedBy: String, baseline: String? = nil, slo: SLO? = nil) throws(RoutingError) {
         self.name = name; self.path = path; self.owner = owner; self.state = state; self.revision = revision
         self.versions = versions; self.updatedAt = updatedAt; self.updatedBy = updatedBy
+        self.baseline = baseline; self.slo = slo
         try validate()
     }
 
-    enum CodingKeys: String, CodingKey { case name, path, owner, state, revision, versions, updatedAt, updatedBy }
+    enum CodingKeys: String, CodingKey { case name, path, owner, state, revision, versions, updatedAt, updatedBy, baseline, slo }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -80,6 +86,8 @@ public struct Endpoint: Codable, Sendable, Equatable {
         versions = try c.decode([Version].self, forKey: .versions)
         updatedAt = try c.decode(Date.self, forKey: .updatedAt)
         updatedBy = try c.decode(String.self, forKey: .updatedBy)
+        baseline = try c.decodeIfPresent(String.self, forKey: .baseline)
+        slo = try c.decodeIfPresent(SLO.self, forKey: .slo)
         do { try validate() } catch {
             throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: error.detail))
         }
@@ -119,6 +127,10 @@ public struct Endpoint: Codable, Sendable, Equatable {
         if total != 100 && state == .serving {
             throw .invalid("the weights of serving versions add up to \(total); they must add up to 100")
         }
+        if let b = baseline, version(b) == nil {
+            throw .invalid("baseline '\(Names.printable(b))' is not a version of '\(name)'; it has \(versions.map(\.name).joined(separator: ", "))")
+        }
+        if let p = slo?.problem { throw .invalid(p) }
     }
 
     /// Draining versions whose drain timeout has passed are drained: no new requests went to them

@@ -1,7 +1,7 @@
 import Foundation
 
 /// What an admin declares about an endpoint (`PUT /v1/endpoints/{name}`, and the seed YAML):
-/// its path, owner, versions, artifacts, gates and initial weights. Routing state (drains,
+/// its path, owner, versions, artifacts, gates, initial weights, baseline and SLO. Routing state (drains,
 /// revisions) is the registry's and is not part of a spec.
 public struct EndpointSpec: Codable, Sendable, Equatable {
     public struct VersionSpec: Codable, Sendable, Equatable {
@@ -28,10 +28,15 @@ public struct EndpointSpec: Codable, Sendable, Equatable {
     public var reason: String?
     /// An admin's explicit decision to give weight to a version whose gate has not passed.
     public var override: Bool?
+    /// The version the others are judged against; must be one of `versions`. A spec without it
+    /// clears it (a spec is the whole declaration).
+    public var baseline: String?
+    public var slo: SLO?
 
-    public init(name: String, path: String, owner: String, versions: [VersionSpec], reason: String? = nil, override: Bool? = nil) {
+    public init(name: String, path: String, owner: String, versions: [VersionSpec], reason: String? = nil, override: Bool? = nil,
+                baseline: String? = nil, slo: SLO? = nil) {
         self.name = name; self.path = path; self.owner = owner; self.versions = versions
-        self.reason = reason; self.override = override
+        self.reason = reason; self.override = override; self.baseline = baseline; self.slo = slo
     }
 
     static func pathProblem(_ path: String) -> String? {
@@ -76,6 +81,6 @@ public struct EndpointSpec: Codable, Sendable, Equatable {
             throw .conflict("\(v.name) is \(v.state.rawValue); its weight in the spec must be 0 until it is undrained")
         }
         return try Endpoint(name: name, path: path, owner: owner, state: existing?.state ?? .serving,
-                            revision: revision, versions: vs, updatedAt: now, updatedBy: actor)
+                            revision: revision, versions: vs, updatedAt: now, updatedBy: actor, baseline: baseline, slo: slo)
     }
 }

@@ -14,13 +14,20 @@ public enum DemoFleet {
               weight: weight, gate: gate, gateSummary: summary, stage: stage)
     }
 
+    /// The objectives `alpha` declares in the demo fleet and the stack's seed.
+    public static let alphaSLO = SLO(availability: 0.999, latencyMs: 300, latencyTarget: 0.99, period: "30d")
+
     public static let specs: [EndpointSpec] = {
         func ep(_ name: String, _ owner: String, _ vs: [(String, Int, GateStatus, String?)]) -> EndpointSpec {
             EndpointSpec(name: name, path: "/v1/models/\(name)", owner: owner,
                          versions: vs.map { version(name, $0.0, $0.1, gate: $0.2, summary: $0.3, stage: $0.2 == .passed ? .prod : .staging) })
         }
+        // alpha is the endpoint the runbooks use: it declares what the console judges it by.
+        var alpha = ep("alpha", "team-vision", [("v1", 90, .passed, nil), ("v2", 10, .passed, nil)])
+        alpha.baseline = "v1"
+        alpha.slo = alphaSLO
         return [
-            ep("alpha", "team-vision", [("v1", 90, .passed, nil), ("v2", 10, .passed, nil)]),
+            alpha,
             ep("asr-en", "team-speech", [("v11", 100, .passed, nil), ("v12", 0, .pending, "evaluation running: 412 of 2,000 clips")]),
             ep("doc-embed", "team-search", [("v7", 90, .passed, nil), ("v8", 10, .passed, nil)]),
             ep("fraud-score", "team-risk", [("v3", 100, .passed, nil), ("v4", 0, .failed, "AUC 0.871 < 0.900 baseline")]),

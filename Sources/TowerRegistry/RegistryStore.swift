@@ -229,12 +229,17 @@ public final class RegistryStore: Sendable {
                 let v = after.version(overrides[0])!
                 throw RoutingError.conflict("\(v.name)'s evaluation gate is \(v.gate.rawValue), so it cannot be given weight; an admin may set \"override\": true with a reason")
             }
+            // The SLO and the baseline are recorded only when this spec changes them, so the entry
+            // says so and entries of other changes keep their old shape.
+            let sloChanged = before?.slo != after.slo, baselineChanged = before?.baseline != after.baseline
             let entry = AuditEntry(seq: seq, time: now, actor: principal.name, role: principal.role,
                                    action: before == nil ? .create : .update, endpoint: spec.name, version: nil,
                                    fromRevision: before?.revision ?? 0, toRevision: after.revision, reason: reason,
                                    weightsBefore: before?.weights ?? [:], weightsAfter: after.weights,
                                    override: !overrides.isEmpty, summary: ChangeSummary.describe(before: before, after: after),
-                                   prevHash: prevHash)
+                                   sloBefore: sloChanged ? before?.slo?.notation : nil, sloAfter: sloChanged ? after.slo?.notation : nil,
+                                   baselineBefore: baselineChanged ? before?.baseline : nil,
+                                   baselineAfter: baselineChanged ? after.baseline : nil, prevHash: prevHash)
             try Self.write(after, entry: entry, db: db, createdRevision: before == nil ? after.revision : nil)
             return ChangeResult(endpoint: after, entry: entry)
         }
@@ -306,11 +311,13 @@ public final class RegistryStore: Sendable {
     private static func insertAudit(_ e: AuditEntry, db: Database) throws {
         try db.execute(sql: """
             INSERT INTO audit (seq, time_ms, actor, role, action, endpoint, version, from_revision, to_revision, reason,
-                               weights_before, weights_after, override, summary, prev_hash, hash)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                               weights_before, weights_after, override, summary, prev_hash, hash,
+                               slo_before, slo_after, baseline_before, baseline_after)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, arguments: [e.seq, Timestamp.ms(e.time), e.actor, e.role.rawValue, e.action.rawValue, e.endpoint, e.version,
                              e.fromRevision, e.toRevision, e.reason, try weightsJSON(e.weightsBefore), try weightsJSON(e.weightsAfter),
-                             e.override ? 1 : 0, e.summary, e.prevHash, e.hash])
+                             e.override ? 1 : 0, e.summary, e.prevHash, e.hash,
+                             e.sloBefore, e.sloAfter, e.baselineBefore, e.baselineAfter])
     }
 
     static func auditEntry(_ row: Row) throws -> AuditEntry {
@@ -323,7 +330,9 @@ public final class RegistryStore: Sendable {
                            fromRevision: row["from_revision"], toRevision: row["to_revision"], reason: row["reason"],
                            weightsBefore: try dec.decode([String: Int].self, from: Data((row["weights_before"] as String).utf8)),
                            weightsAfter: try dec.decode([String: Int].self, from: Data((row["weights_after"] as String).utf8)),
-                           override: (row["override"] as Int64) != 0, summary: row["summary"], prevHash: row["prev_hash"])
+                           override: (row["override"] as Int64) != 0, summary: row["summary"],
+                           sloBefore: row["slo_before"], sloAfter: row["slo_after"],
+                           baselineBefore: row["baseline_before"], baselineAfter: row["baseline_after"], prevHash: row["prev_hash"])
         e.hash = row["hash"]
         return e
     }

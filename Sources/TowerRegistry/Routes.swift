@@ -162,7 +162,12 @@ struct SpecBody: Codable {
     var versions: [EndpointSpec.VersionSpec]
     var reason: String?
     var override: Bool?
-    var spec: EndpointSpec { EndpointSpec(name: name ?? "", path: path, owner: owner, versions: versions, reason: reason, override: override) }
+    var baseline: String?
+    var slo: SLO?
+    var spec: EndpointSpec {
+        EndpointSpec(name: name ?? "", path: path, owner: owner, versions: versions, reason: reason, override: override,
+                     baseline: baseline, slo: slo)
+    }
 }
 
 struct ReasonBody: Codable { var reason: String? }
@@ -252,6 +257,7 @@ private func describeType(_ t: Any.Type) -> String {
     switch t {
     case is String.Type: "a string"
     case is Int.Type, is Int64.Type: "a whole number"
+    case is Double.Type: "a number"
     case is Bool.Type: "true or false"
     case is Dictionary<String, Int>.Type: "an object of whole numbers"
     default: "of type \(t)"

@@ -58,6 +58,17 @@ enum Schema {
                 );
                 """)
         }
+        // The SLO and baseline of an endpoint live in its JSON body (endpoint and revision tables),
+        // so only the audit needs columns: what a spec change did to them. Rows written before
+        // stay NULL, which is how an entry without these fields is hashed, so old chains verify.
+        m.registerMigration("v2-audit-spec-fields") { db in
+            try db.execute(sql: """
+                ALTER TABLE audit ADD COLUMN slo_before TEXT;
+                ALTER TABLE audit ADD COLUMN slo_after TEXT;
+                ALTER TABLE audit ADD COLUMN baseline_before TEXT;
+                ALTER TABLE audit ADD COLUMN baseline_after TEXT;
+                """)
+        }
         return m
     }
 }

@@ -13,6 +13,8 @@ public enum StackPlan {
         - name: alpha
           path: /v1/models/alpha
           owner: team-vision
+          baseline: v1
+          slo: {availability: 0.999, latencyMs: 300, latencyTarget: 0.99, period: 30d}
           versions:
             - {name: v1, artifact: {uri: "s3://models/alpha/v1", digest: "sha256:0d9a88b78461a39b56e81c30674cf4cabe6f230005a2e7347cf2076605f4531e"}, weight: 90, gate: passed, stage: prod}
             - {name: v2, artifact: {uri: "s3://models/alpha/v2", digest: "sha256:a6e787b268ebda66a6642c3aa4a1c4996991ee2c11bfd8eae12d71ad7ab8b3b8"}, weight: 10, gate: passed, stage: prod}

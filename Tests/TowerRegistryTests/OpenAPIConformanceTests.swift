@@ -51,6 +51,42 @@ import Yams
         #expect(documented == routed, "documented but not routed: \(documented.subtracting(routed)); routed but not documented: \(routed.subtracting(documented))")
     }
 
+    static func schemaProperties(_ name: String) throws -> (properties: Set<String>, required: Set<String>) {
+        let text = try String(contentsOfFile: docPath, encoding: .utf8)
+        guard let doc = try Yams.load(yaml: text) as? [String: Any], let components = doc["components"] as? [String: Any],
+              let schemas = components["schemas"] as? [String: Any], let schema = schemas[name] as? [String: Any],
+              let properties = schema["properties"] as? [String: Any] else {
+            throw E("docs/registry-api.yaml has no schema \(name) with properties")
+        }
+        return (Set(properties.keys), Set(schema["required"] as? [String] ?? []))
+    }
+
+    /// The documented schemas name every key the server sends or reads for the spec's fields,
+    /// with everything set, and require only keys that are always there.
+    @Test func theSpecFieldsAreDocumentedWhereTheyTravel() async throws {
+        try await Harness.run { h, c in
+            let put = try await c.call(.put, "/v1/endpoints/alpha", token: h.admin, ifMatch: "\"1\"", json: SLOSpecTests.withSLO)
+            #expect(put.status == 200)
+            let endpoint = try #require(try JSONSerialization.jsonObject(with: put.body) as? [String: Any])
+            let entry = try #require(try await h.store.recentAudit(limit: 1, endpoint: "alpha").entries.first)
+            let sent: [(String, [String: Any])] = [
+                ("Endpoint", endpoint),
+                ("SLO", try #require(endpoint["slo"] as? [String: Any])),
+                ("AuditEntry", try #require(try JSONSerialization.jsonObject(with: Wire.encoder().encode(entry)) as? [String: Any])),
+            ]
+            for (schema, object) in sent {
+                let doc = try Self.schemaProperties(schema)
+                #expect(Set(object.keys).isSubset(of: doc.properties), "\(schema): undocumented \(Set(object.keys).subtracting(doc.properties))")
+                #expect(doc.required.isSubset(of: Set(object.keys)), "\(schema): required but absent \(doc.required.subtracting(object.keys))")
+            }
+            #expect(try Self.schemaProperties("AuditEntry").properties.isSuperset(of: ["sloBefore", "sloAfter", "baselineBefore", "baselineAfter"]))
+            // What the PUT body reads (SpecBody, every field set) is what EndpointSpec documents.
+            let body = SpecBody(name: "alpha", path: "/a", owner: "o", versions: [], reason: "r", override: true, baseline: "v1", slo: SLOSpecTests.slo)
+            let keys = Set(try #require(try JSONSerialization.jsonObject(with: Wire.encoder().encode(body)) as? [String: Any]).keys)
+            #expect(keys == (try Self.schemaProperties("EndpointSpec").properties))
+        }
+    }
+
     static let shiftOK = #"{"weights":{"v1":80,"v2":20},"reason":"canary"}"#
     static let specOK = #"{"path":"/v1/models/beta","owner":"o","versions":[{"name":"v1","artifact":{"uri":"s3://b/1","digest":"\#(Harness.digest(9))"},"weight":100,"gate":"passed","stage":"prod"}]}"#
 
