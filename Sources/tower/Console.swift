@@ -50,10 +50,9 @@ struct Console: AsyncParsableCommand {
             return ContextSwitch(client: RegistryClient(baseURL: c.registry, token: try TokenSource.read(file: c.tokenFile)),
                                  readOnly: readOnlyFlag || c.readOnly == true, sources: try Self.sources(flags, c),
                                  banner: try bannerColor(c))
-        }, resolveTheme: look.themeResolver(), traces: start.traces, traceMapping: start.traceMapping)
-        let status = try await runConsole(client: RegistryClient(baseURL: url, token: token), contextName: ctx?.name ?? "direct",
-                                          readOnly: readOnly || ctx?.readOnly == true, banner: try bannerColor(ctx), look: look, hooks: hooks,
-                                          metricsSources: start.metrics)
+        }, resolveTheme: look.themeResolver())
+        let status = try await runConsole(client: RegistryClient(baseURL: url, token: token), sources: start, contextName: ctx?.name ?? "direct",
+                                          readOnly: readOnly || ctx?.readOnly == true, banner: try bannerColor(ctx), look: look, hooks: hooks)
         if let status { throw ExitCode(128 + status) }
     }
 
@@ -89,15 +88,15 @@ struct LookOptions: ParsableArguments {
 
 /// Opens the terminal, runs the loop on its own thread (it blocks in poll(2), which must not hold
 /// one of the few threads Swift's concurrency pool has), and restores the terminal however it ends.
-func runConsole(client: RegistryClient, contextName: String, readOnly: Bool, banner: Color? = nil, look: LookOptions, hooks: ConsoleHooks,
-                metricsSources: [any MetricsSource] = []) async throws -> Int32? {
+func runConsole(client: RegistryClient, sources: ConsoleSources, contextName: String, readOnly: Bool, banner: Color? = nil,
+                look: LookOptions, hooks: ConsoleHooks) async throws -> Int32? {
     let (theme, keymap) = try look.resolved()
     let backend: CursesBackend
     do { backend = try CursesBackend(colorsAllowed: !look.noColor) } catch { throw ValidationError("\(error)") }
     let size = backend.size
     let state = ConsoleState(width: size.width, height: size.height, now: Date(), contextName: contextName, readOnly: readOnly,
                              banner: banner, keymap: keymap, theme: theme)
-    let loop = try ConsoleLoop(backend: backend, client: client, state: state, hooks: hooks, metricsSources: metricsSources)
+    let loop = try ConsoleLoop(backend: backend, client: client, sources: sources, state: state, hooks: hooks)
     return await withCheckedContinuation { (c: CheckedContinuation<Int32?, Never>) in
         let t = Thread { c.resume(returning: loop.run()) }
         t.stackSize = 4 << 20
