@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 import TowerSources
 
 /// Real load the simulator application sends: through a gateway, or straight to model servers
@@ -31,6 +32,7 @@ public final class SimApp: Sendable {
     public let load: LoadGenerator?
     private let background: [Task<Void, Never>]
     private let server: RunningServer
+    private let stopped = Atomic<Bool>(false)
 
     private init(live: LiveSimulator, port: Int, load: LoadGenerator?, background: [Task<Void, Never>], server: RunningServer) {
         self.live = live; self.port = port; self.load = load; self.background = background; self.server = server
@@ -73,7 +75,10 @@ public final class SimApp: Sendable {
     public func wait() async { await server.wait() }
 
     /// Stops following and the clock, stops the load (waiting for requests in flight), then the API.
+    /// Safe to call more than once (a failing stack and its supervisor may both): later calls
+    /// wait for the first.
     public func stop() async {
+        guard !stopped.exchange(true, ordering: .sequentiallyConsistent) else { return await server.wait() }
         for t in background { t.cancel() }
         await load?.stop()
         await server.stop()
