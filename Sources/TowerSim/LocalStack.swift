@@ -1,6 +1,5 @@
 import Foundation
 import Logging
-import Synchronization
 import TowerDomain
 import TowerSources
 
@@ -39,7 +38,7 @@ public struct LocalStack: Sendable {
     public func run() async throws {
         var logger = Logger(label: "tower-sim.stack")
         logger.logLevel = .warning
-        let supervisor = StackSupervisor(say: out.say)
+        let supervisor = StackSupervisor(say: { [out] in out.say($0) })
         let (layout, tools, out) = (layout, tools, out)
         try await supervisor.run { s in
             s.onStop("stack.json") { try? FileManager.default.removeItem(atPath: layout.manifest) }
@@ -114,13 +113,13 @@ public struct LocalStack: Sendable {
                               gateway: tokens["gateway"] ?? ""),
                 models: models.ports.mapValues { "127.0.0.1:\($0)" }, pid: getpid(),
                 processes: Dictionary(children.map { ($0.name, $0.pid) }, uniquingKeysWith: { a, _ in a }))
-            let failure = Mutex<(any Error)?>(nil)
+            let failure = FailureBox()
             let readyThenWatch = Task {
                 do {
                     try await Self.ready(manifest, prometheus: prometheus, layout: layout, writeContext: writeContext, out: out, children: children)
                 } catch {
                     // Not ready: the stack stops as if told to, and says why as its error.
-                    failure.withLock { $0 = error }
+                    failure.set(error)
                     await sim.stop()
                     return
                 }
@@ -131,7 +130,7 @@ public struct LocalStack: Sendable {
             }
             s.onStop("watch") { readyThenWatch.cancel() }
             await sim.wait()
-            if let error = failure.withLock({ $0 }) { throw error }
+            if let error = failure.get() { throw error }
             out.say("stopping…")
         }
         out.say("stopped")

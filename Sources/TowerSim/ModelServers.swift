@@ -113,7 +113,7 @@ public struct ModelServerError: Error, CustomStringConvertible, Sendable {
     public init(_ d: String) { description = d }
 }
 
-private final class FailureBox: Sendable {
+final class FailureBox: Sendable {
     private let error = Mutex<(any Error)?>(nil)
     func set(_ e: any Error) { error.withLock { $0 = e } }
     func get() -> (any Error)? { error.withLock { $0 } }

@@ -14,6 +14,14 @@ import Testing
 
     struct Refused: Error, Equatable {}
 
+    /// A value shared with the closures under test.
+    final class Box<T: Sendable>: @unchecked Sendable {
+        private let lock = NSLock()
+        private var value: T
+        init(_ v: T) { value = v }
+        func with<R>(_ f: (inout T) -> R) -> R { lock.withLock { f(&value) } }
+    }
+
     static func part(_ name: String, _ log: Log) -> () async throws -> (String, stop: @Sendable () async -> Void) {
         {
             log.add("start \(name)")
@@ -63,17 +71,17 @@ import Testing
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let s = StackSupervisor(say: { _ in })
-        let child = Mutex<ChildProcess?>(nil)
+        let child = Box<ChildProcess?>(nil)
         await #expect(throws: Refused.self) {
             try await s.run { s in
-                child.withLock { $0 = try? ChildProcess(name: "sleeper", executable: "/bin/sleep", arguments: ["60"], logPath: dir + "/sleeper.log") }
-                guard let c = child.withLock({ $0 }) else { Issue.record("could not start /bin/sleep"); return }
+                child.with { $0 = try? ChildProcess(name: "sleeper", executable: "/bin/sleep", arguments: ["60"], logPath: dir + "/sleeper.log") }
+                guard let c = child.with({ $0 }) else { Issue.record("could not start /bin/sleep"); return }
                 _ = s.adopt(c)
                 #expect(c.isRunning)
                 throw Refused()
             }
         }
-        #expect(child.withLock { $0?.isRunning } == false, "the process the stack started is gone")
+        #expect(child.with { $0?.isRunning } == false, "the process the stack started is gone")
     }
 
     @Test func theWatchSaysOnlyChangesAndADeathOnce() async throws {
@@ -83,19 +91,19 @@ import Testing
         let said = Log()
         let s = StackSupervisor(say: { said.add($0) })
         // Envoy answers, fails twice, answers again; the registry's process dies and is not checked after.
-        let envoy = Mutex<[String?]>([nil, "admin answered 503", "admin answered 503", nil])
-        let registryChecks = Mutex(0)
+        let envoy = Box<[String?]>([nil, "admin answered 503", "admin answered 503", nil])
+        let registryChecks = Box(0)
         let dying = try ChildProcess(name: "registry", executable: "/bin/sh", arguments: ["-c", "echo last words; exit 3"],
                                      logPath: dir + "/registry.log")
         dying.waitUntilExit()
         let checks = [
-            StackSupervisor.HealthCheck(part: "envoy") { envoy.withLock { $0.isEmpty ? nil : $0.removeFirst() } },
-            StackSupervisor.HealthCheck(part: "registry") { registryChecks.withLock { $0 += 1 }; return "refused" },
+            StackSupervisor.HealthCheck(part: "envoy") { envoy.with { $0.isEmpty ? nil : $0.removeFirst() } },
+            StackSupervisor.HealthCheck(part: "registry") { registryChecks.with { $0 += 1 }; return "refused" },
         ]
         let watch = Task { await s.watch([dying], checks: checks, tick: .milliseconds(5), checkEvery: 2) }
         defer { watch.cancel() }
         let deadline = Date().addingTimeInterval(20)
-        while Date() < deadline, !(said.all.contains("envoy healthy again") && envoy.withLock { $0.isEmpty }) {
+        while Date() < deadline, !(said.all.contains("envoy healthy again") && envoy.with { $0.isEmpty }) {
             try await Task.sleep(for: .milliseconds(5))
         }
         watch.cancel()
@@ -104,7 +112,7 @@ import Testing
         #expect(lines.count == 3, "\(lines)")
         #expect(lines.first == "registry exited 3 — its log: \(dir)/registry.log\nlast words")
         #expect(Array(lines.dropFirst()) == ["envoy unhealthy: admin answered 503", "envoy healthy again"])
-        #expect(registryChecks.withLock { $0 } == 0, "a dead part is not health-checked")
+        #expect(registryChecks.with { $0 } == 0, "a dead part is not health-checked")
     }
 
     @Test func anHTTPCheckSaysWhyAPartIsUnhealthy() async throws {
