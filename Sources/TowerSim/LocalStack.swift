@@ -39,16 +39,13 @@ public struct LocalStack: Sendable {
         var logger = Logger(label: "tower-sim.stack")
         logger.logLevel = .warning
         let supervisor = StackSupervisor(say: { [out] in out.say($0) })
-        let (layout, tools, out) = (layout, tools, out)
         try await supervisor.run { s in
             s.onStop("stack.json") { try? FileManager.default.removeItem(atPath: layout.manifest) }
 
             // 1. Model servers first: their ports go into the registry's seed as upstreams.
             let live = LiveSimulator(Simulator(scenario: scenario, seed: 0x57AC, virtualTraffic: false))
-            let models = try await s.start("model servers") {
-                let m = try await ModelServers.start(live: live, versions: StackPlan.versions(specs), logger: logger)
-                return (m, { await m.shutdown() })
-            }
+            let models = try await ModelServers.start(live: live, versions: StackPlan.versions(specs), logger: logger)
+            s.onStop("model servers") { await models.shutdown() }
             try StackPlan.seed(specs, ports: models.ports).write(to: URL(fileURLWithPath: layout.seed))
             out.say("model servers: \(models.ports.count) on 127.0.0.1")
 
@@ -98,12 +95,10 @@ public struct LocalStack: Sendable {
             //    endpoints are), with load through Envoy; SIGINT or SIGTERM stop it, then the rest.
             let listenerURL = "http://127.0.0.1:\(listener)"
             let viewer = try TokenSource.read(file: tokens["viewer"])
-            let sim = try await s.start("simulator") {
-                let app = try await SimApp.start(live: live, registry: RegistryClient(baseURL: registryURL, token: viewer), port: simPort,
-                                                 load: rateScale > 0 ? SimLoad(.gateway(listenerURL), rateScale: rateScale) : nil,
-                                                 logger: logger, stopOnSignals: true) { [logger] e in logger.warning("registry: \(e)") }
-                return (app, { await app.stop() })
-            }
+            let sim = try await SimApp.start(live: live, registry: RegistryClient(baseURL: registryURL, token: viewer), port: simPort,
+                                             load: rateScale > 0 ? SimLoad(.gateway(listenerURL), rateScale: rateScale) : nil,
+                                             logger: logger, stopOnSignals: true) { [logger] e in logger.warning("registry: \(e)") }
+            s.onStop("simulator") { await sim.stop() }
 
             let children = [registry, envoy, prometheus]
             let manifest = StackManifest(

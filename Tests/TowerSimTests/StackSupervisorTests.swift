@@ -103,7 +103,7 @@ import Testing
         let watch = Task { await s.watch([dying], checks: checks, tick: .milliseconds(5), checkEvery: 2) }
         defer { watch.cancel() }
         let deadline = Date().addingTimeInterval(20)
-        while Date() < deadline, !(said.all.contains("envoy healthy again") && envoy.with { $0.isEmpty }) {
+        while Date() < deadline, !(said.all.contains("envoy healthy again") && envoy.with({ $0.isEmpty })) {
             try await Task.sleep(for: .milliseconds(5))
         }
         watch.cancel()
