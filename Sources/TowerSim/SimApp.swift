@@ -41,7 +41,8 @@ public final class SimApp: Sendable {
     /// Starts everything and returns once the API listens on `host:port` (0: a free port). With a
     /// `registry`, the simulator follows it (routing moves as soon as weights do); without one,
     /// the caller routes it. With `stopOnSignals`, SIGTERM and SIGINT stop the API gracefully (for a
-    /// process that runs until told to stop; `wait` returns then). If the API cannot listen, what was started is stopped again.
+    /// process that runs until told to stop; `wait` returns then). If the API cannot listen, what
+    /// was started is stopped again.
     public static func start(live: LiveSimulator, registry: RegistryClient?, host: String = "127.0.0.1", port: Int = 0,
                              load: SimLoad? = nil, logger: Logger? = nil, stopOnSignals: Bool = false,
                              onRegistryError: @escaping @Sendable (String) -> Void = { _ in }) async throws -> SimApp {
