@@ -5,40 +5,137 @@ import TowerConsole
 import TowerDomain
 import TowerSources
 
-/// Carries out effects with the registry client and posts what happened back as messages. Keeps
-/// at most one watch, one list and one gateways request in flight, and backs off (with jitter)
-/// while the registry is failing, so a dead registry costs a request every few seconds, not a busy loop.
+/// Carries out effects and owns what the current context reads: the registry client, the trace
+/// source and the metrics pollers, all under one generation counter. A `:ctx` switch is one trip:
+/// `update` emits `.switchContext`, the runner resolves the context, swaps everything under the
+/// next generation and posts the result back; an answer of an older generation is dropped, so
+/// nothing the old context says lands after the switch. Keeps at most one watch, one list and one
+/// gateways request in flight, and backs off (with jitter) while the registry is failing, so a dead
+/// registry costs a request every few seconds, not a busy loop.
 final class EffectRunner: @unchecked Sendable {
-    let post: @Sendable (Message) -> Void
+    private let post: @Sendable (Message) -> Void
     private let inFlight = Mutex<InFlight>(InFlight())
     struct InFlight { var listing = false, watching = false, gateways = false, failures = 0 }
     private let clock: @Sendable () -> Date
     private let hooks: ConsoleHooks
-    /// The client and a generation that a context switch bumps, so answers from the old registry
-    /// that arrive late are dropped instead of shown as the new one's.
-    private let current: Mutex<(client: RegistryClient, generation: Int)>
-    /// The trace source and mapping of the current context.
-    private let tracing: Mutex<(source: (any TraceSource)?, mapping: TraceMapping)>
-    /// Hands a new context's metrics sources to the loop, which polls them.
-    private let replaceMetrics: @Sendable ([any MetricsSource]) -> Void
 
-    var client: RegistryClient { current.withLock { $0.client } }
+    /// What a context reads, swapped as a whole by a switch.
+    private struct Current {
+        var client: RegistryClient
+        var sources: ConsoleSources
+        var pollers: [Task<Void, Never>] = []
+        var generation = 0
+    }
+    /// Answers are checked against the generation and handed on under this same lock, so an
+    /// answer of the old context is either delivered before the switch's messages or not at all.
+    private let current: Mutex<Current>
+    /// Answers dropped because a switch happened while they were on their way (for tests).
+    let dropped = Atomic<Int>(0)
 
-    init(client: RegistryClient, hooks: ConsoleHooks, clock: @escaping @Sendable () -> Date = { Date() },
-         replaceMetrics: @escaping @Sendable ([any MetricsSource]) -> Void = { _ in }, post: @escaping @Sendable (Message) -> Void) {
-        current = Mutex((client, 0))
-        tracing = Mutex((hooks.traces, hooks.traceMapping))
+    init(client: RegistryClient, sources: ConsoleSources = ConsoleSources(), hooks: ConsoleHooks,
+         clock: @escaping @Sendable () -> Date = { Date() }, post: @escaping @Sendable (Message) -> Void) {
+        current = Mutex(Current(client: client, sources: sources))
         self.hooks = hooks
         self.clock = clock
-        self.replaceMetrics = replaceMetrics
         self.post = post
     }
 
-    private var generation: Int { current.withLock { $0.generation } }
+    var client: RegistryClient { current.withLock { $0.client } }
+    var generation: Int { current.withLock { $0.generation } }
 
-    /// Posts `m` only if no context switch happened since `generation` was read.
-    private func post(_ m: Message, ifStill generation: Int) {
-        if self.generation == generation { post(m) }
+    /// Posts `m` only if no context switch happened since `generation` was read; says whether it did.
+    @discardableResult
+    private func post(_ m: Message, ifStill generation: Int) -> Bool {
+        let kept = current.withLock { c -> Bool in
+            guard c.generation == generation else { return false }
+            post(m)
+            return true
+        }
+        if !kept { dropped.add(1, ordering: .relaxed) }
+        return kept
+    }
+
+    /// Starts polling the starting context's sources; their names go to the header first.
+    func start() {
+        current.withLock { c in
+            if !c.sources.metrics.isEmpty {
+                let (names, staleAfter) = Self.health(of: c.sources.metrics)
+                post(.sourcesChanged(names, staleAfter: staleAfter ?? Telemetry().staleAfter))
+            }
+            c.pollers = startPollers(c.sources.metrics, generation: c.generation)
+        }
+    }
+
+    /// Stops the pollers; what they still say is dropped.
+    func stop() {
+        current.withLock { c in
+            for p in c.pollers { p.cancel() }
+            c.pollers = []
+            c.generation += 1
+        }
+    }
+
+    /// The names the header shows (one per name), and when figures go stale: past two of the
+    /// longest interval (DESIGN §5); nil without sources.
+    static func health(of sources: [any MetricsSource]) -> ([String], TimeInterval?) {
+        var names: [String] = []
+        for src in sources where !names.contains(src.name) { names.append(src.name) }
+        return (names, sources.map { $0.interval * 2 }.max())
+    }
+
+    /// Called with the lock held (the tasks post through it, so they wait until the swap is done).
+    private func startPollers(_ sources: [any MetricsSource], generation: Int) -> [Task<Void, Never>] {
+        let post: @Sendable (Message) -> Void = { [weak self] m in self?.post(m, ifStill: generation) }
+        return sources.map { src in
+            Task.detached {
+                // One range query back-fills the sparklines; then the source is polled as usual.
+                if let h = try? await src.history(points: Telemetry.historyLength), !h.isEmpty { post(.historyLoaded(h)) }
+                await Self.pollSource(src, post: post)
+            }
+        }
+    }
+
+    /// Refreshes one source forever: every `interval` while it answers, backing off (with jitter)
+    /// while it fails, so a dead or garbage-speaking source never holds up the others or the screen.
+    static func pollSource(_ src: any MetricsSource, post: @escaping @Sendable (Message) -> Void) async {
+        var failures = 0
+        while !Task.isCancelled {
+            do {
+                let figures = try await src.refresh()
+                failures = 0
+                post(.figuresLoaded(source: src.name, figures, at: Date(), warnings: src.warnings))
+            } catch {
+                failures += 1
+                post(.sourceFailed(source: src.name, "\(error)", at: Date()))
+            }
+            let wait = failures == 0 ? src.interval : min(src.interval * 4, backoff(failures: failures))
+            try? await Task.sleep(for: .milliseconds(Int(wait * 1000)))
+        }
+    }
+
+    /// Resolves `name` (on the loop's thread: it reads the config and a token file) and, if that
+    /// worked, swaps client, traces and pollers under the next generation. A context that cannot
+    /// be resolved changes nothing: the same client, sources and generation carry on.
+    private func switchContext(_ name: String) {
+        let next: ContextSwitch
+        do { next = try hooks.switchContext(name) } catch {
+            post(.notice("cannot switch to context \(name): \(error)"))
+            return
+        }
+        current.withLock { c in
+            for p in c.pollers { p.cancel() }
+            c.generation += 1
+            c.client = next.client
+            if let sources = next.sources {
+                c.sources = sources
+                let (names, staleAfter) = Self.health(of: sources.metrics)
+                post(.sourcesChanged(names, staleAfter: staleAfter ?? Telemetry().staleAfter))
+            }
+            // Kept sources are polled again under the new generation: the old pollers' answers are now dropped.
+            c.pollers = startPollers(c.sources.metrics, generation: c.generation)
+            post(.contextSwitched(name: name, readOnly: next.readOnly, banner: next.banner))
+        }
+        inFlight.withLock { $0 = InFlight() }
     }
 
     func run(_ effect: Effect) {
@@ -46,15 +143,15 @@ final class EffectRunner: @unchecked Sendable {
         case .loadEndpoints: loadEndpoints(after: 0)
         case .watch(let after): watch(after: after)
         case .loadRevisions(let name):
-            let client = self.client
-            Task.detached { [post] in
-                if let r = try? await client.revisions(name, limit: 20) { post(.revisionsLoaded(endpoint: name, r.revisions)) }
+            let (client, gen) = current.withLock { ($0.client, $0.generation) }
+            Task.detached { [self] in
+                if let r = try? await client.revisions(name, limit: 20) { post(.revisionsLoaded(endpoint: name, r.revisions), ifStill: gen) }
             }
         case .submit(let request): submit(request)
         case .loadGateways: loadGateways()
         case .loadAudit:
-            let gen = generation
-            Task.detached { [self, client] in
+            let (client, gen) = current.withLock { ($0.client, $0.generation) }
+            Task.detached { [self] in
                 do {
                     let page = try await client.recentAudit(limit: 500)
                     let verdict = try? await client.verifyAudit()
@@ -63,35 +160,22 @@ final class EffectRunner: @unchecked Sendable {
                     post(.notice("audit log: \(Self.sentence(error))"), ifStill: gen)
                 }
             }
-        case .switchContext(let name):
-            do {
-                let next = try hooks.switchContext(name)
-                current.withLock { $0 = (next.client, $0.generation + 1) }
-                inFlight.withLock { $0 = InFlight() }
-                if let sources = next.sources {
-                    tracing.withLock { $0 = (sources.traces, sources.traceMapping) }
-                    replaceMetrics(sources.metrics)
-                }
-                post(.contextSwitched(name: name, readOnly: next.readOnly, banner: next.banner))
-            } catch {
-                post(.notice("cannot switch to context \(name): \(error)"))
-            }
+        case .switchContext(let name): switchContext(name)
         case .loadTheme(let name):
             do { post(.themeLoaded(try hooks.resolveTheme(name))) } catch { post(.notice("\(error)")) }
         case .searchTraces(let endpoint, let path):
-            let (source, mapping) = tracing.withLock { ($0.source, $0.mapping) }
+            let (source, mapping, gen) = current.withLock { ($0.sources.traces, $0.sources.traceMapping, $0.generation) }
             guard let source else {
                 post(.traceFailed("no trace source: start tower with --traces zipkin=URL (or jaeger=, tempo=), or give the context a traces: block"))
                 return
             }
-            let gen = generation
             Task.detached { [self] in
                 do { post(.tracesLoaded(endpoint: endpoint, try await mapping.triage(source, endpoint: endpoint, path: path)), ifStill: gen) }
                 catch { post(.traceFailed("\(error)"), ifStill: gen) }
             }
         case .loadTrace(let id):
-            guard let source = tracing.withLock({ $0.source }) else { post(.traceFailed("no trace source")); return }
-            let gen = generation
+            let (source, gen) = current.withLock { ($0.sources.traces, $0.generation) }
+            guard let source else { post(.traceFailed("no trace source")); return }
             Task.detached { [self] in
                 do { post(.traceLoaded(try await source.trace(id: id)), ifStill: gen) } catch { post(.traceFailed("\(error)"), ifStill: gen) }
             }
@@ -112,8 +196,8 @@ final class EffectRunner: @unchecked Sendable {
 
     private func loadEndpoints(after delay: Double) {
         guard claim(\.listing) else { return }
-        let gen = generation
-        Task.detached { [self, client] in
+        let (client, gen) = current.withLock { ($0.client, $0.generation) }
+        Task.detached { [self] in
             if delay > 0 { try? await Task.sleep(for: .milliseconds(Int(delay * 1000))) }
             do {
                 let list = try await client.list()
@@ -121,8 +205,7 @@ final class EffectRunner: @unchecked Sendable {
                 post(.endpointsLoaded(list, at: clock()), ifStill: gen)
             } catch {
                 let failures = inFlight.withLock { s -> Int in s.listing = false; s.failures += 1; return s.failures }
-                guard generation == gen else { return }
-                post(.registryFailed(Self.sentence(error), at: clock()))
+                guard post(.registryFailed(Self.sentence(error), at: clock()), ifStill: gen) else { return }
                 loadEndpoints(after: Self.backoff(failures: failures))
             }
         }
@@ -130,23 +213,20 @@ final class EffectRunner: @unchecked Sendable {
 
     private func watch(after: Int64) {
         guard claim(\.watching) else { return }
-        let gen = generation
-        Task.detached { [self, client] in
+        let (client, gen) = current.withLock { ($0.client, $0.generation) }
+        Task.detached { [self] in
             do {
                 // Ten seconds: short enough that the header's "read Ns ago" stays honest while idle.
                 let r = try await client.watch(after: after, timeout: 10)
                 inFlight.withLock { $0.watching = false }
-                guard generation == gen else { return }
                 if r.events.isEmpty {
-                    post(.registryAlive(at: clock()))
-                    watch(after: after)
-                } else {
+                    if post(.registryAlive(at: clock()), ifStill: gen) { watch(after: after) }
+                } else if generation == gen {
                     loadEndpoints(after: 0)
                 }
             } catch {
                 let failures = inFlight.withLock { s -> Int in s.watching = false; s.failures += 1; return s.failures }
-                guard generation == gen else { return }
-                post(.registryFailed(Self.sentence(error), at: clock()))
+                guard post(.registryFailed(Self.sentence(error), at: clock()), ifStill: gen) else { return }
                 loadEndpoints(after: Self.backoff(failures: failures))
             }
         }
@@ -156,8 +236,8 @@ final class EffectRunner: @unchecked Sendable {
     /// the endpoint reads' to tell, and the console asks again on its own clock.
     private func loadGateways() {
         guard claim(\.gateways) else { return }
-        let gen = generation
-        Task.detached { [self, client] in
+        let (client, gen) = current.withLock { ($0.client, $0.generation) }
+        Task.detached { [self] in
             do {
                 let list = try await client.gateways()
                 inFlight.withLock { $0.gateways = false }
@@ -169,6 +249,8 @@ final class EffectRunner: @unchecked Sendable {
         }
     }
 
+    /// Its outcome is posted even after a context switch: a change the old registry applied or
+    /// refused is what the operator asked for, and the dialog waits for it.
     private func submit(_ r: ChangeRequest) {
         let client = self.client
         Task.detached { [post] in
@@ -204,57 +286,5 @@ final class EffectRunner: @unchecked Sendable {
             }
         default: return "\(error)"
         }
-    }
-}
-
-/// The sources a context reads: metrics polled by the loop, traces searched on demand.
-public struct ConsoleSources: Sendable {
-    public var metrics: [any MetricsSource]
-    public var traces: (any TraceSource)?
-    public var traceMapping: TraceMapping
-
-    public init(metrics: [any MetricsSource] = [], traces: (any TraceSource)? = nil, traceMapping: TraceMapping = TraceMapping()) {
-        self.metrics = metrics; self.traces = traces; self.traceMapping = traceMapping
-    }
-}
-
-/// What `:ctx NAME` switches to.
-public struct ContextSwitch: Sendable {
-    public var client: RegistryClient
-    public var readOnly: Bool
-    /// The new context's sources; nil keeps the ones the console has.
-    public var sources: ConsoleSources?
-    public var banner: Color?
-
-    public init(client: RegistryClient, readOnly: Bool, sources: ConsoleSources? = nil, banner: Color? = nil) {
-        self.client = client; self.readOnly = readOnly; self.sources = sources; self.banner = banner
-    }
-}
-
-/// What the runtime needs from its host to follow `:ctx` and `:theme`.
-public struct ConsoleHooks: Sendable {
-    public var switchContext: @Sendable (String) throws -> ContextSwitch
-    public var resolveTheme: @Sendable (String) throws -> Theme
-    /// The trace source at start; a context switch may replace it.
-    public var traces: (any TraceSource)?
-    public var traceMapping: TraceMapping
-
-    public init(switchContext: @escaping @Sendable (String) throws -> ContextSwitch,
-                resolveTheme: @escaping @Sendable (String) throws -> Theme,
-                traces: (any TraceSource)? = nil, traceMapping: TraceMapping = TraceMapping()) {
-        self.switchContext = switchContext
-        self.resolveTheme = resolveTheme
-        self.traces = traces
-        self.traceMapping = traceMapping
-    }
-
-    /// For hosts whose contexts change only the registry: the sources stay as they are.
-    public init(resolveContext: @escaping @Sendable (String) throws -> (RegistryClient, readOnly: Bool),
-                resolveTheme: @escaping @Sendable (String) throws -> Theme,
-                traces: (any TraceSource)? = nil, traceMapping: TraceMapping = TraceMapping()) {
-        self.init(switchContext: { name in
-            let (client, readOnly) = try resolveContext(name)
-            return ContextSwitch(client: client, readOnly: readOnly)
-        }, resolveTheme: resolveTheme, traces: traces, traceMapping: traceMapping)
     }
 }

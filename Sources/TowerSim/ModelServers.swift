@@ -69,9 +69,9 @@ public final class ModelServers: Sendable {
     /// `{"alpha--v1": 40123, …}`, keys sorted.
     public func portsJSON() -> [UInt8] { SpanStore.encode(ports) }
 
-    /// Runs one Hummingbird application and returns once it listens.
-    static func serve<R: HTTPResponder>(_ responder: R, host: String, port: Int, name: String,
-                                        logger: Logger = quietLogger) async throws -> RunningServer where R.Context == BasicRequestContext {
+    /// Runs one Hummingbird application and returns once it listens; `signals` shut it down gracefully.
+    static func serve<R: HTTPResponder>(_ responder: R, host: String, port: Int, name: String, logger: Logger = quietLogger,
+                                        signals: [UnixSignal] = []) async throws -> RunningServer where R.Context == BasicRequestContext {
         let (bound, continuation) = AsyncStream.makeStream(of: Int.self)
         let failure = FailureBox()
         let app = Application(responder: responder,
@@ -82,6 +82,7 @@ public final class ModelServers: Sendable {
         // keep-alive connections close, requests in flight get a moment to finish.
         var config = ServiceGroupConfiguration(services: [app], logger: logger)
         config.maximumGracefulShutdownDuration = .seconds(2)
+        config.gracefulShutdownSignals = signals
         let group = ServiceGroup(configuration: config)
         let task = Task {
             do { try await group.run() } catch { failure.set(error) }
@@ -102,6 +103,9 @@ struct RunningServer: Sendable {
         await group.triggerGracefulShutdown()
         await task.value
     }
+
+    /// Until it stops (a signal it was given, or `stop`).
+    func wait() async { await task.value }
 }
 
 public struct ModelServerError: Error, CustomStringConvertible, Sendable {
@@ -109,7 +113,7 @@ public struct ModelServerError: Error, CustomStringConvertible, Sendable {
     public init(_ d: String) { description = d }
 }
 
-private final class FailureBox: Sendable {
+final class FailureBox: Sendable {
     private let error = Mutex<(any Error)?>(nil)
     func set(_ e: any Error) { error.withLock { $0 = e } }
     func get() -> (any Error)? { error.withLock { $0 } }

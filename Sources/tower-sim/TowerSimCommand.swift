@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import Hummingbird
 import Logging
 import TowerDomain
 import TowerSim
@@ -82,29 +81,17 @@ struct Serve: AsyncParsableCommand {
             logger.info("model servers: \(json)")
             if let portsFile { try StackFiles.writeAtomically(Data((json + "\n").utf8), to: portsFile) }
         }
-        let generator = load.map { url in
-            let targets = url == "direct"
-                ? LoadGenerator.directTargets(of: live, ports: servers?.ports ?? [:], rateScale: rateScale)
-                : LoadGenerator.targets(of: live, rateScale: rateScale)
-            return LoadGenerator.start(baseURL: url == "direct" ? "" : url, targets: targets, maxInFlight: maxInFlight)
-        }
-
-        let follower = Task { await live.follow(client) { [logger] e in logger.warning("registry: \(e)") } }
-        let clock = Task { await live.runClock() }
-        let app = Application(router: buildSimRouter(live, load: generator),
-                              configuration: .init(address: .hostname(String(listen[..<colon]), port: port), serverName: "tower-sim"),
-                              logger: logger)
-        do { try await app.runService() } catch {
-            await Self.stop(follower, clock, generator, servers)
+        let simLoad = load.map { SimLoad($0 == "direct" ? .direct(ports: servers?.ports ?? [:]) : .gateway($0), rateScale: rateScale, maxInFlight: maxInFlight) }
+        let app: SimApp
+        do {
+            app = try await SimApp.start(live: live, registry: client, host: String(listen[..<colon]), port: port, load: simLoad, logger: logger,
+                                         stopOnSignals: true) { [logger] e in logger.warning("registry: \(e)") }
+        } catch {
+            await servers?.shutdown()
             throw error
         }
-        await Self.stop(follower, clock, generator, servers)
-    }
-
-    static func stop(_ follower: Task<Void, Never>, _ clock: Task<Void, Never>, _ generator: LoadGenerator?, _ servers: ModelServers?) async {
-        follower.cancel()
-        clock.cancel()
-        await generator?.stop()
+        await app.wait()
+        await app.stop()
         await servers?.shutdown()
     }
 

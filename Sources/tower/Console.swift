@@ -50,10 +50,9 @@ struct Console: AsyncParsableCommand {
             return ContextSwitch(client: RegistryClient(baseURL: c.registry, token: try TokenSource.read(file: c.tokenFile)),
                                  readOnly: readOnlyFlag || c.readOnly == true, sources: try Self.sources(flags, c),
                                  banner: try bannerColor(c))
-        }, resolveTheme: look.themeResolver(), traces: start.traces, traceMapping: start.traceMapping)
-        let status = try await runConsole(client: RegistryClient(baseURL: url, token: token), contextName: ctx?.name ?? "direct",
-                                          readOnly: readOnly || ctx?.readOnly == true, banner: try bannerColor(ctx), look: look, hooks: hooks,
-                                          metricsSources: start.metrics)
+        }, resolveTheme: look.themeResolver())
+        let status = try await runConsole(client: RegistryClient(baseURL: url, token: token), sources: start, contextName: ctx?.name ?? "direct",
+                                          readOnly: readOnly || ctx?.readOnly == true, banner: try bannerColor(ctx), look: look, hooks: hooks)
         if let status { throw ExitCode(128 + status) }
     }
 
@@ -89,15 +88,15 @@ struct LookOptions: ParsableArguments {
 
 /// Opens the terminal, runs the loop on its own thread (it blocks in poll(2), which must not hold
 /// one of the few threads Swift's concurrency pool has), and restores the terminal however it ends.
-func runConsole(client: RegistryClient, contextName: String, readOnly: Bool, banner: Color? = nil, look: LookOptions, hooks: ConsoleHooks,
-                metricsSources: [any MetricsSource] = []) async throws -> Int32? {
+func runConsole(client: RegistryClient, sources: ConsoleSources, contextName: String, readOnly: Bool, banner: Color? = nil,
+                look: LookOptions, hooks: ConsoleHooks) async throws -> Int32? {
     let (theme, keymap) = try look.resolved()
     let backend: CursesBackend
     do { backend = try CursesBackend(colorsAllowed: !look.noColor) } catch { throw ValidationError("\(error)") }
     let size = backend.size
     let state = ConsoleState(width: size.width, height: size.height, now: Date(), contextName: contextName, readOnly: readOnly,
                              banner: banner, keymap: keymap, theme: theme)
-    let loop = try ConsoleLoop(backend: backend, client: client, state: state, hooks: hooks, metricsSources: metricsSources)
+    let loop = try ConsoleLoop(backend: backend, client: client, sources: sources, state: state, hooks: hooks)
     return await withCheckedContinuation { (c: CheckedContinuation<Int32?, Never>) in
         let t = Thread { c.resume(returning: loop.run()) }
         t.stackSize = 4 << 20
@@ -131,26 +130,24 @@ struct Demo: AsyncParsableCommand {
         for await p in portStream { port = p; break }
         // The simulated fleet follows the registry through the same client, serves its metrics and
         // spans on loopback, and the console scrapes it like any model server.
-        let live = LiveSimulator(Simulator(scenario: Scenario.demo(firstAt: misbehaveAfter)))
-        let simClient = RegistryClient(baseURL: "http://127.0.0.1:\(port)", token: token)
-        let follower = Task { await live.follow(simClient) }
-        let clock = Task { await live.runClock() }
-        let (simPorts, simPortContinuation) = AsyncStream.makeStream(of: Int.self)
-        let simApp = Application(router: buildSimRouter(live), configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: "tower-sim"),
-                                 onServerRunning: { ch in simPortContinuation.yield(ch.localAddress?.port ?? 0) }, logger: logger)
-        let simServer = Task { try await simApp.run() }
-        var simPort = 0
-        for await p in simPorts { simPort = p; break }
-        defer {
-            follower.cancel(); clock.cancel(); simServer.cancel()
-        }
-        let client = RegistryClient(baseURL: "http://127.0.0.1:\(port)", token: token)
+        let registry = "http://127.0.0.1:\(port)"
+        let sim = try await SimApp.start(live: LiveSimulator(Simulator(scenario: Scenario.demo(firstAt: misbehaveAfter))),
+                                         registry: RegistryClient(baseURL: registry, token: token), logger: logger)
         let hooks = ConsoleHooks(resolveContext: { name in
             throw ConfigError("the demo has one context; run 'tower --context \(name)' for another")
-        }, resolveTheme: look.themeResolver(), traces: ZipkinTraceSource(baseURL: "http://127.0.0.1:\(simPort)"))
-        let scrape = ScrapeMetricsSource(urls: ["http://127.0.0.1:\(simPort)/metrics"], profile: .generic, interval: 2)
-        let status = try await runConsole(client: client, contextName: "demo", readOnly: readOnly, look: look, hooks: hooks,
-                                          metricsSources: [scrape])
+        }, resolveTheme: look.themeResolver())
+        let sources = ConsoleSources(metrics: [ScrapeMetricsSource(urls: [sim.url + "/metrics"], profile: .generic, interval: 2)],
+                                     traces: ZipkinTraceSource(baseURL: sim.url))
+        let status: Int32?
+        do {
+            status = try await runConsole(client: RegistryClient(baseURL: registry, token: token), sources: sources, contextName: "demo",
+                                          readOnly: readOnly, look: look, hooks: hooks)
+        } catch {
+            await sim.stop()
+            server.cancel()
+            throw error
+        }
+        await sim.stop()
         server.cancel()
         _ = await server.result
         if let status { throw ExitCode(128 + status) }

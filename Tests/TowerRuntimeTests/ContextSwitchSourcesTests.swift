@@ -81,7 +81,7 @@ final class CountingSource: MetricsSource, @unchecked Sendable {
             return ContextSwitch(client: dead, readOnly: false, sources: ConsoleSources(metrics: [stagingSource]))
         }, resolveTheme: { _ in .standard })
         let state = ConsoleState(width: 120, height: 30, now: Date(), contextName: "prod")
-        let loop = try ConsoleLoop(backend: term, client: dead, state: state, hooks: hooks, metricsSources: [prodSource])
+        let loop = try ConsoleLoop(backend: term, client: dead, sources: ConsoleSources(metrics: [prodSource]), state: state, hooks: hooks)
         let done = Mutex(false)
         let thread = Thread { loop.run(); done.withLock { $0 = true } }
         thread.start()
@@ -140,10 +140,10 @@ final class CountingSource: MetricsSource, @unchecked Sendable {
     }
 
     @Test func staleAfterIsTwoOfTheLongestIntervals() throws {
-        let (names, staleAfter) = ConsoleLoop.health(of: [CountingSource(name: "scrape", rps: 1, interval: 1),
+        let (names, staleAfter) = EffectRunner.health(of: [CountingSource(name: "scrape", rps: 1, interval: 1),
                                                           CountingSource(name: "prometheus", rps: 1, interval: 3),
                                                           CountingSource(name: "scrape", rps: 1, interval: 1)])
         #expect(names == ["scrape", "prometheus"] && staleAfter == 6)
-        #expect(ConsoleLoop.health(of: []).1 == nil)
+        #expect(EffectRunner.health(of: []).1 == nil)
     }
 }

@@ -47,7 +47,7 @@ final class Recorder: @unchecked Sendable {
         // Its own key, so its answers do not overwrite the flaky source's figures.
         let steady = ScriptedSource(name: "scrape", key: "beta", interval: 0.1, steps: [])
         let post: @Sendable (Message) -> Void = { rec.post($0) }
-        let tasks = [flaky, steady].map { src in Task { await ConsoleLoop.pollSource(src, post: post) } }
+        let tasks = [flaky, steady].map { src in Task { await EffectRunner.pollSource(src, post: post) } }
         defer { tasks.forEach { $0.cancel() } }
 
         func health(_ name: String) -> SourceHealth? { rec.current.telemetry.sources.first { $0.name == name } }

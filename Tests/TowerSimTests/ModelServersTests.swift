@@ -98,8 +98,8 @@ import TowerHTTP
     @Test func spansJoinTheGatewaysTraceAndAreServedByTheZipkinAPI() async throws {
         let live = Self.live(Scenario(default: Behaviour(p50Ms: 3, p99Ms: 8, errorRatio: 0.5)))
         let servers = try await ModelServers.start(live: live, versions: [("alpha", "v2")])
-        let api = try await ModelServers.serve(buildSimRouter(live).buildResponder(), host: "127.0.0.1", port: 0, name: "sim")
-        let sim = "http://127.0.0.1:\(api.port)"
+        let api = try await SimApp.start(live: live, registry: nil)
+        let sim = api.url
         let model = "http://127.0.0.1:\(servers.ports["alpha--v2"]!)/v1/models/alpha"
         defer { Task { await servers.shutdown(); await api.stop() } }
 
@@ -303,7 +303,8 @@ import TowerHTTP
         let live = ModelServersTests.live(Scenario(rate: 150, default: Behaviour(p50Ms: 2, p99Ms: 5, errorRatio: 0)))
         live.route([try SimulatorTests.endpoint([("v1", 80), ("v2", 20)])])
         let servers = try await ModelServers.start(live: live, versions: [("alpha", "v1"), ("alpha", "v2")])
-        let load = LoadGenerator.start(baseURL: "", targets: LoadGenerator.directTargets(of: live, ports: servers.ports))
+        let app = try await SimApp.start(live: live, registry: nil, load: SimLoad(.direct(ports: servers.ports)))
+        let load = try #require(app.load)
         try await Task.sleep(for: .seconds(3))
         let first = try #require(load.counts.endpoints["alpha"])
         let v1 = first.versions["v1"] ?? 0, v2 = first.versions["v2"] ?? 0
@@ -317,7 +318,10 @@ import TowerHTTP
         let before = load.counts.endpoints["alpha"]?.versions["v1"] ?? 0
         try await Task.sleep(for: .seconds(2))
         let after = try #require(load.counts.endpoints["alpha"])
-        await load.stop()
+        // The application serves the generator's counters beside the fleet's.
+        let counters = try await ModelServersTests.transport.send(HTTPRequest(url: app.url + "/load"))
+        #expect(counters.status == 200 && counters.text.contains("alpha"))
+        await app.stop()
         await servers.shutdown()
         // Requests in flight at the read may still be answered by v1; none are started after.
         #expect((after.versions["v1"] ?? 0) - before <= 2, "v1 after the shift: \(after)")

@@ -1,0 +1,49 @@
+import TerminalUI
+import TowerConsole
+import TowerSources
+
+/// The sources a context reads: metrics polled by the effect runner, traces searched on demand.
+public struct ConsoleSources: Sendable {
+    public var metrics: [any MetricsSource]
+    public var traces: (any TraceSource)?
+    public var traceMapping: TraceMapping
+
+    public init(metrics: [any MetricsSource] = [], traces: (any TraceSource)? = nil, traceMapping: TraceMapping = TraceMapping()) {
+        self.metrics = metrics; self.traces = traces; self.traceMapping = traceMapping
+    }
+}
+
+/// What `:ctx NAME` switches to.
+public struct ContextSwitch: Sendable {
+    public var client: RegistryClient
+    public var readOnly: Bool
+    /// The new context's sources; nil keeps the ones the console has.
+    public var sources: ConsoleSources?
+    public var banner: Color?
+
+    public init(client: RegistryClient, readOnly: Bool, sources: ConsoleSources? = nil, banner: Color? = nil) {
+        self.client = client; self.readOnly = readOnly; self.sources = sources; self.banner = banner
+    }
+}
+
+/// What the runtime needs from its host to follow `:ctx` and `:theme`: how to resolve a name.
+/// The starting context's client and sources are given to `ConsoleLoop` itself.
+public struct ConsoleHooks: Sendable {
+    public var switchContext: @Sendable (String) throws -> ContextSwitch
+    public var resolveTheme: @Sendable (String) throws -> Theme
+
+    public init(switchContext: @escaping @Sendable (String) throws -> ContextSwitch,
+                resolveTheme: @escaping @Sendable (String) throws -> Theme) {
+        self.switchContext = switchContext
+        self.resolveTheme = resolveTheme
+    }
+
+    /// For hosts whose contexts change only the registry: the sources stay as they are.
+    public init(resolveContext: @escaping @Sendable (String) throws -> (RegistryClient, readOnly: Bool),
+                resolveTheme: @escaping @Sendable (String) throws -> Theme) {
+        self.init(switchContext: { name in
+            let (client, readOnly) = try resolveContext(name)
+            return ContextSwitch(client: client, readOnly: readOnly)
+        }, resolveTheme: resolveTheme)
+    }
+}
