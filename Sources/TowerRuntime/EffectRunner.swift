@@ -3,6 +3,8 @@ import Synchronization
 import TerminalUI
 import TowerConsole
 import TowerDomain
+import TowerMetrics
+import TowerTraces
 import TowerSources
 
 /// Carries out effects with the registry client and posts what happened back as messages. Keeps
