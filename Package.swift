@@ -39,15 +39,20 @@ let package = Package(
             "TowerDomain", "TerminalUI",
             .product(name: "Yams", package: "Yams"),
         ]),
+        // What the console reads, split by who needs it: the Prometheus client and exposition parser
+        // (TowerMetrics, which the registry's rollouts will reach through tower-registry), the trace
+        // backends (TowerTraces), and the registry client with contexts joining them (TowerSources).
+        .target(name: "TowerMetrics", dependencies: ["TowerDomain", "TowerHTTP"]),
+        .target(name: "TowerTraces", dependencies: ["TowerDomain", "TowerHTTP"]),
         .target(name: "TowerSources", dependencies: [
-            "TowerDomain", "TowerHTTP",
+            "TowerDomain", "TowerHTTP", "TowerMetrics", "TowerTraces",
             .product(name: "Yams", package: "Yams"),
         ]),
         .target(name: "TowerRuntime", dependencies: [
-            "TowerConsole", "TowerSources", "TerminalUI", "TerminalUICurses", "TowerDomain", "TowerHTTP",
+            "TowerConsole", "TowerSources", "TowerMetrics", "TowerTraces", "TerminalUI", "TowerDomain",
         ]),
         .target(name: "TowerSim", dependencies: [
-            "TowerDomain", "TowerSources", "TowerHTTP",
+            "TowerDomain", "TowerSources", "TowerTraces", "TowerHTTP",
             .product(name: "Yams", package: "Yams"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "NIOCore", package: "swift-nio"),
@@ -57,6 +62,7 @@ let package = Package(
         ]),
         .target(name: "TowerRegistry", dependencies: [
             "TowerDomain",
+            .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
@@ -69,10 +75,13 @@ let package = Package(
         .executableTarget(name: "tower-registry", dependencies: [
             "TowerRegistry", "TowerDomain",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "tower", dependencies: [
-            "TowerSources", "TowerDomain", "TowerHTTP", "TowerRuntime", "TowerConsole", "TerminalUI", "TerminalUICurses", "TowerRegistry", "TowerSim",
+            "TowerSources", "TowerMetrics", "TowerTraces", "TowerDomain", "TowerRuntime", "TowerConsole", "TerminalUI", "TerminalUICurses",
+            "TowerRegistry", "TowerSim",
+            .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
@@ -83,30 +92,37 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "tower-bench", dependencies: [
-            "TowerRegistry", "TowerSources", "TowerDomain", "TowerHTTP", "TowerConsole", "TerminalUI", "TowerSim",
+            "TowerRegistry", "TowerMetrics", "TowerDomain", "TowerHTTP", "TowerConsole", "TerminalUI", "TowerSim",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // libFuzzer targets for the parsers of remote bytes (scripts/fuzz builds it with
         // -sanitize=fuzzer); an ordinary build replays corpus files through the same code.
-        .executableTarget(name: "tower-fuzz", dependencies: ["TowerSources"]),
+        .executableTarget(name: "tower-fuzz", dependencies: ["TowerMetrics", "TowerTraces"]),
         .testTarget(name: "TowerDomainTests", dependencies: ["TowerDomain"]),
-        .testTarget(name: "TowerSourcesTests", dependencies: ["TowerSources", "TowerDomain", "TowerHTTP"], exclude: ["Fixtures"]),
+        .testTarget(name: "TowerMetricsTests", dependencies: ["TowerMetrics", "TowerDomain", "TowerHTTP"], exclude: ["Fixtures"]),
+        .testTarget(name: "TowerTracesTests", dependencies: ["TowerTraces", "TowerDomain", "TowerHTTP"], exclude: ["Fixtures"]),
+        .testTarget(name: "TowerSourcesTests", dependencies: ["TowerSources", "TowerMetrics", "TowerTraces", "TowerDomain", "TowerHTTP"]),
         .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI"]),
-        .testTarget(name: "TowerRuntimeTests", dependencies: ["TowerRuntime", "TowerConsole", "TowerSources", "TowerDomain"]),
+        .testTarget(name: "TowerRuntimeTests", dependencies: [
+            "TowerRuntime", "TowerConsole", "TowerSources", "TowerMetrics", "TowerDomain", "TowerHTTP", "TerminalUI",
+        ]),
         .testTarget(name: "TowerSimTests", dependencies: [
-            "TowerSim", "TowerDomain", "TowerHTTP",
+            "TowerSim", "TowerSources", "TowerDomain", "TowerHTTP",
+            .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
         .testTarget(name: "TowerConsoleTests", dependencies: ["TowerConsole", "TowerDomain", "TerminalUI"], exclude: ["__Snapshots__"]),
         .testTarget(name: "TerminalUICursesTests", dependencies: ["TerminalUICurses", "TerminalUI"]),
         .testTarget(name: "TowerRegistryTests", dependencies: [
             "TowerRegistry", "TowerDomain",
+            .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
-            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Yams", package: "Yams"),
         ]),
         .testTarget(name: "EndToEndTests", dependencies: [
-            "TowerSources", "TowerDomain", "TowerHTTP", "TowerRegistry", "TowerSim",
+            "TowerMetrics", "TowerDomain", "TowerHTTP", "TowerSim",
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
     ]

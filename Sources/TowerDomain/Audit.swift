@@ -50,22 +50,21 @@ public struct AuditEntry: Codable, Sendable, Equatable {
         self.hash = computedHash()
     }
 
-    /// The entry without its hash, as canonical JSON: keys sorted, no insignificant whitespace,
-    /// strings escaped minimally. Written by hand rather than with JSONEncoder so that the hashed
-    /// bytes cannot change with a Foundation release and break every stored chain.
+    /// The entry without its hash, as canonical JSON (`CanonicalJSON`, the writer xDS uses too),
+    /// so that the hashed bytes cannot change with a Foundation release and break every chain.
     public var canonicalJSON: String {
-        var fields: [(String, CanonicalJSON)] = [
-            ("action", .string(action.rawValue)), ("actor", .string(actor)), ("endpoint", .string(endpoint)),
-            ("fromRevision", .int(fromRevision)), ("override", .bool(override)), ("prevHash", .string(prevHash)),
-            ("reason", .string(reason)), ("role", .string(role.rawValue)), ("seq", .int(seq)),
-            ("summary", .string(summary)), ("time", .string(Timestamp.rfc3339(ms: Timestamp.ms(time)))),
-            ("toRevision", .int(toRevision)),
-            ("weightsAfter", .object(weightsAfter.map { ($0.key, .int(Int64($0.value))) })),
-            ("weightsBefore", .object(weightsBefore.map { ($0.key, .int(Int64($0.value))) })),
+        var fields: [String: CanonicalJSON] = [
+            "action": .string(action.rawValue), "actor": .string(actor), "endpoint": .string(endpoint),
+            "fromRevision": .int(Int(fromRevision)), "override": .bool(override), "prevHash": .string(prevHash),
+            "reason": .string(reason), "role": .string(role.rawValue), "seq": .int(Int(seq)),
+            "summary": .string(summary), "time": .string(Timestamp.rfc3339(ms: Timestamp.ms(time))),
+            "toRevision": .int(Int(toRevision)),
+            "weightsAfter": .object(weightsAfter.mapValues { .int($0) }),
+            "weightsBefore": .object(weightsBefore.mapValues { .int($0) }),
         ]
-        if let version { fields.append(("version", .string(version))) }
+        if let version { fields["version"] = .string(version) }
         for (key, value) in [("sloBefore", sloBefore), ("sloAfter", sloAfter), ("baselineBefore", baselineBefore), ("baselineAfter", baselineAfter)] {
-            if let value { fields.append((key, .string(value))) }
+            if let value { fields[key] = .string(value) }
         }
         return CanonicalJSON.object(fields).text
     }
@@ -105,53 +104,4 @@ public struct ChainBreak: Sendable, Equatable, Codable, CustomStringConvertible 
     public var problem: String
     public init(seq: Int64, problem: String) { self.seq = seq; self.problem = problem }
     public var description: String { "audit chain broken at entry \(seq): \(problem)" }
-}
-
-/// Just enough JSON to produce one canonical byte string.
-enum CanonicalJSON {
-    case string(String), int(Int64), bool(Bool), object([(String, CanonicalJSON)])
-
-    var text: String {
-        var out = ""
-        write(into: &out)
-        return out
-    }
-
-    func write(into out: inout String) {
-        switch self {
-        case .string(let s): CanonicalJSON.quote(s, into: &out)
-        case .int(let i): out += String(i)
-        case .bool(let b): out += b ? "true" : "false"
-        case .object(let fields):
-            out += "{"
-            for (i, f) in fields.sorted(by: { Array($0.0.utf8).lexicographicallyPrecedes(Array($1.0.utf8)) }).enumerated() {
-                if i > 0 { out += "," }
-                CanonicalJSON.quote(f.0, into: &out)
-                out += ":"
-                f.1.write(into: &out)
-            }
-            out += "}"
-        }
-    }
-
-    static func quote(_ s: String, into out: inout String) {
-        out += "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 {
-                    let hex = String(u.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(u)
-                }
-            }
-        }
-        out += "\""
-    }
 }

@@ -73,9 +73,10 @@ public struct TraceSummary: Codable, Sendable, Equatable {
     }
 }
 
-/// How figures are keyed everywhere: `alpha` for an endpoint, `alpha/v2` for one of its versions.
+/// How figures are keyed: `EndpointVersionKey`'s description. Only TowerConsole's `Figures.key`
+/// still calls this spelling (its room is being reworked in parallel); new code uses the key type.
 public enum FigureKey {
     public static func make(_ endpoint: String, _ version: String? = nil) -> String {
-        version.map { "\(endpoint)/\($0)" } ?? endpoint
+        EndpointVersionKey(endpoint, version).description
     }
 }

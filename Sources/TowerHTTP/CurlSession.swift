@@ -8,16 +8,16 @@ import Foundation
 /// because it gives us TLS, proxies and client certificates with one dependency.
 public final class CurlSession: @unchecked Sendable {
     private let handle: UnsafeMutableRawPointer
-    public let tls: TLSOptions
-    public let maxResponseBytes: Int
+    public let options: HTTPOptions
+    private var tls: TLSOptions { options.tls }
+    private var maxResponseBytes: Int { options.maxResponseBytes }
 
     private static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
 
-    public init(tls: TLSOptions = TLSOptions(), maxResponseBytes: Int = 32 << 20) {
+    public init(_ options: HTTPOptions = HTTPOptions()) {
         _ = Self.globalInit
         handle = curl_easy_init()
-        self.tls = tls
-        self.maxResponseBytes = maxResponseBytes
+        self.options = options
     }
 
     deinit { curl_easy_cleanup(handle) }

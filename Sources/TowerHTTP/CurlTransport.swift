@@ -6,13 +6,11 @@ import Synchronization
 /// from a small pool so that connections to the same server are reused.
 public final class CurlTransport: HTTPTransport {
     private let pool = Mutex<[CurlSession]>([])
-    private let tls: TLSOptions
-    private let maxResponseBytes: Int
+    private let options: HTTPOptions
     private let maxPooled = 8
 
-    public init(tls: TLSOptions = TLSOptions(), maxResponseBytes: Int = 32 << 20) {
-        self.tls = tls
-        self.maxResponseBytes = maxResponseBytes
+    public init(_ options: HTTPOptions = HTTPOptions()) {
+        self.options = options
     }
 
     public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
@@ -29,7 +27,7 @@ public final class CurlTransport: HTTPTransport {
     }
 
     private func borrow() -> CurlSession {
-        pool.withLock { $0.popLast() } ?? CurlSession(tls: tls, maxResponseBytes: maxResponseBytes)
+        pool.withLock { $0.popLast() } ?? CurlSession(options)
     }
 
     private func giveBack(_ s: CurlSession) {

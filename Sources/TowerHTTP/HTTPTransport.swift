@@ -56,6 +56,16 @@ public struct TLSOptions: Sendable {
     }
 }
 
+/// How a transport talks to servers, declared once for the pool and each of its sessions: TLS, and
+/// the largest answer taken in (a hostile or broken server cannot make the console hold more).
+public struct HTTPOptions: Sendable {
+    public var tls: TLSOptions
+    public var maxResponseBytes: Int
+    public init(tls: TLSOptions = TLSOptions(), maxResponseBytes: Int = 32 << 20) {
+        self.tls = tls; self.maxResponseBytes = maxResponseBytes
+    }
+}
+
 public protocol HTTPTransport: Sendable {
     func send(_ request: HTTPRequest) async throws -> HTTPResponse
 }

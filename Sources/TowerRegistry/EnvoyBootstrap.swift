@@ -14,7 +14,7 @@ public enum EnvoyBootstrap {
                             listenerAddress: String = "127.0.0.1", zipkin: (host: String, port: Int)? = nil) -> String {
         // Strings are written as JSON strings, which YAML reads as double-quoted scalars: a node id
         // or token cannot break out of its field whatever it holds.
-        func q(_ s: String) -> String { String(decoding: XDSJSON.string(s).bytes, as: UTF8.self) }
+        func q(_ s: String) -> String { String(decoding: CanonicalJSON.string(s).bytes, as: UTF8.self) }
         let host = registryHost.hasPrefix("[") && registryHost.hasSuffix("]") ? String(registryHost.dropFirst().dropLast()) : registryHost
         let hostIsAddress = Upstream.isIPv4(host) || Upstream.isIPv6(host)
         let configSource = """
@@ -110,7 +110,7 @@ public enum EnvoyBootstrap {
     /// The collector's static cluster, at the indentation of the other static clusters.
     static func tracesCluster(host: String, port: Int) -> String {
         let address = Upstream.isIPv4(host) || Upstream.isIPv6(host)
-        let q = String(decoding: XDSJSON.string(host).bytes, as: UTF8.self)
+        let q = String(decoding: CanonicalJSON.string(host).bytes, as: UTF8.self)
         return [
             "  - name: \(tracesClusterName)",
             "    type: \(address ? "STATIC" : "STRICT_DNS")",

@@ -13,11 +13,8 @@ public final class RegistryMetrics: Sendable {
     public init() {}
 
     func request(method: String, route: String, status: Int, duration: Duration) {
-        registry.makeCounter(
-            descriptor: .init(namespace: "tower_registry", metricName: "http_requests", unitName: "total",
-                              helpText: "HTTP requests handled, by method, route and status"),
-            labels: [("method", method), ("route", route), ("status", String(status))]
-        ).increment()
+        count("http_requests", "HTTP requests handled, by method, route and status",
+              [("method", method), ("route", route), ("status", String(status))])
         // Long polls would swamp the latency figures, so they are left out of the histogram.
         if route != "/v1/watch" {
             registry.makeDurationHistogram(
@@ -29,29 +26,23 @@ public final class RegistryMetrics: Sendable {
     }
 
     func change(_ action: String) {
-        registry.makeCounter(
-            descriptor: .init(namespace: "tower_registry", metricName: "changes", unitName: "total",
-                              helpText: "Committed changes, by action"),
-            labels: [("action", action)]
-        ).increment()
+        count("changes", "Committed changes, by action", [("action", action)])
     }
 
     func conflict(_ kind: String) {
-        registry.makeCounter(
-            descriptor: .init(namespace: "tower_registry", metricName: "conflicts", unitName: "total",
-                              helpText: "Refused changes: stale revision, missing If-Match, or refused by the endpoint's state"),
-            labels: [("kind", kind)]
-        ).increment()
+        count("conflicts", "Refused changes: stale revision, missing If-Match, or refused by the endpoint's state", [("kind", kind)])
     }
 
     /// One gateway poll: `served` (200 with a configuration), `not_modified` (304: it already holds
     /// the current one), `denied` (no valid credentials) or `malformed` (400).
     func xdsPoll(type: String, result: String) {
-        registry.makeCounter(
-            descriptor: .init(namespace: "tower_registry", metricName: "xds_polls", unitName: "total",
-                              helpText: "Gateway (Envoy xDS) polls, by resource type and result"),
-            labels: [("type", type), ("result", result)]
-        ).increment()
+        count("xds_polls", "Gateway (Envoy xDS) polls, by resource type and result", [("type", type), ("result", result)])
+    }
+
+    /// One more of `tower_registry_<name>_total` with these labels.
+    private func count(_ name: String, _ help: String, _ labels: [(String, String)]) {
+        registry.makeCounter(descriptor: .init(namespace: "tower_registry", metricName: name, unitName: "total", helpText: help),
+                             labels: labels).increment()
     }
 
     public func exposition() -> [UInt8] { registry.emitToBuffer() }

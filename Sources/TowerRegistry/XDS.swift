@@ -6,7 +6,7 @@ import TowerDomain
 /// a cluster named `<endpoint>--<version>`; every endpoint is a route that splits its path over
 /// those clusters by weight, or answers 503 while the endpoint is out of service.
 ///
-/// The bytes are canonical (keys sorted, no whitespace, written by `XDSJSON`), so the same routing
+/// The bytes are canonical (keys sorted, no whitespace, written by `CanonicalJSON`), so the same routing
 /// always gives the same `version_info` — across restarts of the registry too — and a poll that
 /// would change nothing can be answered with 304.
 public enum XDS {
@@ -37,7 +37,7 @@ public enum XDS {
     // MARK: CDS
 
     public static func clusters(_ endpoints: [Endpoint]) -> Response {
-        var resources: [XDSJSON] = []
+        var resources: [CanonicalJSON] = []
         for e in endpoints.sorted(by: { $0.name < $1.name }) {
             for v in e.versions.sorted(by: { $0.name < $1.name }) {
                 resources.append(cluster(endpoint: e.name, version: v))
@@ -46,10 +46,10 @@ public enum XDS {
         return response(.clusters, resources: resources)
     }
 
-    static func cluster(endpoint: String, version v: Version) -> XDSJSON {
+    static func cluster(endpoint: String, version v: Version) -> CanonicalJSON {
         let name = clusterName(endpoint: endpoint, version: v.name)
-        var assignment: [String: XDSJSON] = ["cluster_name": .string(name)]
-        var fields: [String: XDSJSON] = [
+        var assignment: [String: CanonicalJSON] = ["cluster_name": .string(name)]
+        var fields: [String: CanonicalJSON] = [
             "@type": .string(ResourceType.clusters.typeURL),
             "name": .string(name),
             "connect_timeout": .string("1s"),
@@ -82,7 +82,7 @@ public enum XDS {
         var wanted = Array(Set(names.filter { !$0.isEmpty })).sorted()
         if wanted.isEmpty { wanted = [defaultRouteConfigName] }
         let table = routeTable(endpoints, retryAfterSeconds: retryAfterSeconds)
-        let resources = wanted.prefix(maxRouteConfigNames).map { name -> XDSJSON in
+        let resources = wanted.prefix(maxRouteConfigNames).map { name -> CanonicalJSON in
             .object([
                 "@type": .string(ResourceType.routes.typeURL),
                 "name": .string(name),
@@ -96,7 +96,7 @@ public enum XDS {
         return response(.routes, resources: Array(resources))
     }
 
-    static func routeTable(_ endpoints: [Endpoint], retryAfterSeconds: Int) -> [XDSJSON] {
+    static func routeTable(_ endpoints: [Endpoint], retryAfterSeconds: Int) -> [CanonicalJSON] {
         // Longest path first: Envoy takes the first route that matches, and `/a` matches `/a/b/…`.
         let ordered = endpoints.sorted { a, b in
             let la = matchPrefix(a.path).utf8.count, lb = matchPrefix(b.path).utf8.count
@@ -113,12 +113,12 @@ public enum XDS {
         return String(p)
     }
 
-    static func route(for e: Endpoint, retryAfterSeconds: Int) -> XDSJSON {
+    static func route(for e: Endpoint, retryAfterSeconds: Int) -> CanonicalJSON {
         let prefix = matchPrefix(e.path)
-        let match: XDSJSON = prefix == "/" ? .object(["prefix": .string("/")]) : .object(["path_separated_prefix": .string(prefix)])
+        let match: CanonicalJSON = prefix == "/" ? .object(["prefix": .string("/")]) : .object(["path_separated_prefix": .string(prefix)])
         // The decorator names the gateway's span in a trace after the endpoint's path, which is
         // what the console searches for (the default would be the Host header).
-        var fields: [String: XDSJSON] = ["name": .string(e.name), "match": match, "stat_prefix": .string(e.name),
+        var fields: [String: CanonicalJSON] = ["name": .string(e.name), "match": match, "stat_prefix": .string(e.name),
                                          "decorator": .object(["operation": .string(e.path)])]
         let versions = e.versions.sorted { $0.name < $1.name }
         let total = versions.filter { $0.state == .serving }.reduce(0) { $0 + $1.weight }
@@ -147,20 +147,20 @@ public enum XDS {
 
     // MARK: The response
 
-    static func response(_ type: ResourceType, resources: [XDSJSON]) -> Response {
+    static func response(_ type: ResourceType, resources: [CanonicalJSON]) -> Response {
         // The resources are written once and spliced in: the hash needs their bytes anyway, and
         // writing them twice was half the cost of a change with a large fleet. Keys in sorted order,
         // so the body stays canonical JSON (the determinism test compares it byte for byte).
-        let resourceBytes = XDSJSON.array(resources).bytes
+        let resourceBytes = CanonicalJSON.array(resources).bytes
         let version = versionInfo(of: resourceBytes)
         var body: [UInt8] = []
         body.reserveCapacity(resourceBytes.count + 160)
         body += Array(#"{"resources":"#.utf8)
         body += resourceBytes
         body += Array(#","type_url":"#.utf8)
-        XDSJSON.quote(type.typeURL, into: &body)
+        CanonicalJSON.quote(type.typeURL, into: &body)
         body += Array(#","version_info":"#.utf8)
-        XDSJSON.quote(version, into: &body)
+        CanonicalJSON.quote(version, into: &body)
         body.append(UInt8(ascii: "}"))
         return Response(versionInfo: version, body: body)
     }
@@ -172,63 +172,5 @@ public enum XDS {
         var out: [UInt8] = []
         for b in SHA256.hash(data: resources).prefix(8) { out += [hex[Int(b >> 4)], hex[Int(b & 0xF)]] }
         return String(decoding: out, as: UTF8.self)
-    }
-}
-
-/// Just enough JSON to write xDS resources as canonical bytes: object keys sorted by their UTF-8
-/// bytes, no whitespace, minimal escaping. Hand-written so the bytes (and so `version_info`) do
-/// not depend on how a Foundation release orders keys or escapes slashes.
-indirect enum XDSJSON: Sendable, Equatable {
-    case string(String), int(Int), bool(Bool), array([XDSJSON]), object([String: XDSJSON])
-
-    var bytes: [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(1024)
-        write(into: &out)
-        return out
-    }
-
-    func write(into out: inout [UInt8]) {
-        switch self {
-        case .string(let s): Self.quote(s, into: &out)
-        case .int(let i): out.append(contentsOf: String(i).utf8)
-        case .bool(let b): out += Array((b ? "true" : "false").utf8)
-        case .array(let items):
-            out.append(UInt8(ascii: "["))
-            for (i, item) in items.enumerated() {
-                if i > 0 { out.append(UInt8(ascii: ",")) }
-                item.write(into: &out)
-            }
-            out.append(UInt8(ascii: "]"))
-        case .object(let fields):
-            out.append(UInt8(ascii: "{"))
-            // Swift orders String by Unicode scalars, which for UTF-8 is the same as by bytes.
-            let keyed = fields.sorted { $0.key.unicodeScalars.lexicographicallyPrecedes($1.key.unicodeScalars) }
-            for (i, (key, value)) in keyed.enumerated() {
-                if i > 0 { out.append(UInt8(ascii: ",")) }
-                Self.quote(key, into: &out)
-                out.append(UInt8(ascii: ":"))
-                value.write(into: &out)
-            }
-            out.append(UInt8(ascii: "}"))
-        }
-    }
-
-    static func quote(_ s: String, into out: inout [UInt8]) {
-        out.append(UInt8(ascii: "\""))
-        for b in s.utf8 {
-            switch b {
-            case UInt8(ascii: "\""): out += [0x5C, 0x22]
-            case UInt8(ascii: "\\"): out += [0x5C, 0x5C]
-            case 0x0A: out += [0x5C, UInt8(ascii: "n")]
-            case 0x0D: out += [0x5C, UInt8(ascii: "r")]
-            case 0x09: out += [0x5C, UInt8(ascii: "t")]
-            case 0..<0x20:
-                let hex = Array("0123456789abcdef".utf8)
-                out += Array("\\u00".utf8) + [hex[Int(b >> 4)], hex[Int(b & 0xF)]]
-            default: out.append(b)
-            }
-        }
-        out.append(UInt8(ascii: "\""))
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import TerminalUI
 import TowerConsole
+import TowerMetrics
 import TowerSources
 
 /// The console's loop (DESIGN §7): sleep in poll(2) on the terminal and a wake pipe until input, a

@@ -3,6 +3,8 @@ import Synchronization
 import TerminalUI
 import TowerConsole
 import TowerDomain
+import TowerMetrics
+import TowerTraces
 import TowerSources
 
 /// Carries out effects and owns what the current context reads: the registry client, the trace

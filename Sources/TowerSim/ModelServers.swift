@@ -6,7 +6,7 @@ import NIOCore
 import ServiceLifecycle
 import Synchronization
 import TowerDomain
-import TowerSources
+import TowerTraces
 
 /// Real HTTP model servers, one per version, for a gateway to route real requests to. Each answers
 /// any method and path after a latency drawn from its version's behaviour in the scenario at that

@@ -3,6 +3,7 @@ import Hummingbird
 import NIOCore
 import Synchronization
 import TowerDomain
+import TowerTraces
 import TowerSources
 
 /// The simulator shared between the clock that advances it, the registry follower that routes it

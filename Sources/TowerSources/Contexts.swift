@@ -1,4 +1,6 @@
 import Foundation
+import TowerMetrics
+import TowerTraces
 import Yams
 
 /// A named place to operate on, like a kubectl context: which registry, with which token, whether

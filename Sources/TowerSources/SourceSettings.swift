@@ -1,6 +1,8 @@
 import Foundation
 import TowerDomain
 import TowerHTTP
+import TowerMetrics
+import TowerTraces
 
 /// What the command line said about sources; nil where a flag was not given, so that the context
 /// can fill it in.

@@ -5,7 +5,7 @@ import TowerConsole
 import TowerDomain
 import TowerHTTP
 import TowerSim
-import TowerSources
+import TowerMetrics
 
 /// `tower-bench telemetry`: queries per refresh, parse and decode throughput, answer-to-frame time.
 struct TelemetryBench: AsyncParsableCommand {
@@ -71,7 +71,7 @@ struct TelemetryBench: AsyncParsableCommand {
         _ = update(&state, .endpointsLoaded(EndpointList(endpoints: ConsoleBench.fleet(1000), auditSeq: 1), at: Date()))
         var figures: [String: Figures] = [:]
         for i in 0..<1000 {
-            for key in [FigureKey.make("model-\(i)"), FigureKey.make("model-\(i)", "v1"), FigureKey.make("model-\(i)", "v2")] {
+            for key in [EndpointVersionKey("model-\(i)").description, EndpointVersionKey("model-\(i)", "v1").description, EndpointVersionKey("model-\(i)", "v2").description] {
                 figures[key] = Figures(rps: Double(i), errorRatio: 0.01, p50Ms: 40, p95Ms: 120, p99Ms: Double(200 + i % 50), samples: 600, readAt: Date())
             }
         }

@@ -1,4 +1,5 @@
-import TowerSources
+import TowerMetrics
+import TowerTraces
 
 /// The parsers that read bytes a remote party chose: each is a libFuzzer target. A target only has
 /// to return (a value or a typed error); a crash, a trap or a sanitizer report is the finding.

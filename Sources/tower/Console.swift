@@ -9,6 +9,8 @@ import TowerDomain
 import TowerRegistry
 import TowerRuntime
 import TowerSim
+import TowerMetrics
+import TowerTraces
 import TowerSources
 
 /// `tower` with no verb: the live console.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TowerDomain
+import TowerMetrics
 import TowerSources
 
 /// Where live figures and traces come from: Prometheus with a profile, and/or a direct scrape of

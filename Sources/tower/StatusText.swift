@@ -22,7 +22,7 @@ enum StatusText {
         for e in endpoints {
             var row = [e.name, e.state.rawValue, String(e.revision), split(e), "\(e.updatedBy) \(age(now.timeIntervalSince(e.updatedAt))) ago"]
             if let figures {
-                let f = figures[FigureKey.make(e.name)]
+                let f = figures[EndpointVersionKey(e.name).description]
                 row += [n(f?.rps), n(f?.errorRatio, 100, 2), n(f?.p50Ms, 1, 0), n(f?.p95Ms, 1, 0), n(f?.p99Ms, 1, 0), n(f?.samples, 1, 0)]
             }
             rows.append(row)

@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import TowerConsole
 import TowerDomain
-import TowerSources
+import TowerTraces
 
 let noTraceSource = "no trace source: pass --traces KIND=URL, or give the context a traces: block"
 

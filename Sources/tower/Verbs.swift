@@ -24,7 +24,7 @@ struct Status: AsyncParsableCommand {
                 let now = Date(), staleAfter = settings.interval * 2
                 let out = StatusOutput(endpoints: endpoints.map { e in
                     StatusEndpoint(endpoint: e) { version in
-                        metricSources.isEmpty ? nil : StatusMetrics(figures: figures[FigureKey.make(e.name, version)], now: now, staleAfter: staleAfter)
+                        metricSources.isEmpty ? nil : StatusMetrics(figures: figures[EndpointVersionKey(e.name, version).description], now: now, staleAfter: staleAfter)
                     }
                 }, auditSeq: list.auditSeq, sourceErrors: sourceErrors.isEmpty ? nil : sourceErrors)
                 try printJSON(out)

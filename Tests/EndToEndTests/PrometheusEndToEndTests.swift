@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import TowerDomain
-import TowerSources
+import TowerMetrics
 
 /// Real Prometheus (Debian's package, a plain process on loopback with a temporary store) scraping
 /// the simulated fleet: Tower's figures equal PromQL's, and Tower's own quantiles equal

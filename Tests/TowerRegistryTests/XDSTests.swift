@@ -258,7 +258,7 @@ import TowerDomain
     }
 
     @Test func canonicalJSONEscapesWhatItMust() {
-        let s = XDSJSON.object(["b": .string("q\"\\\n\t\u{1}/é"), "a": .array([.int(-1), .bool(true)])]).bytes
+        let s = CanonicalJSON.object(["b": .string("q\"\\\n\t\u{1}/é"), "a": .array([.int(-1), .bool(true)])]).bytes
         #expect(String(decoding: s, as: UTF8.self) == #"{"a":[-1,true],"b":"q\"\\\n\t\u0001/é"}"#)
     }
 

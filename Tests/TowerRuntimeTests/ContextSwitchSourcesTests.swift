@@ -4,6 +4,7 @@ import Testing
 import TerminalUI
 import TowerConsole
 import TowerDomain
+import TowerMetrics
 import TowerSources
 @testable import TowerRuntime
 

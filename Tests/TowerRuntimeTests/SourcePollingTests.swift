@@ -3,7 +3,7 @@ import Synchronization
 import Testing
 import TowerConsole
 import TowerDomain
-import TowerSources
+import TowerMetrics
 @testable import TowerRuntime
 
 /// A source that behaves as a script says, call by call: answer, fail, hang, garbage.

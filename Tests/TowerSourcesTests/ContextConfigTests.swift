@@ -2,6 +2,8 @@ import Foundation
 import Synchronization
 import Testing
 import TowerDomain
+@testable import TowerMetrics
+@testable import TowerTraces
 @testable import TowerSources
 
 /// config.yaml: contexts that carry their sources, read strictly, with errors as sentences; and
