@@ -14,11 +14,13 @@ struct Traces: AsyncParsableCommand {
 
     // The work is a named method, not the body of `perform`'s closure, on purpose: written inline,
     // this async closure crashed Swift 6.3.1's optimiser in release builds (signal 11 "While
-    // splitting coroutine" in LLVM's coro-split, issue 9). Keep async work out of closures here.
+    // splitting coroutine" in LLVM's coro-split, issue 9). `@inline(never)` keeps the optimiser from
+    // folding it back into the closure. Keep async work out of closures here.
     func run() async throws {
         try await perform(connection.output) { try await listTraces() }
     }
 
+    @inline(never)
     private func listTraces() async throws {
         let (client, ctx) = try connection.client()
         let settings = try sources.settings(ctx)
