@@ -17,10 +17,16 @@ import Foundation
 //
 // Error policy: `.strict` (default) throws the first problem with its line number, as Prometheus
 // fails a whole scrape on one bad line; a half-read page would make series "disappear". Under
-// `.skipInvalidLines` a bad line is dropped, a warning kept, and the rest read.
+// `.skipInvalidLines` a bad line is dropped, a warning kept, and the rest read. Strict is about
+// syntax (and the values and timestamps it yields), as strict as Prometheus's text parsers and no
+// more: it does not check a family's meaning — one TYPE per family, counters never negative, a
+// histogram's buckets cumulative and ending in `+Inf` with `_count` equal to it — so a page that
+// breaks those parses and the consumer must not assume them.
 
 public struct ExpositionParser: Sendable {
     public enum Policy: Sendable, Equatable {
+        /// The first malformed line fails the page. Syntax only: families' rules (one TYPE,
+        /// counter signs, histogram structure) are not checked, as Prometheus's parser does not.
         case strict
         case skipInvalidLines
     }
@@ -59,21 +65,25 @@ public struct ExpositionParser: Sendable {
 
     /// Parse throughput in MB/s (10^6 bytes per second) over at least half a second of repeated
     /// parses, for the bench. Not a test assertion: timings depend on the machine and the build.
+    /// 0 when the page does not parse strictly or every parse does not yield the same samples: a
+    /// figure for a parser that fails (fast) would be a lie.
     public static func benchmarkThroughput(bytes: [UInt8], format: ExpositionFormat = .text) -> Double {
         guard !bytes.isEmpty else { return 0 }
-        let parser = ExpositionParser(format: format, policy: .skipInvalidLines)
+        let parser = ExpositionParser(format: format)
+        guard let expected = try? parser.parse(bytes).samples.count, expected > 0 else { return 0 }
         let clock = ContinuousClock()
         let start = clock.now
-        var parsedBytes = 0, samples = 0
+        var parsedBytes = 0, samples = 0, parses = 0
         var elapsed = Duration.zero
         repeat {
             samples &+= (try? parser.parse(bytes))?.samples.count ?? 0
+            parses += 1
             parsedBytes += bytes.count
             elapsed = clock.now - start
         } while elapsed < .milliseconds(500)
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        // `samples` is read so that the parses cannot be optimised away.
-        return samples < 0 ? 0 : Double(parsedBytes) / seconds / 1e6
+        // Reading `samples` also keeps the parses from being optimised away.
+        return samples != expected &* parses ? 0 : Double(parsedBytes) / seconds / 1e6
     }
 }
 
@@ -171,6 +181,14 @@ func parseExpositionNumber(_ p: UnsafePointer<UInt8>, _ start: Int, _ end: Int, 
 @inline(__always) private func matchesExactly(_ p: UnsafePointer<UInt8>, _ count: Int, _ literal: StaticString) -> Bool {
     guard count == literal.utf8CodeUnitCount else { return false }
     return memcmp(p, literal.utf8Start, count) == 0
+}
+
+/// `Int64(ms)` truncates toward zero like Go's `int64(f)`; outside ±2^63 it would trap, so the
+/// ends saturate (see `parseTimestamp`).
+func saturatingMilliseconds(_ ms: Double) -> Int64 {
+    if ms >= 0x1p63 { return .max }
+    if ms < -0x1p63 { return .min }
+    return Int64(ms)
 }
 
 private struct LineFailure: Error {
@@ -577,13 +595,19 @@ private struct ParseState {
         return string
     }
 
-    /// 0.0.4: an int64 of milliseconds (may be negative). OpenMetrics: seconds, a float.
+    /// 0.0.4: an int64 of milliseconds (may be negative); one that does not fit is an error, as in
+    /// promparse.go (`strconv.ParseInt(…, 10, 64)`). OpenMetrics: seconds, a float, read as
+    /// openmetricsparse.go does (`p.ts = int64(ts * 1000)` after refusing NaN and ±Inf, for sample
+    /// and exemplar timestamps alike): multiplied by 1000 in floating point, then truncated toward
+    /// zero, not rounded (`0.0015` s is 1 ms). A finite value beyond what Int64 milliseconds hold
+    /// (`1.2e19`) is valid OpenMetrics and Prometheus keeps the sample; Go leaves such a conversion
+    /// to the platform, so we saturate to Int64.min/max rather than refuse the page.
     func parseTimestamp(_ s: Int, _ e: Int) throws(LineFailure) -> Int64 {
         if openMetrics {
-            guard let seconds = parseExpositionNumber(p, s, e), seconds.isFinite, abs(seconds) < 9.2e15 else {
+            guard let seconds = parseExpositionNumber(p, s, e), seconds.isFinite else {
                 throw LineFailure(.invalidTimestamp, "'\(printable(s, e))' is not a timestamp in seconds")
             }
-            return Int64((seconds * 1000).rounded())
+            return saturatingMilliseconds(seconds * 1000)
         }
         var k = s
         var negative = false

@@ -12,22 +12,29 @@ struct Traces: AsyncParsableCommand {
     @OptionGroup var sources: SourceOptions
     @Argument(help: "The endpoint.") var endpoint: String
 
+    // The work is a named method, not the body of `perform`'s closure, on purpose: written inline,
+    // this async closure crashed Swift 6.3.1's optimiser in release builds (signal 11 "While
+    // splitting coroutine" in LLVM's coro-split, issue 9). `@inline(never)` keeps the optimiser from
+    // folding it back into the closure. Keep async work out of closures here.
     func run() async throws {
-        try await perform(connection.output) {
-            let (client, ctx) = try connection.client()
-            let settings = try sources.settings(ctx)
-            guard let source = settings.traceSource() else { throw VerbError(message: noTraceSource, code: Exit.invalid) }
-            let e = try await client.endpoint(endpoint)
-            let found: [TraceSummary]
-            do { found = try await settings.traceMapping.triage(source, endpoint: e.name, path: e.path) } catch {
-                throw VerbError(message: "traces: \(error)", code: Exit.unreachable)
-            }
-            if connection.output == .json { try printJSON(found); return }
-            print(StatusText.columns([["TRACE ID", "DURATION", "ERRORS", "SPANS", "ROOT"]] + found.map {
-                [$0.traceID, String(format: "%.1fms", Double($0.durationMicros) / 1000), $0.errorCount.map(String.init) ?? "-",
-                 $0.spanCount.map(String.init) ?? "-", Names.printable("\($0.rootService): \($0.rootName)")]
-            }))
+        try await perform(connection.output) { try await listTraces() }
+    }
+
+    @inline(never)
+    private func listTraces() async throws {
+        let (client, ctx) = try connection.client()
+        let settings = try sources.settings(ctx)
+        guard let source = settings.traceSource() else { throw VerbError(message: noTraceSource, code: Exit.invalid) }
+        let e = try await client.endpoint(endpoint)
+        let found: [TraceSummary]
+        do { found = try await settings.traceMapping.triage(source, endpoint: e.name, path: e.path) } catch {
+            throw VerbError(message: "traces: \(error)", code: Exit.unreachable)
         }
+        if connection.output == .json { try printJSON(found); return }
+        print(StatusText.columns([["TRACE ID", "DURATION", "ERRORS", "SPANS", "ROOT"]] + found.map {
+            [$0.traceID, String(format: "%.1fms", Double($0.durationMicros) / 1000), $0.errorCount.map(String.init) ?? "-",
+             $0.spanCount.map(String.init) ?? "-", Names.printable("\($0.rootService): \($0.rootName)")]
+        }))
     }
 }
 

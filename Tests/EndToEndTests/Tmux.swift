@@ -45,11 +45,17 @@ final class Tmux: @unchecked Sendable {
     /// Waits until the screen contains `text`; returns the screen either way.
     @discardableResult
     func waitFor(_ text: String, timeout: TimeInterval = 5) -> (found: Bool, screen: String) {
+        waitUntil(timeout: timeout) { $0.contains(text) }
+    }
+
+    /// Waits until one capture of the screen satisfies `condition`; returns the last capture.
+    @discardableResult
+    func waitUntil(timeout: TimeInterval = 5, _ condition: (String) -> Bool) -> (found: Bool, screen: String) {
         let deadline = Date().addingTimeInterval(timeout)
         var s = ""
         repeat {
             s = screen()
-            if s.contains(text) { return (true, s) }
+            if condition(s) { return (true, s) }
             usleep(50_000)
         } while Date() < deadline
         return (false, s)

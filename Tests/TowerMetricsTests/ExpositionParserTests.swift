@@ -424,6 +424,26 @@ extension ExpositionDocument {
         #expect(lenient.warnings.map(\.kind) == [.lineTooLong])
     }
 
+    /// As openmetricsparse.go: `int64(ts * 1000)`, a truncation toward zero, not a rounding.
+    @Test func openMetricsTimestampsAreTruncatedToTheMillisecond() throws {
+        let om = ExpositionParser(format: .openMetrics)
+        let doc = try om.parse("a 1 0.0015\nb 1 -0.0015\nc 1 1.9999\nd_total 1 # {t=\"x\"} 1 0.0029\n# EOF\n")
+        #expect(doc.samples.map(\.timestampMs) == [1, -1, 1999, nil])
+        #expect(doc.samples.last?.exemplar?.timestampMs == 2)
+    }
+
+    /// A finite timestamp past Int64 milliseconds is valid OpenMetrics; Prometheus keeps the sample,
+    /// so strict mode must not refuse the page. The timestamp saturates.
+    @Test func anOpenMetricsTimestampBeyondInt64KeepsItsSample() throws {
+        let doc = try ExpositionParser(format: .openMetrics).parse("a 1 1.2e19\nb 2 -1.2e19\nc_total 3 # {t=\"x\"} 1 1e300\nd 4\n# EOF\n")
+        #expect(doc.samples.map(\.name) == ["a", "b", "c_total", "d"])
+        #expect(doc.samples.map(\.timestampMs) == [Int64.max, Int64.min, nil, nil])
+        #expect(doc.samples[2].exemplar?.timestampMs == Int64.max)
+        // Still refused: what is not a number, and what Prometheus refuses too.
+        #expect(expositionError("a 1 Inf\n# EOF\n", .openMetrics)?.kind == .invalidTimestamp)
+        #expect(expositionError("a 1 1e400\n# EOF\n", .openMetrics)?.kind == .invalidTimestamp)
+    }
+
     @Test func nanEverywhere() throws {
         let text = "# TYPE h histogram\nh_bucket{le=\"NaN\"} NaN\nh_bucket{le=\"1\"} NaN\nh_bucket{le=\"+Inf\"} NaN\nh_sum NaN\nh_count NaN\nc_total NaN\n"
         let doc = try ExpositionParser().parse(text)
@@ -464,9 +484,14 @@ extension ExpositionDocument {
         #expect(doc.warnings.first?.line == 1)
     }
 
-    @Test func benchmarkFunctionReturnsAThroughput() throws {
-        let mbPerSecond = ExpositionParser.benchmarkThroughput(bytes: try ExpositionFixture.bytes("envoy_test_prometheus_OutputWithAllMetricTypes.prom"))
-        #expect(mbPerSecond > 0)
+    /// The figure stands for pages actually read: a page that does not parse, or yields nothing,
+    /// has no throughput (a parser that throws at once would otherwise look fast).
+    @Test func benchmarkFunctionReturnsAThroughputOnlyForWhatItParsed() throws {
+        let page = try ExpositionFixture.bytes("envoy_test_prometheus_OutputWithAllMetricTypes.prom")
+        #expect(try ExpositionParser().parse(page).samples.count == 26)
+        #expect(ExpositionParser.benchmarkThroughput(bytes: page) > 0)
+        #expect(ExpositionParser.benchmarkThroughput(bytes: Array("m 1\nnot a sample\n".utf8)) == 0)
+        #expect(ExpositionParser.benchmarkThroughput(bytes: Array("# HELP m nothing\n".utf8)) == 0)
         #expect(ExpositionParser.benchmarkThroughput(bytes: []) == 0)
     }
 }

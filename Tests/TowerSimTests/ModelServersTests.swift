@@ -182,12 +182,17 @@ import TowerHTTP
         let live = Self.live(Scenario())
         let first = try await ModelServers.start(live: live, versions: [("alpha", "v1")])
         defer { Task { await first.shutdown() } }
-        let taken = first.ports["alpha--v1"]!
+        let taken = try #require(first.ports["alpha--v1"])
+        // beta starts (on a port we know) before alpha--v2 fails; it must be stopped, not left behind.
+        let beta = try StackFiles.freePort()
         do {
-            _ = try await ModelServers.start(live: live, versions: [("beta", "v1"), ("alpha", "v2")], ports: ["alpha--v2": taken])
+            _ = try await ModelServers.start(live: live, versions: [("beta", "v1"), ("alpha", "v2")], ports: ["beta--v1": beta, "alpha--v2": taken])
             Issue.record("a second server on port \(taken) started")
         } catch {
             #expect(error is ModelServerError && "\(error)".contains("alpha--v2") && "\(error)".contains("\(taken)"), "\(error)")
+        }
+        await #expect(throws: HTTPTransportError.self, "beta (port \(beta)) still answers") {
+            _ = try await ModelServersTests.transport.send(HTTPRequest(url: "http://127.0.0.1:\(beta)/", timeout: .seconds(1)))
         }
         // The first is still serving.
         let r = try await ModelServersTests.transport.send(HTTPRequest(url: "http://127.0.0.1:\(taken)/"))

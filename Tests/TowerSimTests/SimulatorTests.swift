@@ -69,27 +69,37 @@ import TowerDomain
         let t0 = Date(timeIntervalSince1970: 1_795_000_000)
         for i in 0..<100 { sim.advance(seconds: 0.1, now: t0.addingTimeInterval(Double(i) / 10), elapsed: Double(i) / 10) }
         var c = Self.counts(sim.metrics.exposition())
-        let share = c["v2"]! / (c["v1"]! + c["v2"]!)
-        #expect(abs(share - 0.10) < 0.03, "v2 share \(share)")
-        #expect(abs(c["v1"]! + c["v2"]! - 2000) < 200, "Poisson arrivals at 200/s for 10 s")
+        let v1 = try #require(c["v1"], "no traffic to v1"), v2 = try #require(c["v2"], "no traffic to v2")
+        #expect(abs(v2 / (v1 + v2) - 0.10) < 0.03, "v2 share \(v2 / (v1 + v2))")
+        #expect(abs(v1 + v2 - 2000) < 200, "Poisson arrivals at 200/s for 10 s")
+        #expect(Double(sim.requests) == v1 + v2)
 
         sim.route([try Self.endpoint([("v1", 0), ("v2", 100)])])
-        let before = c
         for i in 0..<10 { sim.advance(seconds: 0.1, now: t0.addingTimeInterval(10 + Double(i) / 10), elapsed: 10) }
         c = Self.counts(sim.metrics.exposition())
-        #expect(c["v1"] == before["v1"], "a shift moves traffic at once")
-        #expect(c["v2"]! > before["v2"]!)
+        #expect(c["v1"] == v1, "a shift moves traffic at once")
+        let after = try #require(c["v2"])
+        #expect(abs(after - v2 - 200) < 60, "the whole second's 200 arrivals go to v2: \(after - v2)")
     }
 
+    /// Nothing for what must get nothing, while the same fleet otherwise takes its traffic: a
+    /// simulator that sent nothing at all must not pass.
     @Test func drainedVersionsAndOutOfServiceEndpointsGetNothing() throws {
-        var sim = Simulator(scenario: Scenario(rate: 100))
+        var sim = Simulator(scenario: Scenario(rate: 100), seed: 5)
         sim.route([try Self.endpoint([("v1", 100), ("v2", 0)], drained: ["v2"])])
         sim.advance(seconds: 1, now: Date(), elapsed: 0)
-        #expect(Self.counts(sim.metrics.exposition())["v2"] == nil)
-        var out = Simulator(scenario: Scenario(rate: 100))
-        out.route([try Self.endpoint([("v1", 100)], state: .outOfService)])
-        out.advance(seconds: 1, now: Date(), elapsed: 0)
-        #expect(out.requests == 0)
+        let c = Self.counts(sim.metrics.exposition())
+        #expect(c["v2"] == nil)
+        let v1 = try #require(c["v1"], "the serving version gets the traffic")
+        #expect(abs(v1 - 100) < 40, "Poisson arrivals at 100/s for 1 s: \(v1)")
+        #expect(Double(sim.requests) == v1)
+
+        for state in [EndpointState.serving, .outOfService] {
+            var one = Simulator(scenario: Scenario(rate: 100), seed: 5)
+            one.route([try Self.endpoint([("v1", 100)], state: state)])
+            one.advance(seconds: 1, now: Date(), elapsed: 0)
+            if state == .serving { #expect(one.requests > 50, "a serving endpoint gets traffic") } else { #expect(one.requests == 0) }
+        }
     }
 
     @Test func errorsAndLatencyFollowTheBehaviourAndAreTraced() throws {
