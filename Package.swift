@@ -33,6 +33,8 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "TerminalUI"),
+        // Pure statistics for verdicts (DESIGN §10): no I/O, so console, CLI and registry judge alike.
+        .target(name: "TowerAnalysis", dependencies: ["TowerDomain"]),
         .target(name: "TerminalUICurses", dependencies: ["CNCursesw", "TerminalUI"]),
         .target(name: "TowerHTTP", dependencies: ["CCurl"]),
         .target(name: "TowerConsole", dependencies: [
@@ -90,6 +92,7 @@ let package = Package(
         // -sanitize=fuzzer); an ordinary build replays corpus files through the same code.
         .executableTarget(name: "tower-fuzz", dependencies: ["TowerSources"]),
         .testTarget(name: "TowerDomainTests", dependencies: ["TowerDomain"]),
+        .testTarget(name: "TowerAnalysisTests", dependencies: ["TowerAnalysis", "TowerDomain"], exclude: ["reference"]),
         .testTarget(name: "TowerSourcesTests", dependencies: ["TowerSources", "TowerDomain", "TowerHTTP"], exclude: ["Fixtures"]),
         .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI"]),
         .testTarget(name: "TowerRuntimeTests", dependencies: ["TowerRuntime", "TowerConsole", "TowerSources", "TowerDomain"]),
