@@ -124,15 +124,23 @@ public struct BinnedLatencies: Sendable, Equatable {
 
     /// The median as Prometheus's `histogram_quantile(0.5, …)` gives it for these counts (a +Inf
     /// bucket added when missing), so a relative shift is relative to the p50 the console shows.
+    /// Written out rather than through `Quantile` (which sorts and copies): whole, ascending,
+    /// monotone counts need none of its repairs, and this runs for every judgement.
     public var median: Double? {
         guard total > 0 else { return nil }
+        let finite = bounds.last == .infinity ? bounds.count - 1 : bounds.count
+        guard finite > 0 else { return nil }
+        let rank = 0.5 * Double(total)
         var cumulative = 0.0
-        var buckets = zip(bounds, counts).map { le, c in
-            cumulative += Double(c)
-            return Bucket(le: le, count: cumulative)
+        for i in 0..<finite {
+            let previous = cumulative
+            cumulative += Double(counts[i])
+            if cumulative >= rank {
+                if i == 0 && bounds[0] <= 0 { return bounds[0] }
+                let start = i == 0 ? 0 : bounds[i - 1]
+                return start + (bounds[i] - start) * ((rank - previous) / Double(counts[i]))
+            }
         }
-        if bounds.last != .infinity { buckets.append(Bucket(le: .infinity, count: cumulative)) }
-        guard let m = Quantile.histogramQuantile(0.5, buckets), m.isFinite else { return nil }
-        return m
+        return bounds[finite - 1]
     }
 }

@@ -40,11 +40,14 @@ public struct ErrorComparison: Sendable, Equatable {
 
     /// nil when a side has no requests.
     public static func compare(canary c: RequestCounts, baseline b: RequestCounts, confidence: Double) -> ErrorComparison? {
+        compare(canary: c, baseline: b, z: JudgePolicy(confidence: confidence).intervalZ)
+    }
+
+    static func compare(canary c: RequestCounts, baseline b: RequestCounts, z: Double) -> ErrorComparison? {
         guard c.total > 0, b.total > 0 else { return nil }
         let useZ = usesZTest(canary: c, baseline: b)
         let p = useZ ? zTest(canary: c, baseline: b) : fisherGreater(canary: c, baseline: b)
-        let alpha = confidence > 0 && confidence < 1 ? 1 - confidence : 0.02
-        let (lo, hi) = newcombeInterval(canary: c, baseline: b, z: Normal.quantile(1 - alpha / 2))
+        let (lo, hi) = newcombeInterval(canary: c, baseline: b, z: z)
         return ErrorComparison(test: useZ ? .z : .fisher, pValue: p, lower: lo, upper: hi)
     }
 

@@ -71,7 +71,7 @@ public enum Judge {
         out.baselineMedianMs = y.median
         if let mw = MannWhitney.test(x.counts, y.counts) {
             out.pValue = mw.pValue
-            if let s = ShiftEstimate.hodgesLehmann(reps: x.representatives, x.counts, y.counts, sigma: mw.sigma, confidence: policy.confidence) {
+            if let s = ShiftEstimate.hodgesLehmann(reps: x.representatives, x.counts, y.counts, sigma: mw.sigma, z: policy.intervalZ) {
                 out.shiftMs = s.estimate
                 out.intervalMs = [s.lower, s.upper]
                 if let m = out.baselineMedianMs, m > 0 {
@@ -116,7 +116,7 @@ public enum Judge {
     public static func errors(canary c: RequestCounts, baseline b: RequestCounts, policy: JudgePolicy = .standard) -> ErrorJudgement {
         var out = ErrorJudgement(verdict: .pass, samples: [c.total, b.total])
         if let rc = c.ratio, let rb = b.ratio { out.ratios = [rc, rb] }
-        if let cmp = ErrorComparison.compare(canary: c, baseline: b, confidence: policy.confidence) {
+        if let cmp = ErrorComparison.compare(canary: c, baseline: b, z: policy.intervalZ) {
             out.pValue = cmp.pValue
             out.interval = [cmp.lower, cmp.upper]
             out.test = cmp.test

@@ -24,4 +24,11 @@ public struct JudgePolicy: Codable, Sendable, Equatable {
     var alpha: Double {
         confidence > 0 && confidence < 1 ? 1 - confidence : 0.02
     }
+
+    /// z(1 − α/2), for the two-sided intervals; the default's is computed once.
+    var intervalZ: Double {
+        confidence == 0.98 ? Self.z99 : Normal.quantile(1 - alpha / 2)
+    }
+
+    private static let z99 = Normal.quantile(0.99)
 }

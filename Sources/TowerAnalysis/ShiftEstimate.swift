@@ -10,36 +10,85 @@ public struct ShiftEstimate: Sendable, Equatable {
     public let lower: Double
     public let upper: Double
 
-    /// `reps` are the shared groups' representatives; `a`, `b` the canary's and the baseline's
-    /// counts; nil when a side is empty.
+    /// `reps` are the shared groups' representatives (ascending); `a`, `b` the canary's and the
+    /// baseline's counts; nil when a side is empty.
     public static func hodgesLehmann(reps: [Double], _ a: [UInt64], _ b: [UInt64], sigma: Double, confidence: Double) -> ShiftEstimate? {
-        guard reps.count == a.count, a.count == b.count else { return nil }
-        var pairs: [(d: Double, w: Double)] = []
-        pairs.reserveCapacity(a.count * a.count)
-        var n1 = 0.0, n2 = 0.0
-        for k in b.indices where b[k] > 0 { n2 += Double(b[k]) }
-        for j in a.indices where a[j] > 0 {
-            n1 += Double(a[j])
-            for k in b.indices where b[k] > 0 {
-                pairs.append((reps[j] - reps[k], Double(a[j]) * Double(b[k])))
-            }
-        }
-        guard !pairs.isEmpty else { return nil }
-        pairs.sort { $0.d < $1.d }
-        let total = n1 * n2
-        // The smallest difference with at least m pairs at or below it.
-        func orderStatistic(_ m: Double) -> Double {
-            var cumulative = 0.0
-            for p in pairs {
-                cumulative += p.w
-                if cumulative >= m { return p.d }
-            }
-            return pairs[pairs.count - 1].d
-        }
-        let median = (orderStatistic((total / 2).rounded(.up)) + orderStatistic((total / 2).rounded(.down) + 1)) / 2
         let alpha = confidence > 0 && confidence < 1 ? 1 - confidence : 0.02
-        let z = Normal.quantile(1 - alpha / 2)
+        return hodgesLehmann(reps: reps, a, b, sigma: sigma, z: Normal.quantile(1 - alpha / 2))
+    }
+
+    static func hodgesLehmann(reps: [Double], _ a: [UInt64], _ b: [UInt64], sigma: Double, z: Double) -> ShiftEstimate? {
+        guard reps.count == a.count, a.count == b.count, reps.allSatisfy({ $0.isFinite }) else { return nil }
+        var pd = PairDifferences()
+        for k in reps.indices {
+            if a[k] > 0 { pd.xr.append(reps[k]); pd.xw.append(Double(a[k])) }
+            if b[k] > 0 { pd.yr.append(reps[k]); pd.yw.append(Double(b[k])) }
+        }
+        guard !pd.xr.isEmpty, !pd.yr.isEmpty else { return nil }
+        pd.n2 = pd.yw.reduce(0, +)
+        let total = pd.xw.reduce(0, +) * pd.n2
+        let m1 = (total / 2).rounded(.up), m2 = (total / 2).rounded(.down) + 1
+        let s1 = pd.select(m1)
+        let median = m1 == m2 ? s1 : (s1 + pd.select(m2)) / 2
         let c = max(1, (total / 2 - z * sigma).rounded(.down))
-        return ShiftEstimate(estimate: median, lower: orderStatistic(c), upper: orderStatistic(total + 1 - c))
+        return ShiftEstimate(estimate: median, lower: pd.select(c), upper: pd.select(total + 1 - c))
+    }
+}
+
+/// The weighted pairwise differences x − y of two grouped samples, never materialised: the k×k
+/// differences form rows that are sorted, so how many lie at or below d, and the next one above
+/// d, take one two-pointer pass (O(k)); an order statistic is found by bisecting on the value and
+/// stepping to the next difference, with no sort and no k² array.
+struct PairDifferences {
+    var xr: [Double] = [], xw: [Double] = []
+    var yr: [Double] = [], yw: [Double] = []
+    var n2 = 0.0
+
+    init() {
+        xr.reserveCapacity(32); xw.reserveCapacity(32); yr.reserveCapacity(32); yw.reserveCapacity(32)
+    }
+
+    /// Pairs with difference ≤ d, and the smallest difference above d (+inf when none).
+    func pass(_ d: Double) -> (count: Double, next: Double) {
+        var k = 0
+        var below = 0.0
+        var count = 0.0
+        var next = Double.infinity
+        for j in xr.indices {
+            // The difference xr[j] − yr[k] falls as k rises; skip those still above d.
+            while k < yr.count && xr[j] - yr[k] > d { below += yw[k]; k += 1 }
+            count += xw[j] * (n2 - below)
+            if k > 0 { next = min(next, xr[j] - yr[k - 1]) }
+        }
+        return (count, next)
+    }
+
+    /// The smallest difference with at least m pairs at or below it (1 ≤ m ≤ N). The pivot is
+    /// interpolated on the counts (the pairs' distribution is close to smooth, so this lands in a
+    /// few passes), every other pivot a plain bisection so that the bracket always at least halves;
+    /// a pivot is never below the next difference, so every pass also rules out one.
+    func select(_ m: Double) -> Double {
+        var lo = xr[0] - yr[yr.count - 1]
+        var (flo, candidate) = pass(lo)
+        if flo >= m { return lo }
+        var hi = xr[xr.count - 1] - yr[0]
+        var fhi = xw.reduce(0, +) * n2
+        var bisect = false
+        // Invariant: F(lo) < m ≤ F(hi); the answer is a difference in (lo, hi], candidate the
+        // smallest difference above lo.
+        while candidate < hi {
+            var t = bisect ? lo + (hi - lo) / 2 : lo + (hi - lo) * ((m - flo) / (fhi - flo))
+            bisect.toggle()
+            if !(t >= candidate) { t = candidate }
+            if !(t < hi) { t = candidate }
+            let (ft, next) = pass(t)
+            if ft >= m {
+                if t == candidate { return candidate }
+                hi = t; fhi = ft
+            } else {
+                lo = t; flo = ft; candidate = next
+            }
+        }
+        return candidate
     }
 }
