@@ -17,7 +17,7 @@ enum Hypergeometric {
             q = drawn - q - 1
             lower = true
         }
-        if q < 0 { return lower ? 0 : 1 }
+        if q < 0 || q < drawn - nb { return lower ? 0 : 1 }
         if q >= nr || q >= drawn { return lower ? 1 : 0 }
         let d = density(q, white: nr, black: nb, drawn: drawn)
         let pd = tailRatio(q, white: nr, black: nb, drawn: drawn)

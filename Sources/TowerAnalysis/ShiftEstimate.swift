@@ -29,9 +29,14 @@ public struct ShiftEstimate: Sendable, Equatable {
         let total = pd.xw.reduce(0, +) * pd.n2
         let m1 = (total / 2).rounded(.up), m2 = (total / 2).rounded(.down) + 1
         let s1 = pd.select(m1)
-        let median = m1 == m2 ? s1 : (s1 + pd.select(m2)) / 2
+        // The two middle order statistics are nearly always the same difference: one pass says so.
+        let (f1, after1) = pd.pass(s1)
+        let s2 = m2 <= f1 ? s1 : pd.select(m2, above: s1, next: after1)
         let c = max(1, (total / 2 - z * sigma).rounded(.down))
-        return ShiftEstimate(estimate: median, lower: pd.select(c), upper: pd.select(total + 1 - c))
+        // The interval's ends lie either side of the median: search only there.
+        let lower = c <= m1 ? pd.select(c, atMost: s1) : pd.select(c)
+        let upper = total + 1 - c <= f1 ? s1 : pd.select(total + 1 - c, above: s1, next: after1)
+        return ShiftEstimate(estimate: (s1 + s2) / 2, lower: lower, upper: upper)
     }
 }
 
@@ -68,11 +73,27 @@ struct PairDifferences {
     /// few passes), every other pivot a plain bisection so that the bracket always at least halves;
     /// a pivot is never below the next difference, so every pass also rules out one.
     func select(_ m: Double) -> Double {
-        var lo = xr[0] - yr[yr.count - 1]
-        var (flo, candidate) = pass(lo)
+        let lo = xr[0] - yr[yr.count - 1]
+        let (flo, next) = pass(lo)
         if flo >= m { return lo }
-        var hi = xr[xr.count - 1] - yr[0]
-        var fhi = xw.reduce(0, +) * n2
+        return search(m, lo: lo, flo: flo, candidate: next, hi: xr[xr.count - 1] - yr[0], fhi: xw.reduce(0, +) * n2)
+    }
+
+    /// `select` knowing that the answer is at most `hi` (F(hi) ≥ m).
+    func select(_ m: Double, atMost hi: Double) -> Double {
+        let lo = xr[0] - yr[yr.count - 1]
+        let (flo, next) = pass(lo)
+        if flo >= m { return lo }
+        return search(m, lo: lo, flo: flo, candidate: next, hi: hi, fhi: pass(hi).count)
+    }
+
+    /// `select` knowing that fewer than m pairs are ≤ `lo`, `next` the difference after it.
+    func select(_ m: Double, above lo: Double, next: Double) -> Double {
+        search(m, lo: lo, flo: pass(lo).count, candidate: next, hi: xr[xr.count - 1] - yr[0], fhi: xw.reduce(0, +) * n2)
+    }
+
+    private func search(_ m: Double, lo: Double, flo: Double, candidate: Double, hi: Double, fhi: Double) -> Double {
+        var lo = lo, flo = flo, candidate = candidate, hi = hi, fhi = fhi
         var bisect = false
         // Invariant: F(lo) < m ≤ F(hi); the answer is a difference in (lo, hi], candidate the
         // smallest difference above lo.
