@@ -33,6 +33,8 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "TerminalUI"),
+        // Pure statistics for verdicts (DESIGN §10): no I/O, so console, CLI and registry judge alike.
+        .target(name: "TowerAnalysis", dependencies: ["TowerDomain"]),
         .target(name: "TerminalUICurses", dependencies: ["CNCursesw", "TerminalUI"]),
         .target(name: "TowerHTTP", dependencies: ["CCurl"]),
         .target(name: "TowerConsole", dependencies: [
@@ -102,6 +104,7 @@ let package = Package(
         .testTarget(name: "TowerMetricsTests", dependencies: ["TowerMetrics", "TowerDomain", "TowerHTTP"], exclude: ["Fixtures"]),
         .testTarget(name: "TowerTracesTests", dependencies: ["TowerTraces", "TowerDomain", "TowerHTTP"], exclude: ["Fixtures"]),
         .testTarget(name: "TowerSourcesTests", dependencies: ["TowerSources", "TowerMetrics", "TowerTraces", "TowerDomain", "TowerHTTP"]),
+        .testTarget(name: "TowerAnalysisTests", dependencies: ["TowerAnalysis", "TowerDomain"], exclude: ["reference"]),
         .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI"]),
         .testTarget(name: "TowerRuntimeTests", dependencies: [
             "TowerRuntime", "TowerConsole", "TowerSources", "TowerMetrics", "TowerDomain", "TowerHTTP", "TerminalUI",
