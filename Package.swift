@@ -88,8 +88,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "tower-sim", dependencies: [
-            "TowerSim", "TowerSources", "TowerDomain", "TowerHTTP",
-            .product(name: "Hummingbird", package: "hummingbird"),
+            "TowerSim", "TowerSources", "TowerDomain",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -123,6 +122,7 @@ let package = Package(
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Yams", package: "Yams"),
+            .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         .testTarget(name: "EndToEndTests", dependencies: [
             "TowerMetrics", "TowerDomain", "TowerHTTP", "TowerSim",
