@@ -12,11 +12,44 @@ public struct Figures: Codable, Sendable, Equatable {
     public var samples: Double?
     /// When the source answered with these figures.
     public var readAt: Date
+    /// The counts behind the figures over their window, for the statistics that judge a canary
+    /// (TowerAnalysis): nil when the source could not say.
+    public var window: WindowCounts?
 
     public init(rps: Double? = nil, errorRatio: Double? = nil, p50Ms: Double? = nil, p95Ms: Double? = nil, p99Ms: Double? = nil,
-                samples: Double? = nil, readAt: Date) {
+                samples: Double? = nil, readAt: Date, window: WindowCounts? = nil) {
         self.rps = rps; self.errorRatio = errorRatio; self.p50Ms = p50Ms; self.p95Ms = p95Ms; self.p99Ms = p99Ms
-        self.samples = samples; self.readAt = readAt
+        self.samples = samples; self.readAt = readAt; self.window = window
+    }
+}
+
+/// What one endpoint or version did over a window, as counts (rate × window from Prometheus,
+/// counter deltas from a scrape), so a test can weigh how much evidence there is. Fractional
+/// counts are allowed (rates are); nil is "could not be read", never 0.
+public struct WindowCounts: Codable, Sendable, Equatable {
+    /// The window's length in seconds.
+    public var seconds: Double
+    public var requests: Double?
+    /// 5xx answers.
+    public var errors: Double?
+    /// Cumulative latency buckets, `le` in milliseconds, ascending (the last may be +Inf).
+    public var latencyBuckets: [Bucket]?
+
+    public init(seconds: Double, requests: Double? = nil, errors: Double? = nil, latencyBuckets: [Bucket]? = nil) {
+        self.seconds = seconds; self.requests = requests; self.errors = errors; self.latencyBuckets = latencyBuckets
+    }
+}
+
+/// One endpoint's bad-event ratios over the burn-rate windows (keyed by window length in seconds):
+/// `errors` = 5xx ÷ requests, `slow` = requests slower than the SLO's latencyMs ÷ requests. A
+/// window the source could not read is absent; `partial` lists windows longer than the history the
+/// source holds (a scrape source knows only what it has seen since the console started).
+public struct BadRatios: Codable, Sendable, Equatable {
+    public var errors: [Int: Double]
+    public var slow: [Int: Double]
+    public var partial: [Int]
+    public init(errors: [Int: Double] = [:], slow: [Int: Double] = [:], partial: [Int] = []) {
+        self.errors = errors; self.slow = slow; self.partial = partial
     }
 }
 

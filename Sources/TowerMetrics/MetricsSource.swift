@@ -14,11 +14,25 @@ public protocol MetricsSource: Sendable {
     func history(points: Int) async throws -> [String: [Double?]]
     /// What the source warned about in its last answer (Prometheus `warnings`), for the header.
     var warnings: [String] { get }
+    /// Per endpoint (keyed by name), the bad-event ratios over each window (seconds) for SLO burn
+    /// rates; `latencyMs` per endpoint decides what is slow. A fixed number of queries whatever the
+    /// number of endpoints. Throws `MetricsSourceError` when the source cannot say at all.
+    func badRatios(windows: [Int], latencyMs: [String: Double]) async throws -> [String: BadRatios]
+    /// Figures (with `window` counts) for the window of `windowSeconds` that ended at `end`: what
+    /// the versions did before and after a change (change impact). History does not change, so
+    /// callers may cache the answer.
+    func figures(endingAt end: Date, windowSeconds: Int) async throws -> [String: Figures]
 }
 
 extension MetricsSource {
     public func history(points: Int) async throws -> [String: [Double?]] { [:] }
     public var warnings: [String] { [] }
+    public func badRatios(windows: [Int], latencyMs: [String: Double]) async throws -> [String: BadRatios] {
+        throw MetricsSourceError("\(name) cannot read burn rates")
+    }
+    public func figures(endingAt end: Date, windowSeconds: Int) async throws -> [String: Figures] {
+        throw MetricsSourceError("\(name) keeps no history to read a past window from")
+    }
 }
 
 public struct MetricsSourceError: Error, CustomStringConvertible, Sendable {
