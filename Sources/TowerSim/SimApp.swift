@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Synchronization
+import UnixSignals
 import TowerSources
 
 /// Real load the simulator application sends: through a gateway, or straight to model servers
