@@ -112,8 +112,9 @@ extension ExpositionDocument {
 
         let withExemplar = try #require(doc.first("rpc_durations_histogram_seconds_bucket", ["le": "-0.0002899999999999998"]))
         #expect(withExemplar.value == 3)
+        // 1.7268398142239082e+09 s is …814223.9 ms: truncated as Prometheus's `int64(ts * 1000)` does.
         #expect(withExemplar.exemplar == ExpositionExemplar(labels: [ExpositionLabel("dummyID", "17783")], value: -0.0003825067330956884,
-                                                            timestampMs: 1_726_839_814_224))
+                                                            timestampMs: 1_726_839_814_223))
         #expect(doc.samples.filter { $0.exemplar != nil }.count == 6)
         #expect(doc.first("rpc_durations_histogram_seconds_bucket", ["le": "-8.999999999999979e-05"])?.exemplar == nil)
         #expect(doc.first("rpc_durations_histogram_seconds_sum")?.value == -8.452185437166741e-05)
