@@ -38,10 +38,13 @@ private func liveOverview(_ f: inout Frame, _ s: ConsoleState, _ r: Rect, _ g: G
     let columns: [TableColumn<Endpoint>] = [
         TableColumn("STATE", width: 7) { stateLabel($0, g, s.theme) },
         TableColumn("ENDPOINT", width: 15) { TableCell($0.name) },
-        TableColumn("RPS", width: 6, priority: 1) { e in metric(e) { Fmt.rps($0.rps) } },
+        // The mark of a row in trouble, naming the version: kept at any width the table allows.
+        TableColumn("ALERT", minWidth: 14, maxWidth: 22) { e in VerdictText.flag(e, s, g) ?? "" },
+        TableColumn("RPS", width: 6, priority: 2) { e in metric(e) { Fmt.rps($0.rps) } },
         TableColumn("ERR", width: 6, priority: 1) { e in metric(e, { Fmt.ratio($0.errorRatio) }, alarm: { ($0.errorRatio ?? 0) >= 0.01 }) },
         TableColumn("P99", width: 6, priority: 1) { e in metric(e) { Fmt.ms($0.p99Ms) } },
-        TableColumn("P99 TREND", width: 12, priority: 2) { e in
+        TableColumn("BURN", width: 6, priority: 1) { e in VerdictText.burnCell(e, s, g) },
+        TableColumn("P99 TREND", width: 12, priority: 3) { e in
             TableCell(Sparkline.render(t.history[Telemetry.key(e.name)] ?? [], width: 12, ascii: g.ascii))
         },
         TableColumn("SPLIT", width: 16, priority: 1) { TableCell(splitText($0)) },
