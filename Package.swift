@@ -61,6 +61,7 @@ let package = Package(
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         ]),
         .target(name: "TowerRegistry", dependencies: [
             "TowerDomain",
@@ -106,7 +107,7 @@ let package = Package(
         .testTarget(name: "TowerAnalysisTests", dependencies: ["TowerAnalysis", "TowerDomain"], exclude: ["reference"]),
         .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI"]),
         .testTarget(name: "TowerRuntimeTests", dependencies: [
-            "TowerRuntime", "TowerConsole", "TowerSources", "TowerMetrics", "TowerDomain", "TowerHTTP", "TerminalUI",
+            "TowerRuntime", "TowerConsole", "TowerSources", "TowerMetrics", "TowerTraces", "TowerDomain", "TowerHTTP", "TerminalUI",
         ]),
         .testTarget(name: "TowerSimTests", dependencies: [
             "TowerSim", "TowerSources", "TowerDomain", "TowerHTTP",
