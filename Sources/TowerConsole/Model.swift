@@ -210,9 +210,15 @@ public struct ConsoleState: Equatable, Sendable {
 
     private mutating func refreshVisible() { visibleEndpoints = sorted(filtered) }
 
-    /// Sorts again after verdicts or burn changed (the attention and burn orders read them),
-    /// keeping the selected endpoint selected.
-    mutating func resort() {
+    /// The widest mark the overview's ALERT column has to show (0: no row is marked, so the
+    /// column is left out); kept here so a frame does not compute every row's mark to lay out.
+    public private(set) var alertWidth = 0
+
+    /// After verdicts or burn changed: the marks' width, and the order again (the attention and
+    /// burn orders read them), keeping the selected endpoint selected.
+    mutating func healthChanged() {
+        let g = Glyphs(ascii: ascii)
+        alertWidth = endpoints.reduce(0) { max($0, VerdictText.flag($1, self, g)?.text.count ?? 0) }
         guard sort == .attention || sort == .burn else { return }
         let selected = screen == .overview ? selectedEndpoint?.name : nil
         refreshVisible()

@@ -125,7 +125,7 @@ public func update(_ state: inout ConsoleState, _ message: Message) -> [Effect] 
         state.slo.readings = readings
         state.slo.error = nil
         state.now = max(state.now, at)
-        state.resort()
+        state.healthChanged()
         return []
     case .burnFailed(let why, let at):
         // The last reading stays on screen beside the reason, as stale figures do.
@@ -211,7 +211,7 @@ public func update(_ state: inout ConsoleState, _ message: Message) -> [Effect] 
 private func judge(_ state: inout ConsoleState, _ endpoints: [Endpoint]) {
     guard !endpoints.isEmpty else { return }
     for e in endpoints { state.telemetry.judgements[e.name] = Judging.endpoint(e, state.telemetry.figures) }
-    state.resort()
+    state.healthChanged()
 }
 
 /// Change impact for the newest revisions of the endpoint on screen that have none yet (or whose

@@ -115,14 +115,15 @@ enum VerdictText {
         let failing = Judging.failing(e, judgements)
         if let v = failing.first, let j = judgements?[v.name] {
             var what: [String] = []
-            if j.errors.verdict == .fail, let r = j.errors.ratios?.first { what.append("errors \(ratio(r))") }
+            // Spelled as the table beside it spells figures ("2.1%"), so 80 columns keep the whole mark.
+            if j.errors.verdict == .fail, let r = j.errors.ratios?.first { what.append("errors \(Fmt.ratio(r))") }
             if j.latency.verdict == .fail {
                 let fig = s.telemetry.figures
                 if let c = fig[Telemetry.key(e.name, v.name)]?.p99Ms, let base = Judging.baseline(e),
                    let b = fig[Telemetry.key(e.name, base)]?.p99Ms, b > 0, c.isFinite {
-                    what.append("p99 \(relative(c / b - 1))")
+                    what.append("p99 " + String(format: "%+.0f%%", (c / b - 1) * 100))
                 } else if let r = j.latency.shiftRelative {
-                    what.append("latency \(relative(r))")
+                    what.append("latency " + String(format: "%+.0f%%", r * 100))
                 } else {
                     what.append("latency")
                 }
@@ -131,8 +132,9 @@ enum VerdictText {
             return TableCell("\(g.bad) \(v.name) \(what.joined(separator: ", "))\(more)", s.theme.bad)
         }
         guard let b = s.slo.readings[e.name].flatMap({ BurnFigure.of($0.status) }), b.alert != .none else { return nil }
-        return b.alert == .page ? TableCell("\(g.bad) page: \(b.objective) \(b.pair)", s.theme.bad)
-            : TableCell("! ticket: \(b.objective) \(b.pair)", s.theme.warn)
+        // The pair is on the Endpoint screen's SLO line; here the level and the objective fit 80 columns.
+        return b.alert == .page ? TableCell("\(g.bad) page: \(b.objective)", s.theme.bad)
+            : TableCell("! ticket: \(b.objective)", s.theme.warn)
     }
 
     /// The Endpoint screen's SLO line: the alert first, then the burn and the budget left.
