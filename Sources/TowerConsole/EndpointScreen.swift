@@ -59,12 +59,14 @@ private func verdictLines(_ f: inout Frame, _ s: ConsoleState, _ e: Endpoint, y:
     for v in e.versions where v.name != baseline {
         let j = judgements[v.name] ?? Judgement(baseline: baseline, verdict: .noData, confidence: JudgePolicy.standard.confidence,
                                                 latency: LatencyJudgement(verdict: .noData), errors: ErrorJudgement(verdict: .noData))
-        // A version without traffic is not going wrong now: its verdict is of the window's tail, dimmed.
-        let quiet = v.weight == 0
+        // A version without traffic is not going wrong now: its verdict is of the window's tail,
+        // dimmed; so is one judged on figures gone stale.
+        let stale = s.telemetry.figures[Telemetry.key(e.name, v.name)].map { s.telemetry.isStale($0, now: s.now) } ?? false
+        let quiet = v.weight == 0 || stale
         var x = f.put("\(v.name) vs \(j.baseline)  ", x: 0, y: y, maxWidth: s.width)
         let w = VerdictText.word(j.verdict, g, s.theme)
         x = f.put(w.text, x: x, y: y, style: quiet ? s.theme.dim : w.style, maxWidth: max(0, s.width - x))
-        f.put(VerdictText.evidence(j) + (quiet ? "  (weight 0: no new traffic)" : ""), x: x, y: y,
+        f.put(VerdictText.evidence(j) + (v.weight == 0 ? "  (weight 0: no new traffic)" : stale ? "  (stale)" : ""), x: x, y: y,
               style: quiet || j.verdict == .noData ? s.theme.dim : .plain, maxWidth: max(0, s.width - x))
         y += 1
     }
