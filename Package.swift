@@ -38,7 +38,7 @@ let package = Package(
         .target(name: "TerminalUICurses", dependencies: ["CNCursesw", "TerminalUI"]),
         .target(name: "TowerHTTP", dependencies: ["CCurl"]),
         .target(name: "TowerConsole", dependencies: [
-            "TowerDomain", "TerminalUI",
+            "TowerDomain", "TerminalUI", "TowerAnalysis",
             .product(name: "Yams", package: "Yams"),
         ]),
         // What the console reads, split by who needs it: the Prometheus client and exposition parser
@@ -114,7 +114,7 @@ let package = Package(
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
-        .testTarget(name: "TowerConsoleTests", dependencies: ["TowerConsole", "TowerDomain", "TerminalUI"], exclude: ["__Snapshots__"]),
+        .testTarget(name: "TowerConsoleTests", dependencies: ["TowerConsole", "TowerDomain", "TerminalUI", "TowerAnalysis"], exclude: ["__Snapshots__"]),
         .testTarget(name: "TerminalUICursesTests", dependencies: ["TerminalUICurses", "TerminalUI"]),
         .testTarget(name: "TowerRegistryTests", dependencies: [
             "TowerRegistry", "TowerDomain",

@@ -1,4 +1,5 @@
 import TerminalUI
+import TowerAnalysis
 import TowerDomain
 
 /// One endpoint: its versions, their live figures when there are any, a gate's verdict, and the
@@ -15,7 +16,16 @@ func endpointScreen(_ f: inout Frame, _ s: ConsoleState, _ name: String, _ r: Re
     let y0 = r.y + 2
     versionTable(e, s, g).draw(into: &f, in: Rect(x: 0, y: y0, width: s.width, height: e.versions.count + 1))
     var y = y0 + 2 + e.versions.count
-    if s.telemetry.enabled { y = versionFigures(&f, s, e, y: y, g) + 1 }
+    if s.telemetry.enabled {
+        y = versionFigures(&f, s, e, y: y, g)
+        y = verdictLines(&f, s, e, y: y, g)
+    }
+    if let slo = e.slo, y < r.maxY {
+        let (text, style) = VerdictText.sloLine(slo, s.slo.readings[e.name], error: s.slo.error, g, s.theme)
+        f.put(text, x: 0, y: y, style: style, maxWidth: s.width)
+        y += 1
+    }
+    if s.telemetry.enabled || e.slo != nil { y += 1 }
     if let summary = e.versions.first(where: { $0.gate != .passed && $0.gateSummary != nil }), let text = summary.gateSummary {
         f.put("gate \(summary.name): \(text)", x: 0, y: y, style: s.theme.warn, maxWidth: s.width)
         y += 1
@@ -24,11 +34,43 @@ func endpointScreen(_ f: inout Frame, _ s: ConsoleState, _ name: String, _ r: Re
     guard y < r.maxY else { return }
     f.put("RECENT REVISIONS", x: 0, y: y, style: s.theme.title)
     y += 1
-    for rec in (s.revisions[name] ?? []).prefix(max(0, r.maxY - y)) {
+    for rec in s.revisions[name] ?? [] where y < r.maxY {
         let line = "r\(rec.revision)  \(ageText(s.now.timeIntervalSince(rec.time))) ago  \(rec.actor)  \(rec.action.rawValue): \(rec.summary)\(g.dash) \(rec.reason)"
         f.put(line, x: 0, y: y, maxWidth: s.width)
         y += 1
+        // What the change did, under it: the answer to "did that change cause this?".
+        if let impact = s.impact[RevisionKey(name, rec.revision)], y < r.maxY {
+            let (text, style) = VerdictText.impact(impact, g, s.theme)
+            f.put("   \(g.arrow) " + text, x: 0, y: y, style: style, maxWidth: s.width)
+            y += 1
+        }
     }
+}
+
+/// Each version but the baseline: its verdict word and sample size first (a narrow screen keeps
+/// them), then the evidence. Returns the line after them.
+private func verdictLines(_ f: inout Frame, _ s: ConsoleState, _ e: Endpoint, y: Int, _ g: Glyphs) -> Int {
+    guard e.versions.count > 1, let baseline = Judging.baseline(e) else { return y }
+    guard let judgements = s.telemetry.judgements[e.name] else {
+        f.put("verdicts: no data \(g.dash.dropFirst()) the source gives no window counts", x: 0, y: y, style: s.theme.dim, maxWidth: s.width)
+        return y + 1
+    }
+    var y = y
+    for v in e.versions where v.name != baseline {
+        let j = judgements[v.name] ?? Judgement(baseline: baseline, verdict: .noData, confidence: JudgePolicy.standard.confidence,
+                                                latency: LatencyJudgement(verdict: .noData), errors: ErrorJudgement(verdict: .noData))
+        // A version without traffic is not going wrong now: its verdict is of the window's tail,
+        // dimmed; so is one judged on figures gone stale.
+        let stale = s.telemetry.figures[Telemetry.key(e.name, v.name)].map { s.telemetry.isStale($0, now: s.now) } ?? false
+        let quiet = v.weight == 0 || stale
+        var x = f.put("\(v.name) vs \(j.baseline)  ", x: 0, y: y, maxWidth: s.width)
+        let w = VerdictText.word(j.verdict, g, s.theme)
+        x = f.put(w.text, x: x, y: y, style: quiet ? s.theme.dim : w.style, maxWidth: max(0, s.width - x))
+        f.put(VerdictText.evidence(j) + (v.weight == 0 ? "  (weight 0: no new traffic)" : stale ? "  (stale)" : ""), x: x, y: y,
+              style: quiet || j.verdict == .noData ? s.theme.dim : .plain, maxWidth: max(0, s.width - x))
+        y += 1
+    }
+    return y
 }
 
 private func versionTable(_ e: Endpoint, _ s: ConsoleState, _ g: Glyphs) -> Table<Version> {
@@ -46,13 +88,9 @@ private func versionTable(_ e: Endpoint, _ s: ConsoleState, _ g: Glyphs) -> Tabl
     return Table(columns: columns, rows: e.versions, selection: s.versionSelection, titleStyle: s.theme.title, selectedStyle: s.theme.selected)
 }
 
-/// Per-version figures side by side; the version with most weight is the baseline, and a version
-/// whose errors or p99 are clearly worse than it is marked, in words as well as colour. Returns
-/// the line after the table.
+/// Per-version figures side by side. Returns the line after the table.
 private func versionFigures(_ f: inout Frame, _ s: ConsoleState, _ e: Endpoint, y: Int, _ g: Glyphs) -> Int {
     let t = s.telemetry
-    let baseline = e.versions.max { $0.weight < $1.weight }
-    let base = baseline.flatMap { t.figures[Telemetry.key(e.name, $0.name)] }
     let trendWidth = min(20, max(0, s.width - 57))
     func figure(_ text: @escaping (Figures) -> String) -> (Version) -> TableCell {
         { v in
@@ -76,14 +114,5 @@ private func versionFigures(_ f: inout Frame, _ s: ConsoleState, _ e: Endpoint, 
         },
     ]
     Table(columns: columns, rows: e.versions, titleStyle: s.theme.title).draw(into: &f, in: Rect(x: 0, y: y, width: s.width, height: e.versions.count + 1))
-    let noteX = s.width >= 100 ? 78 : 57
-    for (i, v) in e.versions.enumerated() where v.name != baseline?.name {
-        guard let fg = t.figures[Telemetry.key(e.name, v.name)], let base, let baseline, !t.isStale(fg, now: s.now) else { continue }
-        let worseErr = (fg.errorRatio ?? 0) > max(0.005, (base.errorRatio ?? 0) * 2)
-        let worseP99 = (fg.p99Ms ?? 0) > (base.p99Ms ?? .infinity) * 1.5
-        guard worseErr || worseP99 else { continue }
-        f.put("\(g.bad) worse than \(baseline.name): " + [worseErr ? "errors" : nil, worseP99 ? "p99" : nil].compactMap { $0 }.joined(separator: ", "),
-              x: noteX, y: y + 1 + i, style: s.theme.bad, maxWidth: max(0, s.width - noteX))
-    }
     return y + 1 + e.versions.count
 }

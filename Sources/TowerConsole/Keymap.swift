@@ -16,7 +16,7 @@ public enum Action: String, CaseIterable, Sendable, Codable {
         case .help: "this help"
         case .filter: "filter endpoints (text, or /regex/)"
         case .command: "command line: :audit :endpoints :ctx NAME :theme NAME :q"
-        case .sort: "sort the overview: attention, name, last change"
+        case .sort: "sort the overview: attention, name, last change, burn"
         case .stepUp: "version: +5 points of traffic"
         case .stepDown: "version: -5 points of traffic"
         case .editWeights: "edit every version's weight"

@@ -91,6 +91,11 @@ private func screenKey(_ state: inout ConsoleState, _ key: KeyEvent) -> [Effect]
         if state.screen == .overview, let e = state.selectedEndpoint {
             state.screens.append(.endpoint(e.name))
             state.versionSelection = 0
+            // A source that could not read a window may since have come back: ask again.
+            state.impact = state.impact.filter { key, value in
+                if key.endpoint == e.name, case .failed = value { return false }
+                return true
+            }
             return [.loadRevisions(e.name)]
         }
         if case .traces = state.screen, state.traces.summaries.indices.contains(state.traces.selection) {

@@ -1,5 +1,6 @@
 import Foundation
 import TerminalUI
+import TowerAnalysis
 import TowerDomain
 
 /// Screens form a stack: Esc pops.
@@ -25,11 +26,14 @@ public struct TraceView: Equatable, Sendable {
 
 /// How the overview orders endpoints (`o` cycles).
 public enum SortOrder: String, CaseIterable, Sendable {
-    /// Trouble first: out of service, then draining, then failed gates, then by name.
+    /// Trouble first: page-level burn and failing verdicts, then ticket-level burn, then out of
+    /// service, draining, failed gates, then by name.
     case attention
     case name
     /// Most recently changed first.
     case changed
+    /// Fastest SLO burn first (page, then ticket, then by rate); endpoints without an SLO last.
+    case burn
 
     var next: SortOrder { SortOrder.allCases[(SortOrder.allCases.firstIndex(of: self)! + 1) % SortOrder.allCases.count] }
 }
@@ -52,6 +56,9 @@ public struct Telemetry: Equatable, Sendable {
     public var figures: [String: Figures] = [:]
     public var history: [String: [Double?]] = [:]
     public var sources: [SourceHealth] = []
+    /// Verdicts per endpoint, then per version (the baseline has none), from the figures' window
+    /// counts; absent when the source gave no counts.
+    public var judgements: [String: [String: Judgement]] = [:]
     /// Figures older than this are drawn as stale (two refresh intervals).
     public var staleAfter: TimeInterval = 10
     public static let historyLength = 60
@@ -172,6 +179,12 @@ public struct ConsoleState: Equatable, Sendable {
     public var dialog: Dialog?
     public var toast: String?
     public var revisions: [String: [RevisionRecord]] = [:]
+    /// SLO burn per endpoint, polled by the runtime on its own, slower cadence.
+    public var slo = SLOView()
+    /// Change impact per revision shown on an Endpoint screen; history does not change, so kept.
+    public var impact: [RevisionKey: ImpactState] = [:]
+    /// The window either side of a revision the impact is judged over.
+    public var impactWindow = ImpactPolicy.windowSeconds
     public var quitting = false
     /// ASCII only (the locale is not UTF-8).
     public var ascii = false
@@ -197,19 +210,54 @@ public struct ConsoleState: Equatable, Sendable {
 
     private mutating func refreshVisible() { visibleEndpoints = sorted(filtered) }
 
+    /// The widest mark the overview's ALERT column has to show (0: no row is marked, so the
+    /// column is left out); kept here so a frame does not compute every row's mark to lay out.
+    public private(set) var alertWidth = 0
+
+    /// After verdicts or burn changed: the marks' width, and the order again (the attention and
+    /// burn orders read them), keeping the selected endpoint selected.
+    mutating func healthChanged() {
+        let g = Glyphs(ascii: ascii)
+        alertWidth = endpoints.reduce(0) { max($0, VerdictText.flag($1, self, g)?.text.count ?? 0) }
+        guard sort == .attention || sort == .burn else { return }
+        let selected = screen == .overview ? selectedEndpoint?.name : nil
+        refreshVisible()
+        if let selected, let i = visibleEndpoints.firstIndex(where: { $0.name == selected }) { selection = i }
+    }
+
+    /// How urgent an endpoint's live health is: 0 page-level burn or a failing verdict on a version
+    /// that takes traffic, 1 ticket-level burn, 2 nothing known to be wrong.
+    func healthRank(_ e: Endpoint) -> Int {
+        let alert = slo.readings[e.name]?.status.overallAlert ?? .none
+        if alert == .page || !Judging.failing(e, telemetry.judgements[e.name]).isEmpty { return 0 }
+        return alert == .ticket ? 1 : 2
+    }
+
     private func sorted(_ list: [Endpoint]) -> [Endpoint] {
         switch sort {
         case .name: return list.sorted { $0.name < $1.name }
         case .changed: return list.sorted { ($0.updatedAt, $1.name) > ($1.updatedAt, $0.name) }
         case .attention:
             func rank(_ e: Endpoint) -> Int {
-                if e.state == .outOfService { return 0 }
-                if e.versions.contains(where: { $0.state == .draining }) { return 1 }
-                if e.versions.contains(where: { $0.gate == .failed }) { return 2 }
-                if e.versions.contains(where: { $0.gate == .pending }) { return 3 }
-                return 4
+                let health = healthRank(e)
+                if health < 2 { return health }
+                if e.state == .outOfService { return 2 }
+                if e.versions.contains(where: { $0.state == .draining }) { return 3 }
+                if e.versions.contains(where: { $0.gate == .failed }) { return 4 }
+                if e.versions.contains(where: { $0.gate == .pending }) { return 5 }
+                return 6
             }
             return list.sorted { (rank($0), $0.name) < (rank($1), $1.name) }
+        case .burn:
+            // Descending alert and rate (negated, so one tuple comparison sorts); no reading last.
+            func key(_ e: Endpoint) -> (Int, Int, Double) {
+                guard let b = slo.readings[e.name].flatMap({ BurnFigure.of($0.status) }) else { return (1, 0, 0) }
+                return (0, -(b.alert == .page ? 2 : b.alert == .ticket ? 1 : 0), -b.rate)
+            }
+            return list.sorted { a, b in
+                let ka = key(a), kb = key(b)
+                return (ka.0, ka.1, ka.2, a.name) < (kb.0, kb.1, kb.2, b.name)
+            }
         }
     }
 
@@ -270,6 +318,13 @@ public enum Message: Equatable, Sendable {
     case traceFailed(String)
     /// p99 history back-filled by one range query.
     case historyLoaded([String: [Double?]])
+    /// Burn per endpoint with an SLO, from the runtime's slower poll.
+    case burnLoaded([String: SLOReading], at: Date)
+    /// The source could not read burn rates (it cannot, or it failed).
+    case burnFailed(String, at: Date)
+    /// The windows around a revision (change impact), or why they could not be read.
+    case impactLoaded(endpoint: String, revision: Int64, ImpactWindows)
+    case impactFailed(endpoint: String, revision: Int64, String)
     /// `GET /v1/gateways` answered (an older registry's 404 arrives as an empty list).
     case gatewaysLoaded(GatewayList, at: Date)
     /// It did not; the registry's own health is told by the endpoint reads, not by this.
@@ -290,5 +345,9 @@ public enum Effect: Equatable, Sendable {
     case loadTrace(String)
     case switchContext(String)
     case loadTheme(String)
+    /// Poll burn rates for these endpoints' SLOs (empty stops); sent when the set changes.
+    case pollBurn([String: SLO])
+    /// Read the figures of the `windowSeconds` before and after a revision made at `at`.
+    case loadImpact(endpoint: String, revision: Int64, at: Date, windowSeconds: Int)
     case quit
 }

@@ -35,12 +35,25 @@ private func liveOverview(_ f: inout Frame, _ s: ConsoleState, _ r: Rect, _ g: G
         if t.isStale(fg, now: s.now) { return TableCell("~" + text(fg), s.theme.dim) }
         return TableCell(text(fg), alarm(fg) ? s.theme.bad : .plain)
     }
-    let columns: [TableColumn<Endpoint>] = [
+    var columns: [TableColumn<Endpoint>] = [
         TableColumn("STATE", width: 7) { stateLabel($0, g, s.theme) },
         TableColumn("ENDPOINT", width: 15) { TableCell($0.name) },
-        TableColumn("RPS", width: 6, priority: 1) { e in metric(e) { Fmt.rps($0.rps) } },
+    ]
+    // The mark of a row in trouble, naming the version: kept first at any width (80 columns keep
+    // its first 17 characters, and the split beside it, giving up RPS; a wide screen all of it),
+    // and there only while a row is marked, so a healthy fleet loses no figures to an empty column.
+    let marked = s.alertWidth > 0
+    if marked {
+        let width = min(30, s.alertWidth)
+        columns.append(TableColumn("ALERT", minWidth: s.width >= 120 ? width : min(17, width), maxWidth: width) { e in VerdictText.flag(e, s, g) ?? "" })
+    }
+    columns += [
+        TableColumn("RPS", width: 6, priority: marked ? 2 : 1) { e in metric(e) { Fmt.rps($0.rps) } },
         TableColumn("ERR", width: 6, priority: 1) { e in metric(e, { Fmt.ratio($0.errorRatio) }, alarm: { ($0.errorRatio ?? 0) >= 0.01 }) },
         TableColumn("P99", width: 6, priority: 1) { e in metric(e) { Fmt.ms($0.p99Ms) } },
+    ]
+    if !s.slo.targets.isEmpty { columns.append(TableColumn("BURN", width: 6, priority: 1) { e in VerdictText.burnCell(e, s, g) }) }
+    columns += [
         TableColumn("P99 TREND", width: 12, priority: 2) { e in
             TableCell(Sparkline.render(t.history[Telemetry.key(e.name)] ?? [], width: 12, ascii: g.ascii))
         },

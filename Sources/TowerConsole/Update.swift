@@ -21,7 +21,16 @@ public func update(_ state: inout ConsoleState, _ message: Message) -> [Effect] 
         state.registryError = nil
         if let selected, let i = state.visibleEndpoints.firstIndex(where: { $0.name == selected }) { state.selection = i }
         state.selection = min(state.selection, max(0, state.visibleEndpoints.count - 1))
+        // Weights, versions or the named baseline may have changed: the verdicts follow them.
+        judge(&state, state.endpoints)
         var effects: [Effect] = [.watch(after: list.auditSeq)]
+        var targets: [String: SLO] = [:]
+        for e in list.endpoints { if let slo = e.slo { targets[e.name] = slo } }
+        if targets != state.slo.targets {
+            state.slo.targets = targets
+            state.slo.readings = state.slo.readings.filter { targets[$0.key] != nil }
+            effects.append(.pollBurn(targets))
+        }
         if state.screen == .audit { effects.append(.loadAudit) }
         if case .endpoint(let name) = state.screen { effects.append(.loadRevisions(name)) }
         return effects
@@ -45,7 +54,7 @@ public func update(_ state: inout ConsoleState, _ message: Message) -> [Effect] 
             }
             state.dialog = d
         }
-        return []
+        return impactRequests(&state, name)
     case .changeApplied(let e):
         if let i = state.endpoints.firstIndex(where: { $0.name == e.name }) { state.endpoints[i] = e }
         state.dialog = nil
@@ -88,6 +97,9 @@ public func update(_ state: inout ConsoleState, _ message: Message) -> [Effect] 
         state.registryError = nil
         state.revisions = [:]
         state.audit = AuditView()
+        // Another registry's SLOs and revisions: the runner has stopped polling the old ones.
+        state.slo = SLOView()
+        state.impact = [:]
         // Another registry, other gateways; an answer still coming from the old one is dropped by the runner.
         state.gateways = GatewaySync()
         state.screens = [.overview]
@@ -107,6 +119,26 @@ public func update(_ state: inout ConsoleState, _ message: Message) -> [Effect] 
         }
         state.now = max(state.now, at)
         setHealth(&state, source) { $0.lastSuccess = at; $0.lastError = nil; $0.warnings = warnings }
+        judge(&state, state.endpoints.filter { e in e.versions.contains { figures[Telemetry.key(e.name, $0.name)] != nil } })
+        return []
+    case .burnLoaded(let readings, let at):
+        state.slo.readings = readings
+        state.slo.error = nil
+        state.now = max(state.now, at)
+        state.healthChanged()
+        return []
+    case .burnFailed(let why, let at):
+        // The last reading stays on screen beside the reason, as stale figures do.
+        state.slo.error = why
+        state.now = max(state.now, at)
+        return []
+    case .impactLoaded(let endpoint, let revision, let windows):
+        let record = state.revisions[endpoint]?.first { $0.revision == revision }
+        let versions = (record?.endpoint ?? state.endpoints.first { $0.name == endpoint })?.versions.map(\.name) ?? []
+        state.impact[RevisionKey(endpoint, revision)] = .loaded(Judging.impact(endpoint: endpoint, versions: versions, windows), windows)
+        return []
+    case .impactFailed(let endpoint, let revision, let why):
+        state.impact[RevisionKey(endpoint, revision)] = .failed(why)
         return []
     case .sourcesChanged(let names, let staleAfter):
         // Figures, history and health of the old context's sources would be read as the new one's.
@@ -173,6 +205,31 @@ public func update(_ state: inout ConsoleState, _ message: Message) -> [Effect] 
     case .key(let key):
         return keyPressed(&state, key)
     }
+}
+
+/// Verdicts for `endpoints` from the figures held, then the attention order again.
+private func judge(_ state: inout ConsoleState, _ endpoints: [Endpoint]) {
+    guard !endpoints.isEmpty else { return }
+    for e in endpoints { state.telemetry.judgements[e.name] = Judging.endpoint(e, state.telemetry.figures) }
+    state.healthChanged()
+}
+
+/// Change impact for the newest revisions of the endpoint on screen that have none yet (or whose
+/// window after the change was still open), when there is a metrics source to ask.
+private func impactRequests(_ state: inout ConsoleState, _ name: String) -> [Effect] {
+    guard state.screen == .endpoint(name), state.telemetry.enabled else { return [] }
+    var effects: [Effect] = []
+    for rec in (state.revisions[name] ?? []).prefix(ImpactPolicy.revisions) {
+        let key = RevisionKey(name, rec.revision)
+        switch state.impact[key] {
+        case nil: break
+        case .loaded(_, let w) where !w.complete: break
+        default: continue
+        }
+        state.impact[key] = .loading
+        effects.append(.loadImpact(endpoint: name, revision: rec.revision, at: rec.time, windowSeconds: state.impactWindow))
+    }
+    return effects
 }
 
 /// `.loadGateways` at most every `GatewaySync.interval` (`now` skips that wait) and one at a time:

@@ -20,6 +20,9 @@ final class EffectRunner: @unchecked Sendable {
     struct InFlight { var listing = false, watching = false, gateways = false, failures = 0 }
     private let clock: @Sendable () -> Date
     private let hooks: ConsoleHooks
+    /// How often burn rates are read: their shortest window is 5 minutes, so slower than the live
+    /// figures costs nothing in freshness and spares the source the long-window queries.
+    let burnInterval: Double
 
     /// What a context reads, swapped as a whole by a switch.
     private struct Current {
@@ -27,6 +30,21 @@ final class EffectRunner: @unchecked Sendable {
         var sources: ConsoleSources
         var pollers: [Task<Void, Never>] = []
         var generation = 0
+        /// The SLOs burn is polled for, and the task polling them.
+        var burnTargets: [String: SLO] = [:]
+        var burnPoller: Task<Void, Never>?
+        /// Change-impact windows by endpoint, revision and window: history does not change, so a
+        /// window read once (and complete) is never asked for again in this context.
+        var impactCache: [String: ImpactWindows] = [:]
+
+        mutating func stopPolling() {
+            for p in pollers { p.cancel() }
+            pollers = []
+            burnPoller?.cancel()
+            burnPoller = nil
+            burnTargets = [:]
+            impactCache = [:]
+        }
     }
     /// Answers are checked against the generation and handed on under this same lock, so an
     /// answer of the old context is either delivered before the switch's messages or not at all.
@@ -35,10 +53,11 @@ final class EffectRunner: @unchecked Sendable {
     let dropped = Atomic<Int>(0)
 
     init(client: RegistryClient, sources: ConsoleSources = ConsoleSources(), hooks: ConsoleHooks,
-         clock: @escaping @Sendable () -> Date = { Date() }, post: @escaping @Sendable (Message) -> Void) {
+         clock: @escaping @Sendable () -> Date = { Date() }, burnInterval: Double = 30, post: @escaping @Sendable (Message) -> Void) {
         current = Mutex(Current(client: client, sources: sources))
         self.hooks = hooks
         self.clock = clock
+        self.burnInterval = burnInterval
         self.post = post
     }
 
@@ -71,8 +90,7 @@ final class EffectRunner: @unchecked Sendable {
     /// Stops the pollers; what they still say is dropped.
     func stop() {
         current.withLock { c in
-            for p in c.pollers { p.cancel() }
-            c.pollers = []
+            c.stopPolling()
             c.generation += 1
         }
     }
@@ -125,7 +143,8 @@ final class EffectRunner: @unchecked Sendable {
             return
         }
         current.withLock { c in
-            for p in c.pollers { p.cancel() }
+            // Burn targets and cached windows were the old registry's endpoints and revisions.
+            c.stopPolling()
             c.generation += 1
             c.client = next.client
             if let sources = next.sources {
@@ -181,7 +200,100 @@ final class EffectRunner: @unchecked Sendable {
             Task.detached { [self] in
                 do { post(.traceLoaded(try await source.trace(id: id)), ifStill: gen) } catch { post(.traceFailed("\(error)"), ifStill: gen) }
             }
+        case .pollBurn(let targets): pollBurn(targets)
+        case .loadImpact(let endpoint, let revision, let at, let window): loadImpact(endpoint, revision, at: at, window: window)
         case .quit: break
+        }
+    }
+
+    /// Polls burn rates for `targets` (replacing what was polled), at once and then every
+    /// `burnInterval`; nothing when there is no SLO or no metrics source.
+    private func pollBurn(_ targets: [String: SLO]) {
+        current.withLock { c in
+            guard c.burnTargets != targets || c.burnPoller == nil else { return }
+            c.burnPoller?.cancel()
+            c.burnPoller = nil
+            c.burnTargets = targets
+            guard !targets.isEmpty, !c.sources.metrics.isEmpty else { return }
+            let gen = c.generation, sources = c.sources.metrics, interval = burnInterval, clock = clock
+            let post: @Sendable (Message) -> Void = { [weak self] m in self?.post(m, ifStill: gen) }
+            c.burnPoller = Task.detached {
+                await Self.pollBurn(sources, targets, interval: interval, clock: clock, post: post)
+            }
+        }
+    }
+
+    /// Asks the sources in turn (the first that can answers) for the bad-event ratios, one call
+    /// for all endpoints, and posts each endpoint's SLO status; a source that cannot says why.
+    static func pollBurn(_ sources: [any MetricsSource], _ targets: [String: SLO], interval: Double,
+                         clock: @escaping @Sendable () -> Date, post: @escaping @Sendable (Message) -> Void) async {
+        let windows = SLOReading.windows(for: targets.values)
+        let latency = targets.compactMapValues(\.latencyMs)
+        while !Task.isCancelled {
+            var why: [String] = []
+            var answered = false
+            for src in sources where !answered {
+                do {
+                    let ratios = try await src.badRatios(windows: windows, latencyMs: latency)
+                    let at = clock()
+                    var readings: [String: SLOReading] = [:]
+                    for (name, slo) in targets { if let r = ratios[name] { readings[name] = SLOReading.from(slo, r, at: at) } }
+                    post(.burnLoaded(readings, at: at))
+                    answered = true
+                } catch {
+                    why.append("\(error)")
+                }
+            }
+            if !answered && !Task.isCancelled { post(.burnFailed(why.joined(separator: "; "), at: clock())) }
+            try? await Task.sleep(for: .milliseconds(Int(interval * 1000)))
+        }
+    }
+
+    /// Reads the windows before and after a revision (from the cache when read before), filtered
+    /// to the endpoint. A window after the change that is still open is read as far as it goes and
+    /// not cached; a source that cannot read past windows says so in the panel.
+    private func loadImpact(_ endpoint: String, _ revision: Int64, at: Date, window: Int) {
+        let key = "\(endpoint)\u{0}\(revision)\u{0}\(window)"
+        let (sources, gen, cached) = current.withLock { ($0.sources.metrics, $0.generation, $0.impactCache[key]) }
+        if let cached {
+            post(.impactLoaded(endpoint: endpoint, revision: revision, cached), ifStill: gen)
+            return
+        }
+        guard !sources.isEmpty else {
+            post(.impactFailed(endpoint: endpoint, revision: revision, "no metrics source"), ifStill: gen)
+            return
+        }
+        let now = clock()
+        Task.detached { [self] in
+            let afterSeconds = min(window, Int(now.timeIntervalSince(at)))
+            guard afterSeconds >= 1 else {
+                post(.impactFailed(endpoint: endpoint, revision: revision, "nothing after the change yet"), ifStill: gen)
+                return
+            }
+            func mine(_ figures: [String: Figures]) -> [String: Figures] {
+                figures.filter { $0.key == Telemetry.key(endpoint) || $0.key.hasPrefix(Telemetry.key(endpoint) + "/") }
+            }
+            var why: [String] = []
+            for src in sources {
+                do {
+                    async let before = src.figures(endingAt: at, windowSeconds: window)
+                    async let after = src.figures(endingAt: at.addingTimeInterval(Double(afterSeconds)), windowSeconds: afterSeconds)
+                    let w = ImpactWindows(before: mine(try await before), after: mine(try await after), windowSeconds: window, afterSeconds: afterSeconds)
+                    if w.complete {
+                        current.withLock { c in
+                            guard c.generation == gen else { return }
+                            // Bounded: an operator reads a few revisions; this only guards a pathological session.
+                            if c.impactCache.count >= 1000 { c.impactCache = [:] }
+                            c.impactCache[key] = w
+                        }
+                    }
+                    post(.impactLoaded(endpoint: endpoint, revision: revision, w), ifStill: gen)
+                    return
+                } catch {
+                    why.append("\(error)")
+                }
+            }
+            post(.impactFailed(endpoint: endpoint, revision: revision, why.joined(separator: "; ")), ifStill: gen)
         }
     }
 
