@@ -8,7 +8,6 @@ import Synchronization
 import UnixSignals
 import TowerDomain
 import TowerTraces
-import UnixSignals
 
 /// Real HTTP model servers, one per version, for a gateway to route real requests to. Each answers
 /// any method and path after a latency drawn from its version's behaviour in the scenario at that
