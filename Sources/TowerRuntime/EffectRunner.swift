@@ -15,17 +15,17 @@ import TowerSources
 /// gateways request in flight, and backs off (with jitter) while the registry is failing, so a dead
 /// registry costs a request every few seconds, not a busy loop.
 final class EffectRunner: @unchecked Sendable {
-    private let post: @Sendable (Message) -> Void
+    let post: @Sendable (Message) -> Void
     private let inFlight = Mutex<InFlight>(InFlight())
     struct InFlight { var listing = false, watching = false, gateways = false, failures = 0 }
-    private let clock: @Sendable () -> Date
+    let clock: @Sendable () -> Date
     private let hooks: ConsoleHooks
     /// How often burn rates are read: their shortest window is 5 minutes, so slower than the live
     /// figures costs nothing in freshness and spares the source the long-window queries.
     let burnInterval: Double
 
     /// What a context reads, swapped as a whole by a switch.
-    private struct Current {
+    struct Current {
         var client: RegistryClient
         var sources: ConsoleSources
         var pollers: [Task<Void, Never>] = []
@@ -48,7 +48,7 @@ final class EffectRunner: @unchecked Sendable {
     }
     /// Answers are checked against the generation and handed on under this same lock, so an
     /// answer of the old context is either delivered before the switch's messages or not at all.
-    private let current: Mutex<Current>
+    let current: Mutex<Current>
     /// Answers dropped because a switch happened while they were on their way (for tests).
     let dropped = Atomic<Int>(0)
 
@@ -66,7 +66,7 @@ final class EffectRunner: @unchecked Sendable {
 
     /// Posts `m` only if no context switch happened since `generation` was read; says whether it did.
     @discardableResult
-    private func post(_ m: Message, ifStill generation: Int) -> Bool {
+    func post(_ m: Message, ifStill generation: Int) -> Bool {
         let kept = current.withLock { c -> Bool in
             guard c.generation == generation else { return false }
             post(m)
@@ -203,97 +203,6 @@ final class EffectRunner: @unchecked Sendable {
         case .pollBurn(let targets): pollBurn(targets)
         case .loadImpact(let endpoint, let revision, let at, let window): loadImpact(endpoint, revision, at: at, window: window)
         case .quit: break
-        }
-    }
-
-    /// Polls burn rates for `targets` (replacing what was polled), at once and then every
-    /// `burnInterval`; nothing when there is no SLO or no metrics source.
-    private func pollBurn(_ targets: [String: SLO]) {
-        current.withLock { c in
-            guard c.burnTargets != targets || c.burnPoller == nil else { return }
-            c.burnPoller?.cancel()
-            c.burnPoller = nil
-            c.burnTargets = targets
-            guard !targets.isEmpty, !c.sources.metrics.isEmpty else { return }
-            let gen = c.generation, sources = c.sources.metrics, interval = burnInterval, clock = clock
-            let post: @Sendable (Message) -> Void = { [weak self] m in self?.post(m, ifStill: gen) }
-            c.burnPoller = Task.detached {
-                await Self.pollBurn(sources, targets, interval: interval, clock: clock, post: post)
-            }
-        }
-    }
-
-    /// Asks the sources in turn (the first that can answers) for the bad-event ratios, one call
-    /// for all endpoints, and posts each endpoint's SLO status; a source that cannot says why.
-    static func pollBurn(_ sources: [any MetricsSource], _ targets: [String: SLO], interval: Double,
-                         clock: @escaping @Sendable () -> Date, post: @escaping @Sendable (Message) -> Void) async {
-        let windows = SLOReading.windows(for: targets.values)
-        let latency = targets.compactMapValues(\.latencyMs)
-        while !Task.isCancelled {
-            var why: [String] = []
-            var answered = false
-            for src in sources where !answered {
-                do {
-                    let ratios = try await src.badRatios(windows: windows, latencyMs: latency)
-                    let at = clock()
-                    var readings: [String: SLOReading] = [:]
-                    for (name, slo) in targets { if let r = ratios[name] { readings[name] = SLOReading.from(slo, r, at: at) } }
-                    post(.burnLoaded(readings, at: at))
-                    answered = true
-                } catch {
-                    why.append("\(error)")
-                }
-            }
-            if !answered && !Task.isCancelled { post(.burnFailed(why.joined(separator: "; "), at: clock())) }
-            try? await Task.sleep(for: .milliseconds(Int(interval * 1000)))
-        }
-    }
-
-    /// Reads the windows before and after a revision (from the cache when read before), filtered
-    /// to the endpoint. A window after the change that is still open is read as far as it goes and
-    /// not cached; a source that cannot read past windows says so in the panel.
-    private func loadImpact(_ endpoint: String, _ revision: Int64, at: Date, window: Int) {
-        let key = "\(endpoint)\u{0}\(revision)\u{0}\(window)"
-        let (sources, gen, cached) = current.withLock { ($0.sources.metrics, $0.generation, $0.impactCache[key]) }
-        if let cached {
-            post(.impactLoaded(endpoint: endpoint, revision: revision, cached), ifStill: gen)
-            return
-        }
-        guard !sources.isEmpty else {
-            post(.impactFailed(endpoint: endpoint, revision: revision, "no metrics source"), ifStill: gen)
-            return
-        }
-        let now = clock()
-        Task.detached { [self] in
-            let afterSeconds = min(window, Int(now.timeIntervalSince(at)))
-            guard afterSeconds >= 1 else {
-                post(.impactFailed(endpoint: endpoint, revision: revision, "nothing after the change yet"), ifStill: gen)
-                return
-            }
-            func mine(_ figures: [String: Figures]) -> [String: Figures] {
-                figures.filter { $0.key == Telemetry.key(endpoint) || $0.key.hasPrefix(Telemetry.key(endpoint) + "/") }
-            }
-            var why: [String] = []
-            for src in sources {
-                do {
-                    async let before = src.figures(endingAt: at, windowSeconds: window)
-                    async let after = src.figures(endingAt: at.addingTimeInterval(Double(afterSeconds)), windowSeconds: afterSeconds)
-                    let w = ImpactWindows(before: mine(try await before), after: mine(try await after), windowSeconds: window, afterSeconds: afterSeconds)
-                    if w.complete {
-                        current.withLock { c in
-                            guard c.generation == gen else { return }
-                            // Bounded: an operator reads a few revisions; this only guards a pathological session.
-                            if c.impactCache.count >= 1000 { c.impactCache = [:] }
-                            c.impactCache[key] = w
-                        }
-                    }
-                    post(.impactLoaded(endpoint: endpoint, revision: revision, w), ifStill: gen)
-                    return
-                } catch {
-                    why.append("\(error)")
-                }
-            }
-            post(.impactFailed(endpoint: endpoint, revision: revision, why.joined(separator: "; ")), ifStill: gen)
         }
     }
 
