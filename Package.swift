@@ -81,7 +81,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "tower", dependencies: [
-            "TowerSources", "TowerMetrics", "TowerTraces", "TowerDomain", "TowerRuntime", "TowerConsole", "TerminalUI", "TerminalUICurses",
+            "TowerSources", "TowerMetrics", "TowerTraces", "TowerDomain", "TowerAnalysis", "TowerRuntime", "TowerConsole", "TerminalUI", "TerminalUICurses",
             "TowerRegistry", "TowerSim",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
@@ -106,7 +106,7 @@ let package = Package(
         .testTarget(name: "TowerAnalysisTests", dependencies: ["TowerAnalysis", "TowerDomain"], exclude: ["reference"]),
         .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI"]),
         .testTarget(name: "TowerRuntimeTests", dependencies: [
-            "TowerRuntime", "TowerConsole", "TowerSources", "TowerMetrics", "TowerDomain", "TowerHTTP", "TerminalUI",
+            "TowerRuntime", "TowerConsole", "TowerSources", "TowerMetrics", "TowerTraces", "TowerDomain", "TowerHTTP", "TerminalUI",
         ]),
         .testTarget(name: "TowerSimTests", dependencies: [
             "TowerSim", "TowerSources", "TowerDomain", "TowerHTTP",

@@ -1,6 +1,8 @@
 import TerminalUI
 import TowerConsole
+import TowerMetrics
 import TowerSources
+import TowerTraces
 
 /// The sources a context reads: metrics polled by the effect runner, traces searched on demand.
 public struct ConsoleSources: Sendable {

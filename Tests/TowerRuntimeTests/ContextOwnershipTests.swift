@@ -4,7 +4,9 @@ import Testing
 import TowerConsole
 import TowerDomain
 import TowerHTTP
+import TowerMetrics
 import TowerSources
+import TowerTraces
 @testable import TowerRuntime
 
 /// The effect runner owns the current context (client, traces, pollers) under one generation: a
