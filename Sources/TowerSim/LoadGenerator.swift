@@ -304,7 +304,7 @@ final class Pool: Sendable {
     }
 
     private func work() {
-        let session = CurlSession(maxResponseBytes: 1 << 20)
+        let session = CurlSession(HTTPOptions(maxResponseBytes: 1 << 20))
         while true {
             wake.wait()
             let job: Job? = state.withLock { s in

@@ -40,7 +40,7 @@ struct JudgeCommand: AsyncParsableCommand {
             let order = e.versions.map(\.name).filter { judgements[$0] != nil }
             let verdict: Verdict = order.isEmpty ? .noData : Verdict.combined(order.compactMap { judgements[$0]?.verdict })
 
-            let label = MetricsProfile.promDuration(seconds: seconds)
+            let label = seconds % 3600 == 0 ? "\(seconds / 3600)h" : seconds % 60 == 0 ? "\(seconds / 60)m" : "\(seconds)s"
             if connection.output == .json {
                 struct Out: Encodable {
                     var endpoint: String; var baseline: String; var windowSeconds: Int; var verdict: Verdict

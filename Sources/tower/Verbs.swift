@@ -24,7 +24,7 @@ struct Status: AsyncParsableCommand {
             // Verdicts from the same refresh's window counts; none without a metrics source.
             let judgements = metricSources.isEmpty ? [:] : Dictionary(uniqueKeysWithValues: endpoints.map { ($0.name, Judging.judgements($0, figures: figures)) })
             if connection.output == .json {
-                let (ratios, burnErrors) = metricSources.isEmpty ? (nil, []) : await Judging.badRatios(endpoints, sources: metricSources)
+                let (ratios, burnErrors) = await Judging.badRatios(endpoints, sources: metricSources)
                 for e in burnErrors { FileHandle.standardError.write(Data("tower: \(e)\n".utf8)) }
                 let now = Date(), staleAfter = settings.interval * 2
                 let out = StatusOutput(endpoints: endpoints.map { e in

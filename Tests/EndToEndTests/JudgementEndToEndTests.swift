@@ -49,8 +49,10 @@ import TowerMetrics
             for _ in 0..<200 where !up {
                 if let m = try? RawClient(base: simURL, token: "").get("/metrics"), m.text.contains("endpoint=\"alpha\"") { up = true } else { usleep(50_000) }
             }
-            guard up else { stopSim(); reg.cleanUp(); throw E2EError("tower-sim did not start") }
-            prom = try PrometheusEndToEndTests.PrometheusProcess(scrape: String(simURL.dropFirst("http://".count)))
+            guard up else { sim.terminate(); sim.waitUntilExit(); reg.cleanUp(); throw E2EError("tower-sim did not start") }
+            do { prom = try PrometheusEndToEndTests.PrometheusProcess(scrape: String(simURL.dropFirst("http://".count))) } catch {
+                sim.terminate(); sim.waitUntilExit(); reg.cleanUp(); throw error
+            }
         }
 
         func stopSim() { if sim.isRunning { sim.terminate(); sim.waitUntilExit() } }

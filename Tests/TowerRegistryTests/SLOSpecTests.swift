@@ -221,7 +221,7 @@ import TowerDomain
         try Self.writeV1Database(in: dir)
 
         let store = try RegistryStore(directory: dir)
-        let applied = try store.pool.read { db in try Schema.migrator.appliedMigrations(db) }
+        let applied = try await store.pool.read { db in try Schema.migrator.appliedMigrations(db) }
         #expect(applied == ["v1", "v2-audit-spec-fields"])
         #expect(try store.verifyAudit() == nil, "the old entries' hashes must still verify")
         let old = try #require(store.endpoint("alpha"))
