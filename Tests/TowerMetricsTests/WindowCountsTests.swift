@@ -187,14 +187,14 @@ import TowerHTTP
         }
         var window = ScrapeWindow(profile: .generic)
         var h = ScrapeHistory()
-        let pages = [(0, 0), (95, 5), (190, 10), (50, 50) /* restarted */, (100, 100)]
+        let pages = [(0, 0), (95, 5), (190, 10), (20, 5) /* restarted */, (70, 55)]
         for (i, p) in pages.enumerated() {
             h.add(window.update([TargetScrape(target: "x", at: Self.t0 + Double(i) * 60, samples: page(p.0, p.1))]))
         }
-        // Increases: 100 (5 bad), 100 (5 bad), 100 after the reset (50 bad), 100 (50 bad).
+        // Increases: 100 (5 bad), 100 (5 bad), 25 after the reset (5 bad), 100 (50 bad).
         let r = h.badRatios(windows: [240, 120], latencyMs: [:])["chat"]
-        #expect(r?.errors[240] == 110.0 / 400)
-        #expect(r?.errors[120] == 0.5)
+        #expect(r?.errors[240] == 65.0 / 325)
+        #expect(r?.errors[120] == 55.0 / 125)
         #expect(r?.partial == [])
     }
 
