@@ -69,21 +69,19 @@ import TowerMetrics
         defer { fleet.stop() }
         let client = PrometheusClient(baseURL: fleet.prom.url)
         let profile = try MetricsProfile(kind: .generic)
-        // Errors in the window, so the ratio compared is not 0 = 0.
-        let errorsQuery = #"sum by (endpoint) (increase(http_requests_total{code=~"5.."}[5m]))"#
+        // Wait until Tower reads a non-zero error ratio (so the ratio compared is not 0 = 0) at
+        // an instant just past, then compare with Prometheus's own at that same instant.
         let deadline = Date().addingTimeInterval(60)
-        var ready = false
-        while Date() < deadline && !ready {
-            if let r = try? await client.instant(query: errorsQuery), (r.result.series.first?.samples.first?.value ?? 0) > 0 { ready = true }
-            else { try await Task.sleep(for: .milliseconds(500)) }
+        var t = Date()
+        var ratios: [String: BadRatios] = [:]
+        while Date() < deadline {
+            t = Timestamp.date(ms: Timestamp.ms(Date().addingTimeInterval(-0.5)))
+            ratios = (try? await PrometheusMetricsSource(client: client, profile: profile, at: t)
+                .badRatios(windows: [300, 3600], latencyMs: ["alpha": 120])) ?? [:]
+            if (ratios["alpha"]?.errors[300] ?? 0) > 0 && ratios["alpha"]?.slow[3600] != nil { break }
+            try await Task.sleep(for: .milliseconds(500))
         }
-        try #require(ready, "Prometheus never saw a 5xx of the fleet")
-
-        // Tower's ratios and Prometheus's own, evaluated at the same instant.
-        let t = Timestamp.date(ms: Timestamp.ms(Date().addingTimeInterval(-0.5)))
-        let source = PrometheusMetricsSource(client: client, profile: profile, at: t)
-        let ratios = try await source.badRatios(windows: [300, 3600], latencyMs: ["alpha": 120])
-        let alpha = try #require(ratios["alpha"])
+        let alpha = try #require(ratios["alpha"], "Tower never read alpha's burn ratios from Prometheus: \(ratios)")
         for (w, d) in [(300, "5m"), (3600, "1h")] {
             let promErrors = try await client.instant(query: #"sum by (endpoint) (increase(http_requests_total{code=~"5.."}[\#(d)])) / sum by (endpoint) (increase(http_requests_total[\#(d)]))"#, time: t)
             let expected = try #require(promErrors.result.series.first { $0.labels["endpoint"] == "alpha" }?.samples.first?.value)
