@@ -117,9 +117,14 @@ import TowerMetrics
         #expect(fast > 10 && fast < 50, "5m burn \(fast)")
         #expect(["page", "ticket", "none"].contains(slo["alert"] as? String ?? ""))
 
+        let table = try HeadlessVerbTests.tower(["status"] + fleet.conn)
+        let row = table.out.split(separator: "\n").first { $0.hasPrefix("alpha") } ?? ""
+        #expect(table.out.contains("VERDICT") && ["pass", "fail", "inconclusive", "no-data"].contains { row.hasSuffix($0) }, "\(table.out)")
+
         // judge: readable evidence, JSON, and exit codes.
         let judged = try HeadlessVerbTests.tower(["judge", "alpha", "--window", "1m"] + fleet.conn)
         #expect([0, 8, 9].contains(judged.status), "\(judged.err)")
+        print("tower judge alpha --window 1m (exit \(judged.status)):\n\(judged.out)")
         #expect(judged.out.hasPrefix("v2 ") && judged.out.contains("against v1 over 1m at 98 %") && judged.out.contains("n = "), "\(judged.out)")
         let json = try HeadlessVerbTests.tower(["judge", "alpha", "--version", "v2", "--output", "json"] + fleet.conn)
         let o = try #require(try JSONSerialization.jsonObject(with: Data(json.out.utf8)) as? [String: Any], "\(json.out) \(json.err)")
