@@ -51,7 +51,7 @@ struct JudgeCommand: AsyncParsableCommand {
             } else if order.isEmpty {
                 print("\(e.name): no version to judge against \(base)")
             } else {
-                print(order.map { Judging.text(version: $0, judgements[$0]!, window: label, minSamples: JudgePolicy.standard.minSamples) }
+                print(order.compactMap { v in judgements[v].map { Judging.text(version: v, $0, window: label, minSamples: JudgePolicy.standard.minSamples) } }
                     .joined(separator: "\n"))
             }
             Foundation.exit(Self.exitCode(verdict))
