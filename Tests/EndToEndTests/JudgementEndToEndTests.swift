@@ -95,6 +95,16 @@ import TowerMetrics
             #expect(abs(towerSlow - expectedSlow) <= 1e-12, "slow over \(d): tower \(towerSlow), PromQL \(expectedSlow)")
         }
 
+        // Enough traffic for verdicts that are not a matter of luck: 600 requests of v2 seen.
+        let enough = Date().addingTimeInterval(90)
+        var v2Requests = 0.0
+        while Date() < enough && v2Requests < 600 {
+            let r = try? await client.instant(query: #"sum(increase(http_requests_total{endpoint="alpha",version="v2"}[5m]))"#)
+            v2Requests = r?.result.series.first?.samples.first?.value ?? 0
+            if v2Requests < 600 { try await Task.sleep(for: .seconds(1)) }
+        }
+        try #require(v2Requests >= 600, "only \(v2Requests) requests of alpha v2 within 90 s")
+
         // status: v2 has a judgement against v1, v1 none; alpha has its SLO's burn.
         let status = try HeadlessVerbTests.tower(["status", "--output", "json"] + fleet.conn)
         #expect(status.status == 0, "\(status.err)")
