@@ -82,7 +82,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "tower", dependencies: [
-            "TowerSources", "TowerMetrics", "TowerTraces", "TowerDomain", "TowerRuntime", "TowerConsole", "TerminalUI", "TerminalUICurses",
+            "TowerSources", "TowerMetrics", "TowerTraces", "TowerDomain", "TowerAnalysis", "TowerRuntime", "TowerConsole", "TerminalUI", "TerminalUICurses",
             "TowerRegistry", "TowerSim",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),

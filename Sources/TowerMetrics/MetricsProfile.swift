@@ -40,6 +40,9 @@ public struct MetricsProfile: Sendable, Equatable {
     public let queries: [MetricsQuery: String]
     /// What turns a bucket bound into milliseconds: 1000 for seconds, 1 for Envoy's milliseconds.
     public let latencyScaleToMs: Double
+    /// The config's overrides as given (with `$window` unfilled), so the same profile can be
+    /// rebuilt over another window (`windowed`).
+    public let overrides: [String: String]
 
     /// - Parameter overrides: PromQL keyed by `MetricsQuery` raw value (`requestRate`, `errorRate`,
     ///   `bucketRate`). `$window` in an override becomes the window (`1m`). An override must keep
@@ -62,6 +65,13 @@ public struct MetricsProfile: Sendable, Equatable {
         }
         self.queries = queries
         self.latencyScaleToMs = kind == .generic ? 1000 : 1
+        self.overrides = overrides
+    }
+
+    /// The same profile (and overrides) over a window of `seconds`: `tower judge --window`, and
+    /// past windows for change impact.
+    public func windowed(seconds: Int) throws(MetricsProfileError) -> MetricsProfile {
+        try MetricsProfile(kind: kind, windowSeconds: seconds, overrides: overrides)
     }
 
     /// The profile named in the config (`generic`, `envoy`).
@@ -124,7 +134,9 @@ public struct MetricsProfile: Sendable, Equatable {
     /// - rps: the request rate; errorRatio: 5xx rate ÷ request rate (nil without traffic);
     /// - p50/p95/p99: `Quantile.histogramQuantile` over the bucket rates, in milliseconds;
     /// - samples: requests in the window behind the percentiles (the `+Inf` bucket rate × window,
-    ///   or the request rate × window without buckets).
+    ///   or the request rate × window without buckets);
+    /// - window: the counts behind all that (rate × window for requests, 5xx and each cumulative
+    ///   bucket, `le` in ms), for the canary statistics; each count nil where its rate is.
     /// An endpoint's figures add up its versions' rates and buckets.
     public func figures(from results: [MetricsQuery: PrometheusQueryResponse], readAt: Date) -> [EndpointVersionKey: Figures] {
         struct Acc {
@@ -180,8 +192,15 @@ public struct MetricsProfile: Sendable, Equatable {
             let buckets = acc.buckets.map { Bucket(le: $0.key, count: $0.value) }
             func p(_ q: Double) -> Double? { finite(Quantile.histogramQuantile(q, buckets)).map { $0 * latencyScaleToMs } }
             let observed = finite(acc.buckets[.infinity]) ?? rps
+            let w = Double(windowSeconds)
+            // NaN or negative bucket rates are passed on as they are: the judge says no-data for
+            // them with the reason, which dropping them here would hide.
+            let counts = acc.buckets.isEmpty ? nil
+                : acc.buckets.sorted { $0.key < $1.key }.map { Bucket(le: $0.key * latencyScaleToMs, count: $0.value * w) }
+            let window = WindowCounts(seconds: w, requests: rps.map { $0 * w }, errors: finite(acc.errors).map { $0 * w },
+                                      latencyBuckets: counts)
             return Figures(rps: rps, errorRatio: errorRatio, p50Ms: p(0.5), p95Ms: p(0.95), p99Ms: p(0.99),
-                           samples: observed.map { $0 * Double(windowSeconds) }, readAt: readAt)
+                           samples: observed.map { $0 * w }, readAt: readAt, window: window)
         }
 
         var out: [EndpointVersionKey: Figures] = [:]

@@ -51,6 +51,7 @@ public final class ScrapeMetricsSource: MetricsSource {
     private let transport: any HTTPTransport
     private let timeout: Duration
     private let window: Mutex<ScrapeWindow>
+    private let kept = Mutex(ScrapeHistory())
     private let failing = Mutex<[String]>([])
 
     /// The targets that failed in the last refresh while others answered: the source as a whole is
@@ -99,10 +100,19 @@ public final class ScrapeMetricsSource: MetricsSource {
             $0 = failed.isEmpty ? [] : ["\(failed.count) of \(scrapes.count) targets failing: " + failed.joined(separator: "; ")]
         }
         let result = window.withLock { $0.update(ok) }
+        kept.withLock { $0.add(result) }
         var figures: [String: Figures] = [:]
         for (k, r) in result.versions { figures[k.description] = Self.figures(r) }
         for (e, r) in result.endpoints { figures[EndpointVersionKey(e).description] = Self.figures(r) }
         return figures
+    }
+
+    /// From what this source has scraped since it started (`ScrapeHistory`): windows longer than
+    /// that are read over all of it and listed in `partial`.
+    public func badRatios(windows: [Int], latencyMs: [String: Double]) async throws -> [String: BadRatios] {
+        let h = kept.withLock { $0 }
+        guard h.latest != nil else { throw MetricsSourceError("scrape has not read two scrapes yet: no history to read burn rates from") }
+        return h.badRatios(windows: windows, latencyMs: latencyMs)
     }
 
     /// Rates into figures; percentiles by Prometheus's own `histogram_quantile` rules.
@@ -112,7 +122,7 @@ public final class ScrapeMetricsSource: MetricsSource {
             return v
         }
         return Figures(rps: r.requestRate, errorRatio: r.errorRatio, p50Ms: q(0.5), p95Ms: q(0.95), p99Ms: q(0.99),
-                       samples: r.observations ?? r.requests, readAt: r.readAt)
+                       samples: r.observations ?? r.requests, readAt: r.readAt, window: r.windowCounts)
     }
 }
 
@@ -144,6 +154,50 @@ public struct PrometheusMetricsSource: MetricsSource {
     public func refresh() async throws -> [String: Figures] {
         let reading = await profile.read(with: client, at: at)
         lastWarnings.value.withLock { $0 = reading.warnings }
+        if reading.figures.isEmpty, let failure = reading.failures.values.first {
+            throw MetricsSourceError(failure.description)
+        }
+        var out: [String: Figures] = [:]
+        for (k, f) in reading.figures { out[k.description] = f }
+        return out
+    }
+
+    /// Three instant queries whatever the number of endpoints and windows (`BurnRateQueries`),
+    /// sent concurrently; a kind that fails leaves only its ratios out, all failing is an error.
+    public func badRatios(windows: [Int], latencyMs: [String: Double]) async throws -> [String: BadRatios] {
+        let burn = BurnRateQueries(profile: profile, windows: windows)
+        guard !burn.windows.isEmpty else { return [:] }
+        let time = at
+        let answers = await withTaskGroup(of: (BurnRateQueries.Kind, Result<PrometheusQueryResponse, PrometheusError>).self) { group in
+            for (kind, promql) in burn.queries {
+                group.addTask { [client] in
+                    do throws(PrometheusError) { return (kind, .success(try await client.instant(query: promql, time: time))) } catch {
+                        return (kind, .failure(error))
+                    }
+                }
+            }
+            var all: [(BurnRateQueries.Kind, Result<PrometheusQueryResponse, PrometheusError>)] = []
+            for await a in group { all.append(a) }
+            return all
+        }
+        var results: [BurnRateQueries.Kind: PrometheusQueryResponse] = [:]
+        var firstFailure: PrometheusError?
+        for (kind, r) in answers {
+            switch r {
+            case .success(let response): results[kind] = response
+            case .failure(let e): firstFailure = firstFailure ?? e
+            }
+        }
+        if results.isEmpty, let firstFailure { throw MetricsSourceError(firstFailure.description) }
+        return burn.badRatios(from: results, latencyMs: latencyMs)
+    }
+
+    /// The profile's own queries over a window of `windowSeconds`, evaluated at `end` (instant
+    /// queries with `time=`): the same three queries as a refresh, so the same figures and counts.
+    public func figures(endingAt end: Date, windowSeconds: Int) async throws -> [String: Figures] {
+        let windowed: MetricsProfile
+        do { windowed = try profile.windowed(seconds: windowSeconds) } catch { throw MetricsSourceError(error.description) }
+        let reading = await windowed.read(with: client, at: end)
         if reading.figures.isEmpty, let failure = reading.failures.values.first {
             throw MetricsSourceError(failure.description)
         }

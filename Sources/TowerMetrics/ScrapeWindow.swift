@@ -129,11 +129,23 @@ public struct ScrapeRates: Sendable, Equatable {
     public var observations: Double?
     /// The newest scrape these figures come from.
     public var readAt: Date
+    /// Cumulative bucket increases (counts, not rates), `le` in ms, ascending: `WindowCounts`.
+    public var bucketIncreases: [Bucket]?
+    /// Seconds between the two scrapes the counts come from; with several targets, the longest of
+    /// their intervals (the counts cover the union of them).
+    public var seconds: Double?
 
     public init(requestRate: Double? = nil, errorRate: Double? = nil, requests: Double? = nil, errors: Double? = nil,
-                bucketRates: [Bucket]? = nil, observations: Double? = nil, readAt: Date) {
+                bucketRates: [Bucket]? = nil, observations: Double? = nil, readAt: Date, bucketIncreases: [Bucket]? = nil,
+                seconds: Double? = nil) {
         self.requestRate = requestRate; self.errorRate = errorRate; self.requests = requests; self.errors = errors
         self.bucketRates = bucketRates; self.observations = observations; self.readAt = readAt
+        self.bucketIncreases = bucketIncreases; self.seconds = seconds
+    }
+
+    /// The counts behind the rates, for the canary statistics; nil without an interval.
+    public var windowCounts: WindowCounts? {
+        seconds.map { WindowCounts(seconds: $0, requests: requests, errors: errors, latencyBuckets: bucketIncreases) }
     }
 
     /// 5xx / all, as `sum(rate(5xx)) / sum(rate(all))`; nil without requests (0/0 is not 0 %).
@@ -189,9 +201,11 @@ public struct ScrapeResult: Sendable, Equatable {
         var errors = 0.0, errorRate = 0.0
         var buckets: [Double: (increase: Double, rate: Double)]?
         var readAt = Date.distantPast
+        var seconds: Double?
 
         mutating func add(_ kind: ScrapeSnapshot.Kind, increase: Double, seconds: Double, at: Date) {
             readAt = max(readAt, at)
+            self.seconds = max(self.seconds ?? 0, seconds)
             let rate = increase / seconds
             switch kind {
             case .requests, .requestsAndErrors:
@@ -209,6 +223,7 @@ public struct ScrapeResult: Sendable, Equatable {
 
         mutating func absorb(_ other: Sum) {
             readAt = max(readAt, other.readAt)
+            if let s = other.seconds { seconds = max(seconds ?? 0, s) }
             if let r = other.requests { requests = (requests ?? 0) + r }
             if let r = other.requestRate { requestRate = (requestRate ?? 0) + r }
             if other.requestRate != nil { errors += other.errors; errorRate += other.errorRate }
@@ -232,7 +247,9 @@ public struct ScrapeResult: Sendable, Equatable {
                 errors: requestRate == nil ? nil : errors,
                 bucketRates: sorted.map { $0.map { Bucket(le: $0.key, count: $0.value.rate) } },
                 observations: buckets?[.infinity]?.increase,
-                readAt: readAt)
+                readAt: readAt,
+                bucketIncreases: sorted.map { $0.map { Bucket(le: $0.key, count: $0.value.increase) } },
+                seconds: seconds)
         }
     }
 }

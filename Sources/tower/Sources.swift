@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TowerAnalysis
 import TowerDomain
 import TowerMetrics
 import TowerSources
@@ -77,20 +78,28 @@ struct StatusMetrics: Encodable {
     }
 }
 
-/// An endpoint as the registry sends it, with a `metrics` object on it and on each version.
+/// An endpoint as the registry sends it, with a `metrics` object on it and on each version, a
+/// `judgement` on each version but the baseline, and for an endpoint with an SLO, `slo` with its
+/// burn (the spec's fields kept beside it).
 struct StatusEndpoint: Encodable {
     var endpoint: Endpoint
     var metrics: (String?) -> StatusMetrics?
+    /// Nil without a metrics source; a version judged is in it, the baseline is not.
+    var judgements: [String: Judgement]? = nil
+    var slo: Judging.SLOOutput? = nil
 
-    enum K: String, CodingKey { case metrics, versions }
+    enum K: String, CodingKey { case metrics, versions, judgement, slo }
 
     struct VersionWithMetrics: Encodable {
         var version: Version
         var metrics: StatusMetrics?
+        /// nil: no judgement key (the baseline, or no source); .some(nil): null.
+        var judgement: Judgement??
         func encode(to encoder: any Encoder) throws {
             try version.encode(to: encoder)
             var c = encoder.container(keyedBy: K.self)
             if let metrics { try c.encode(metrics, forKey: .metrics) }
+            if let judgement { try c.encode(judgement, forKey: .judgement) }
         }
     }
 
@@ -98,7 +107,13 @@ struct StatusEndpoint: Encodable {
         try endpoint.encode(to: encoder)
         var c = encoder.container(keyedBy: K.self)
         if let m = metrics(nil) { try c.encode(m, forKey: .metrics) }
-        try c.encode(endpoint.versions.map { VersionWithMetrics(version: $0, metrics: metrics($0.name)) }, forKey: .versions)
+        let baseline = Judging.baseline(endpoint)
+        try c.encode(endpoint.versions.map { v in
+            VersionWithMetrics(version: v, metrics: metrics(v.name),
+                               judgement: judgements == nil || v.name == baseline ? nil : .some(judgements?[v.name]))
+        }, forKey: .versions)
+        // Replaces the spec's `slo` (whose fields it carries) with the spec and its burn.
+        if let slo { try c.encode(slo, forKey: .slo) }
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import TowerAnalysis
 import TowerDomain
 
 /// Plain-text renderings for the headless verbs: fixed columns, no colour, state in words.
@@ -13,8 +14,20 @@ enum StatusText {
         return (e.state == .outOfService ? "OUT OF SERVICE, " : "") + parts.joined(separator: " ")
     }
 
-    static func table(_ endpoints: [Endpoint], now: Date, figures: [String: Figures]? = nil) -> String {
-        var rows = [["ENDPOINT", "STATE", "REV", "SPLIT", "CHANGED"] + (figures == nil ? [] : ["RPS", "ERR%", "P50", "P95", "P99", "N"])]
+    /// The VERDICT column: the most urgent of the judged versions (fail, then no-data, then
+    /// inconclusive), e.g. `v2 fail`; `pass` when all pass; `-` with nothing judged.
+    static func verdict(_ judgements: [String: Judgement]) -> String {
+        let order: [Verdict] = [.fail, .noData, .inconclusive]
+        for v in order {
+            let names = judgements.filter { $0.value.verdict == v }.keys.sorted()
+            if !names.isEmpty { return names.joined(separator: ",") + " " + v.rawValue }
+        }
+        return judgements.isEmpty ? "-" : "pass"
+    }
+
+    static func table(_ endpoints: [Endpoint], now: Date, figures: [String: Figures]? = nil, verdicts: [String: String]? = nil) -> String {
+        var rows = [["ENDPOINT", "STATE", "REV", "SPLIT", "CHANGED"] + (figures == nil ? [] : ["RPS", "ERR%", "P50", "P95", "P99", "N"])
+                    + (verdicts == nil ? [] : ["VERDICT"])]
         func n(_ v: Double?, _ scale: Double = 1, _ digits: Int = 1) -> String {
             guard let v, v.isFinite else { return "-" }
             return String(format: "%.\(digits)f", v * scale)
@@ -25,6 +38,7 @@ enum StatusText {
                 let f = figures[EndpointVersionKey(e.name).description]
                 row += [n(f?.rps), n(f?.errorRatio, 100, 2), n(f?.p50Ms, 1, 0), n(f?.p95Ms, 1, 0), n(f?.p99Ms, 1, 0), n(f?.samples, 1, 0)]
             }
+            if let verdicts { row.append(verdicts[e.name] ?? "-") }
             rows.append(row)
         }
         return columns(rows)

@@ -12,9 +12,10 @@ struct TowerCommand: AsyncParsableCommand {
         abstract: "Operate model endpoints: read routing state, shift, drain, undrain, roll back, audit.",
         discussion: """
             Exit codes: 0 ok, 2 invalid input, 3 conflict (stale revision or refused by the endpoint's \
-            state), 4 not allowed (401/403), 5 registry unreachable, 6 not found, 1 anything else.
+            state), 4 not allowed (401/403), 5 registry unreachable, 6 not found, 1 anything else; \
+            `judge` also 8 (a version fails against its baseline) and 9 (inconclusive or no data).
             """,
-        subcommands: [Console.self, Demo.self, Status.self, Shift.self, Drain.self, Undrain.self, Rollback.self, Audit.self, Traces.self, TraceCommand.self],
+        subcommands: [Console.self, Demo.self, Status.self, JudgeCommand.self, Shift.self, Drain.self, Undrain.self, Rollback.self, Audit.self, Traces.self, TraceCommand.self],
         defaultSubcommand: Console.self
     )
 }

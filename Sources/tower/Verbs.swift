@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TowerAnalysis
 import TowerDomain
 import TowerSources
 
@@ -20,17 +21,23 @@ struct Status: AsyncParsableCommand {
             let endpoints = endpoint.map { name in list.endpoints.filter { $0.name == name } } ?? list.endpoints
             if let endpoint, endpoints.isEmpty { throw VerbError(message: "no endpoint named '\(endpoint)'", code: Exit.notFound) }
             for e in sourceErrors { FileHandle.standardError.write(Data("tower: \(e)\n".utf8)) }
+            // Verdicts from the same refresh's window counts; none without a metrics source.
+            let judgements = metricSources.isEmpty ? [:] : Dictionary(uniqueKeysWithValues: endpoints.map { ($0.name, Judging.judgements($0, figures: figures)) })
             if connection.output == .json {
+                let (ratios, burnErrors) = await Judging.badRatios(endpoints, sources: metricSources)
+                for e in burnErrors { FileHandle.standardError.write(Data("tower: \(e)\n".utf8)) }
                 let now = Date(), staleAfter = settings.interval * 2
                 let out = StatusOutput(endpoints: endpoints.map { e in
-                    StatusEndpoint(endpoint: e) { version in
+                    StatusEndpoint(endpoint: e, metrics: { version in
                         metricSources.isEmpty ? nil : StatusMetrics(figures: figures[EndpointVersionKey(e.name, version).description], now: now, staleAfter: staleAfter)
-                    }
-                }, auditSeq: list.auditSeq, sourceErrors: sourceErrors.isEmpty ? nil : sourceErrors)
+                    }, judgements: metricSources.isEmpty ? nil : judgements[e.name] ?? [:],
+                    slo: metricSources.isEmpty ? nil : e.slo.map { Judging.slo($0, ratios?[e.name]) })
+                }, auditSeq: list.auditSeq, sourceErrors: sourceErrors.isEmpty && burnErrors.isEmpty ? nil : sourceErrors + burnErrors)
                 try printJSON(out)
                 return
             }
-            print(StatusText.table(endpoints, now: Date(), figures: metricSources.isEmpty ? nil : figures))
+            print(StatusText.table(endpoints, now: Date(), figures: metricSources.isEmpty ? nil : figures,
+                                   verdicts: metricSources.isEmpty ? nil : judgements.mapValues(StatusText.verdict)))
         }
     }
 }
