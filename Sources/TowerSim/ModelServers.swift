@@ -6,7 +6,6 @@ import NIOCore
 import ServiceLifecycle
 import UnixSignals
 import Synchronization
-import UnixSignals
 import TowerDomain
 import TowerTraces
 
