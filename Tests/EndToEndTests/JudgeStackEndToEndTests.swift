@@ -53,5 +53,13 @@ import Testing
         #expect(failed <= 180)
         #expect(healthy[0, default: 0] > 0, "the healthy canary passed at least once: \(healthy), last: \(lastHealthy)")
         print("judge on the stack: alpha v2 fail after \(Int(failed)) s; search-rank v8 exits \(healthy)")
+
+        // The console says the same on alpha's Endpoint screen, judged from its own live window.
+        let term = try StackEndToEndTests.console(s)
+        defer { term.kill() }
+        let verdict = term.waitUntil(timeout: 90) { screen in
+            screen.split(separator: "\n").contains { $0.contains("v2 vs v1") && $0.contains("fail") && $0.contains("n = ") }
+        }
+        #expect(verdict.found, "the Endpoint screen shows v2's fail verdict with its sample sizes: \(verdict.screen)")
     }
 }
