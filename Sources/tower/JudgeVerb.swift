@@ -16,46 +16,52 @@ struct JudgeCommand: AsyncParsableCommand {
     @Option(help: "Only this version (default: every version but the baseline).") var version: String?
     @Option(help: "The window judged, ending now (or at --at): 5m, 300s, 1h.") var window = "5m"
 
+    // A named method, not the body of `perform`'s closure, on purpose: the same shape as
+    // `Traces.run` crashed Swift 6.3.1's optimiser in release builds (signal 11 "While splitting
+    // coroutine", issue 9), and it did again here. Keep async work out of closures in this target.
     func run() async throws {
-        try await perform(connection.output) {
-            guard let seconds = Judging.seconds(window) else {
-                throw VerbError(message: "--window must be a duration like 5m, 300s or 1h, not '\(Names.printable(window))'", code: Exit.invalid)
-            }
-            let (client, ctx) = try connection.client()
-            let settings = try sources.settings(ctx)
-            let metricSources = try settings.metricsSources()
-            if metricSources.isEmpty {
-                throw VerbError(message: "no metrics source: pass --prometheus URL or --scrape URLS, or use a context that has one", code: Exit.invalid)
-            }
-            let e = try await client.endpoint(endpoint)
-            guard let base = Judging.baseline(e) else { throw VerbError(message: "\(endpoint) has no versions", code: Exit.invalid) }
-            if let version {
-                if e.version(version) == nil { throw VerbError(message: "\(endpoint) has no version '\(Names.printable(version))'", code: Exit.notFound) }
-                if version == base { throw VerbError(message: "\(version) is the baseline of \(endpoint): there is nothing to judge it against", code: Exit.invalid) }
-            }
-            let (figures, errors) = await Self.read(metricSources, windowSeconds: seconds, end: settings.at ?? Date())
-            for err in errors { FileHandle.standardError.write(Data("tower: \(err)\n".utf8)) }
-            var judgements = Judging.judgements(e, figures: figures)
-            if let version { judgements = judgements.filter { $0.key == version } }
-            let order = e.versions.map(\.name).filter { judgements[$0] != nil }
-            let verdict: Verdict = order.isEmpty ? .noData : Verdict.combined(order.compactMap { judgements[$0]?.verdict })
+        try await perform(connection.output) { try await judge() }
+    }
 
-            let label = seconds % 3600 == 0 ? "\(seconds / 3600)h" : seconds % 60 == 0 ? "\(seconds / 60)m" : "\(seconds)s"
-            if connection.output == .json {
-                struct Out: Encodable {
-                    var endpoint: String; var baseline: String; var windowSeconds: Int; var verdict: Verdict
-                    var judgements: [String: Judgement]; var sourceErrors: [String]?
-                }
-                try printJSON(Out(endpoint: e.name, baseline: base, windowSeconds: seconds, verdict: verdict, judgements: judgements,
-                                  sourceErrors: errors.isEmpty ? nil : errors))
-            } else if order.isEmpty {
-                print("\(e.name): no version to judge against \(base)")
-            } else {
-                print(order.compactMap { v in judgements[v].map { Judging.text(version: v, $0, window: label, minSamples: JudgePolicy.standard.minSamples) } }
-                    .joined(separator: "\n"))
-            }
-            Foundation.exit(Self.exitCode(verdict))
+    @inline(never)
+    private func judge() async throws {
+        guard let seconds = Judging.seconds(window) else {
+            throw VerbError(message: "--window must be a duration like 5m, 300s or 1h, not '\(Names.printable(window))'", code: Exit.invalid)
         }
+        let (client, ctx) = try connection.client()
+        let settings = try sources.settings(ctx)
+        let metricSources = try settings.metricsSources()
+        if metricSources.isEmpty {
+            throw VerbError(message: "no metrics source: pass --prometheus URL or --scrape URLS, or use a context that has one", code: Exit.invalid)
+        }
+        let e = try await client.endpoint(endpoint)
+        guard let base = Judging.baseline(e) else { throw VerbError(message: "\(endpoint) has no versions", code: Exit.invalid) }
+        if let version {
+            if e.version(version) == nil { throw VerbError(message: "\(endpoint) has no version '\(Names.printable(version))'", code: Exit.notFound) }
+            if version == base { throw VerbError(message: "\(version) is the baseline of \(endpoint): there is nothing to judge it against", code: Exit.invalid) }
+        }
+        let (figures, errors) = await Self.read(metricSources, windowSeconds: seconds, end: settings.at ?? Date())
+        for err in errors { FileHandle.standardError.write(Data("tower: \(err)\n".utf8)) }
+        var judgements = Judging.judgements(e, figures: figures)
+        if let version { judgements = judgements.filter { $0.key == version } }
+        let order = e.versions.map(\.name).filter { judgements[$0] != nil }
+        let verdict: Verdict = order.isEmpty ? .noData : Verdict.combined(order.compactMap { judgements[$0]?.verdict })
+
+        let label = seconds % 3600 == 0 ? "\(seconds / 3600)h" : seconds % 60 == 0 ? "\(seconds / 60)m" : "\(seconds)s"
+        if connection.output == .json {
+            struct Out: Encodable {
+                var endpoint: String; var baseline: String; var windowSeconds: Int; var verdict: Verdict
+                var judgements: [String: Judgement]; var sourceErrors: [String]?
+            }
+            try printJSON(Out(endpoint: e.name, baseline: base, windowSeconds: seconds, verdict: verdict, judgements: judgements,
+                              sourceErrors: errors.isEmpty ? nil : errors))
+        } else if order.isEmpty {
+            print("\(e.name): no version to judge against \(base)")
+        } else {
+            print(order.compactMap { v in judgements[v].map { Judging.text(version: v, $0, window: label, minSamples: JudgePolicy.standard.minSamples) } }
+                .joined(separator: "\n"))
+        }
+        Foundation.exit(Self.exitCode(verdict))
     }
 
     static let failed: Int32 = 8, undecided: Int32 = 9
