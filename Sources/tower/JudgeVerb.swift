@@ -16,15 +16,26 @@ struct JudgeCommand: AsyncParsableCommand {
     @Option(help: "Only this version (default: every version but the baseline).") var version: String?
     @Option(help: "The window judged, ending now (or at --at): 5m, 300s, 1h.") var window = "5m"
 
-    // A named method, not the body of `perform`'s closure, on purpose: the same shape as
-    // `Traces.run` crashed Swift 6.3.1's optimiser in release builds (signal 11 "While splitting
-    // coroutine", issue 9), and it did again here. Keep async work out of closures in this target.
+    // The async part (read) apart from the printing (report): see `Traces.run` and Package.swift
+    // for why the `tower` target is built without optimisation.
     func run() async throws {
-        try await perform(connection.output) { try await judge() }
+        let code = Box()
+        try await perform(connection.output) { code.value = try await judge() }
+        // Exit after `perform` has restored whatever it set up, with the verdict's code.
+        if code.value != Exit.ok { Foundation.exit(code.value) }
     }
 
+    final class Box: @unchecked Sendable { var value = Exit.ok }
+
+    /// `tower judge --output json`.
+    struct Out: Encodable {
+        var endpoint: String; var baseline: String; var windowSeconds: Int; var verdict: Verdict
+        var judgements: [String: Judgement]; var sourceErrors: [String]?
+    }
+
+    /// Prints the verdicts; returns the exit code they mean.
     @inline(never)
-    private func judge() async throws {
+    private func judge() async throws -> Int32 {
         guard let seconds = Judging.seconds(window) else {
             throw VerbError(message: "--window must be a duration like 5m, 300s or 1h, not '\(Names.printable(window))'", code: Exit.invalid)
         }
@@ -35,12 +46,24 @@ struct JudgeCommand: AsyncParsableCommand {
             throw VerbError(message: "no metrics source: pass --prometheus URL or --scrape URLS, or use a context that has one", code: Exit.invalid)
         }
         let e = try await client.endpoint(endpoint)
-        guard let base = Judging.baseline(e) else { throw VerbError(message: "\(endpoint) has no versions", code: Exit.invalid) }
+        let base = try Self.check(e, version: version)
+        let end = settings.at ?? Date()
+        let reading = await Self.read(metricSources, windowSeconds: seconds, end: end)
+        return try report(e, baseline: base, figures: reading.0, errors: reading.1, seconds: seconds)
+    }
+
+    /// The baseline, once the endpoint and the asked-for version are known to be judgeable.
+    static func check(_ e: Endpoint, version: String?) throws -> String {
+        guard let base = Judging.baseline(e) else { throw VerbError(message: "\(e.name) has no versions", code: Exit.invalid) }
         if let version {
-            if e.version(version) == nil { throw VerbError(message: "\(endpoint) has no version '\(Names.printable(version))'", code: Exit.notFound) }
-            if version == base { throw VerbError(message: "\(version) is the baseline of \(endpoint): there is nothing to judge it against", code: Exit.invalid) }
+            if e.version(version) == nil { throw VerbError(message: "\(e.name) has no version '\(Names.printable(version))'", code: Exit.notFound) }
+            if version == base { throw VerbError(message: "\(version) is the baseline of \(e.name): there is nothing to judge it against", code: Exit.invalid) }
         }
-        let (figures, errors) = await Self.read(metricSources, windowSeconds: seconds, end: settings.at ?? Date())
+        return base
+    }
+
+    /// What `judge` found, printed.
+    private func report(_ e: Endpoint, baseline base: String, figures: [String: Figures], errors: [String], seconds: Int) throws -> Int32 {
         for err in errors { FileHandle.standardError.write(Data("tower: \(err)\n".utf8)) }
         var judgements = Judging.judgements(e, figures: figures)
         if let version { judgements = judgements.filter { $0.key == version } }
@@ -49,10 +72,6 @@ struct JudgeCommand: AsyncParsableCommand {
 
         let label = seconds % 3600 == 0 ? "\(seconds / 3600)h" : seconds % 60 == 0 ? "\(seconds / 60)m" : "\(seconds)s"
         if connection.output == .json {
-            struct Out: Encodable {
-                var endpoint: String; var baseline: String; var windowSeconds: Int; var verdict: Verdict
-                var judgements: [String: Judgement]; var sourceErrors: [String]?
-            }
             try printJSON(Out(endpoint: e.name, baseline: base, windowSeconds: seconds, verdict: verdict, judgements: judgements,
                               sourceErrors: errors.isEmpty ? nil : errors))
         } else if order.isEmpty {
@@ -61,7 +80,7 @@ struct JudgeCommand: AsyncParsableCommand {
             print(order.compactMap { v in judgements[v].map { Judging.text(version: v, $0, window: label, minSamples: JudgePolicy.standard.minSamples) } }
                 .joined(separator: "\n"))
         }
-        Foundation.exit(Self.exitCode(verdict))
+        return Self.exitCode(verdict)
     }
 
     static let failed: Int32 = 8, undecided: Int32 = 9
@@ -77,6 +96,7 @@ struct JudgeCommand: AsyncParsableCommand {
     /// The figures over the window from the first source that answers. Prometheus evaluates its
     /// queries over the window ending at `end`; a scrape source has only the seconds between two
     /// scrapes (read 2 s apart, as `status` does), which its counts say.
+    @inline(never)
     static func read(_ sources: [any MetricsSource], windowSeconds: Int, end: Date) async -> ([String: Figures], [String]) {
         var errors: [String] = []
         for src in sources {

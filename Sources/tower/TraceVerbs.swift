@@ -12,10 +12,10 @@ struct Traces: AsyncParsableCommand {
     @OptionGroup var sources: SourceOptions
     @Argument(help: "The endpoint.") var endpoint: String
 
-    // The work is a named method, not the body of `perform`'s closure, on purpose: written inline,
-    // this async closure crashed Swift 6.3.1's optimiser in release builds (signal 11 "While
-    // splitting coroutine" in LLVM's coro-split, issue 9). `@inline(never)` keeps the optimiser from
-    // folding it back into the closure. Keep async work out of closures here.
+    // Swift 6.3.1's optimiser crashed on this verb in release builds (signal 11 "While splitting
+    // coroutine", issue 9); reshaping it only moved the crash to the next verb, so the `tower`
+    // target is built without optimisation (Package.swift says why). The named method stays: it
+    // reads better than a long closure.
     func run() async throws {
         try await perform(connection.output) { try await listTraces() }
     }
