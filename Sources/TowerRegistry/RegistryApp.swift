@@ -13,6 +13,7 @@ public func buildRouter(store: RegistryStore, metrics: RegistryMetrics = Registr
     router.add(middleware: ProblemMiddleware(metrics: metrics))
     router.add(middleware: AuthMiddleware(store: store))
     Routes(store: store, hub: hub, metrics: metrics).register(on: router)
+    RolloutRoutes(store: store, metrics: metrics).register(on: router)
     XDSService(store: store, metrics: metrics, options: xds, tracker: gateways).register(on: router)
     return router
 }
