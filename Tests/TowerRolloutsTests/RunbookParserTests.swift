@@ -121,3 +121,20 @@ import Testing
         #expect(RunbookDuration.format(0.5) == "0.5s")
     }
 }
+
+@Suite struct ShippedRunbookTests {
+    static let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("docs/runbooks")
+
+    /// Every runbook file in docs/runbooks is one the registry accepts.
+    @Test func theShippedRunbooksParse() throws {
+        let files = try FileManager.default.contentsOfDirectory(atPath: Self.dir.path).filter { $0.hasSuffix(".yaml") }.sorted()
+        #expect(files == ["blue-green.yaml", "canary-fast.yaml", "canary-standard.yaml"])
+        for f in files {
+            let text = try String(contentsOf: Self.dir.appendingPathComponent(f), encoding: .utf8)
+            let book = try Runbook.parse(yaml: text, file: f)
+            #expect(book.finalWeight == 100, "\(f)")
+            #expect(book.analysis != nil, "\(f)")
+        }
+    }
+}
