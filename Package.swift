@@ -70,7 +70,7 @@ let package = Package(
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         ]),
         .target(name: "TowerRegistry", dependencies: [
-            "TowerDomain", "TowerAnalysis", "TowerRollouts",
+            "TowerDomain", "TowerRollouts",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "GRDB", package: "GRDB.swift"),
@@ -82,7 +82,7 @@ let package = Package(
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ]),
         .executableTarget(name: "tower-registry", dependencies: [
-            "TowerRegistry", "TowerDomain", "TowerMetrics", "TowerHTTP",
+            "TowerRegistry", "TowerDomain", "TowerMetrics",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
@@ -118,7 +118,7 @@ let package = Package(
         .testTarget(name: "TowerSourcesTests", dependencies: ["TowerSources", "TowerMetrics", "TowerTraces", "TowerDomain", "TowerHTTP"]),
         .testTarget(name: "TowerAnalysisTests", dependencies: ["TowerAnalysis", "TowerDomain"], exclude: ["reference"]),
         .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI"]),
-        .testTarget(name: "TowerRolloutsTests", dependencies: ["TowerRollouts", "TowerAnalysis", "TowerDomain"]),
+        .testTarget(name: "TowerRolloutsTests", dependencies: ["TowerRollouts", "TowerDomain"]),
         .testTarget(name: "TowerRuntimeTests", dependencies: [
             "TowerRuntime", "TowerConsole", "TowerSources", "TowerMetrics", "TowerTraces", "TowerDomain", "TowerHTTP", "TerminalUI",
         ]),

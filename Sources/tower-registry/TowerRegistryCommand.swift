@@ -3,7 +3,6 @@ import Foundation
 import Hummingbird
 import Logging
 import TowerDomain
-import TowerHTTP
 import TowerMetrics
 import TowerRegistry
 
