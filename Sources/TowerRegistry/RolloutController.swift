@@ -23,11 +23,13 @@ public final class RolloutController: Sendable {
         self.store = store; self.metrics = metrics; self.logger = logger; self.tickInterval = tickInterval; self.clock = clock
     }
 
-    /// Runs until the task is cancelled.
+    /// Runs until the task is cancelled: a pass, then sleep until the earliest deadline a rollout
+    /// named (a pause's end, a round due), or at most `tickInterval` (so what people do is seen).
     public func run() async {
         while !Task.isCancelled {
-            await tick()
-            try? await Task.sleep(for: tickInterval)
+            let next = await tick()
+            let wait = min(max(0, next.timeIntervalSince(clock())), Double(tickInterval.components.seconds) + Double(tickInterval.components.attoseconds) / 1e18)
+            try? await Task.sleep(for: .milliseconds(Int((wait * 1000).rounded(.up))))
         }
     }
 
@@ -44,16 +46,22 @@ public final class RolloutController: Sendable {
         }
     }
 
-    /// One pass: a round of checks if any is due, then each rollout's next action.
-    public func tick() async {
+    /// One pass: a round of checks if any is due, then each rollout's next action. Returns the
+    /// earliest moment something will be due.
+    @discardableResult
+    public func tick() async -> Date {
         let now = clock()
         let rollouts = active()
-        if rollouts.isEmpty { return }
+        if rollouts.isEmpty { return .distantFuture }
         await analyse(rollouts, now: now)
+        let ready = active().filter { r in if case .wait = r.decide(now: now) { false } else { true } }.map(\.id)
+        if !ready.isEmpty { await act(ready) }
+        var next = Date.distantFuture
         for r in active() {
-            if case .wait = r.decide(now: now) { continue }
-            await act(r.id, now: now)
+            if case .wait(let until?) = r.decide(now: clock()) { next = min(next, until) }
+            if let a = r.nextAnalysisAt { next = min(next, a) }
         }
+        return next
     }
 
     /// Reads once and judges every rollout whose round is due within half the shortest interval,
@@ -72,34 +80,59 @@ public final class RolloutController: Sendable {
         } else {
             unavailable = "the registry has no metrics source (serve --prometheus URL)"
         }
+        var rounds: [Int64: AnalysisRound] = [:]
         for r in rollouts {
             guard let due = r.nextAnalysisAt, due <= horizon, let a = r.runbook.analysis else { continue }
-            let round = RolloutChecks.evaluate(a, target: figures[EndpointVersionKey(r.endpoint, r.target).description],
-                                               baseline: figures[EndpointVersionKey(r.endpoint, r.baseline).description],
-                                               targetName: r.target, baselineName: r.baseline, unavailable: unavailable, now: now)
-            do {
-                try await store.mutateRollout(id: r.id) { r, e, now, apply in
-                    guard r.isActive else { return }
-                    if let d = r.record(round), case .abort = d {
-                        try RolloutExecutor.perform(d, on: &r, endpoint: e, now: now, apply: apply)
-                    }
+            rounds[r.id] = RolloutChecks.evaluate(a, target: figures[EndpointVersionKey(r.endpoint, r.target).description],
+                                                  baseline: figures[EndpointVersionKey(r.endpoint, r.baseline).description],
+                                                  targetName: r.target, baselineName: r.baseline, unavailable: unavailable, now: now)
+        }
+        let due = rounds
+        do {
+            let out = try await store.mutateRollouts(ids: due.keys.sorted()) { r, e, now, apply in
+                guard r.isActive, let round = due[r.id] else { return }
+                if let d = r.record(round), case .abort = d {
+                    try RolloutExecutor.perform(d, on: &r, endpoint: e, now: now, apply: apply)
                 }
-            } catch {
-                logger.error("cannot record a round of checks", metadata: ["rollout": .stringConvertible(r.id), "error": .string("\(error)")])
             }
+            report(out, what: "round of checks")
+        } catch {
+            logger.error("cannot record a round of checks", metadata: ["error": .string("\(error)")])
         }
     }
 
-    /// Decides again on the stored row and does it, in one transaction.
-    func act(_ id: Int64, now: Date) async {
+    func report(_ out: (rollouts: [Rollout], failures: [Int64: String]), what: String) {
+        for (id, error) in out.failures {
+            logger.error("rollout \(what) failed", metadata: ["rollout": .stringConvertible(id), "error": .string(error)])
+        }
+        // What a person may need to act on: a rollout that just ended or just paused (steps are
+        // in the audit already).
+        let recent = clock().addingTimeInterval(-2)
+        for r in out.rollouts {
+            guard let e = r.events.last, e.time >= recent, [.pause, .abort, .complete].contains(e.action) else { continue }
+            logger.notice("rollout \(e.action.rawValue)", metadata: [
+                "rollout": .stringConvertible(r.id), "endpoint": .string(r.endpoint), "step": .string(r.stepLabel(r.step)),
+                "reason": .string(e.reason),
+            ])
+        }
+    }
+
+    /// Decides again on each stored row and does it: every rollout with something to do, in one
+    /// transaction.
+    func act(_ ids: [Int64]) async {
         do {
-            let r = try await store.mutateRollout(id: id) { r, e, now, apply in
-                try RolloutExecutor.perform(r.decide(now: now), on: &r, endpoint: e, now: now, apply: apply)
+            let out = try await store.mutateRollouts(ids: ids) { r, e, now, apply in
+                let d = r.decide(now: now)
+                try RolloutExecutor.perform(d, on: &r, endpoint: e, now: now, apply: apply)
+                // A pause that ends is followed by its next step in the same transaction, not a
+                // pass later (the endpoint is as read: ending a pause changes no routing).
+                if case .finishPause = d, r.phase == .running {
+                    try RolloutExecutor.perform(r.decide(now: now), on: &r, endpoint: e, now: now, apply: apply)
+                }
             }
-            logger.info("rollout", metadata: ["rollout": .stringConvertible(id), "endpoint": .string(r.endpoint),
-                                              "phase": .string(r.phase.rawValue), "step": .string(r.stepLabel(r.step))])
+            report(out, what: "step")
         } catch {
-            logger.error("rollout action failed", metadata: ["rollout": .stringConvertible(id), "error": .string("\(error)")])
+            logger.error("rollout actions failed", metadata: ["error": .string("\(error)")])
         }
     }
 }

@@ -100,6 +100,50 @@ extension RegistryStore {
         }
     }
 
+    /// `mutateRollout` for many rollouts in one transaction (one fsync for a whole round of the
+    /// loop), each in a savepoint of its own: one that throws is rolled back alone and reported.
+    public func mutateRollouts(ids: [Int64], _ body: @escaping @Sendable (inout Rollout, Endpoint, Date, RolloutApply) throws -> Void) async throws
+        -> (rollouts: [Rollout], failures: [Int64: String]) {
+        if ids.isEmpty { return ([], [:]) }
+        return try await commitMany { [drainTimeout] db, now in
+            var done: [Rollout] = [], failures: [Int64: String] = [:], results: [ChangeResult] = []
+            for id in ids {
+                var mine: [ChangeResult] = []
+                var saved: Rollout? = nil
+                do {
+                    try db.inSavepoint {
+                        guard let text = try String.fetchOne(db, sql: "SELECT body FROM rollout WHERE id = ?", arguments: [id]) else {
+                            throw RoutingError.notFound("no rollout \(id)")
+                        }
+                        var r = try Self.decodeRollout(text)
+                        guard let row = try String.fetchOne(db, sql: "SELECT body FROM endpoint WHERE name = ?", arguments: [r.endpoint]) else {
+                            throw RoutingError.notFound("no endpoint named '\(r.endpoint)'")
+                        }
+                        let e = try Self.decodeEndpoint(row).resolvingDrains(now: now, timeout: drainTimeout)
+                        let actor = Principal(name: r.actor, role: .operator), endpointName = r.endpoint
+                        let apply: RolloutApply = { change, reason in
+                            let (seq, prevHash) = try Self.nextLink(db)
+                            let result = try Self.applyChange(db: db, name: endpointName, expected: nil, principal: actor,
+                                                              reason: String(reason.prefix(Reason.maxLength)), override: false, now: now,
+                                                              seq: seq, prevHash: prevHash, drainTimeout: drainTimeout) { _, _ in change }
+                            mine.append(result)
+                            return result.entry
+                        }
+                        try body(&r, e, now, apply)
+                        try Self.saveRollout(r, db: db)
+                        saved = r
+                        return .commit
+                    }
+                    results.append(contentsOf: mine)
+                    if let saved { done.append(saved) }
+                } catch {
+                    failures[id] = "\(error)"
+                }
+            }
+            return ((done, failures), results)
+        }
+    }
+
     /// The endpoint's running or paused rollout, for the routes' person actions.
     public func activeRolloutID(endpoint name: String) throws -> Int64? {
         try pool.read { db in try Int64.fetchOne(db, sql: "SELECT id FROM rollout WHERE endpoint = ? AND active = 1", arguments: [name]) }

@@ -27,7 +27,7 @@ public struct Rollout: Codable, Sendable, Equatable {
     /// Failed rounds (never reset within a rollout) and inconclusive rounds since the last resume.
     public var failed: Int
     public var inconclusive: Int
-    /// The most recent rounds of checks, newest last (at most `keptRounds`).
+    /// The most recent rounds of checks, newest last (at most `keptRounds`: a minute at 5 s).
     public var rounds: [AnalysisRound]
     public var lastAnalysisAt: Date?
     /// Who did what: started, paused, resumed, promoted, aborted, and what the rollout did itself.
@@ -36,7 +36,7 @@ public struct Rollout: Codable, Sendable, Equatable {
     /// Why it ended, for an abort: the failing check with its value and threshold, or who aborted.
     public var outcome: String?
 
-    public static let keptRounds = 30
+    public static let keptRounds = 12
     public static let keptEvents = 200
 
     public var actor: String { "rollout:\(id)" }
