@@ -76,31 +76,11 @@ extension RegistryStore {
     @discardableResult
     public func mutateRollout(id: Int64, _ body: @escaping @Sendable (inout Rollout, Endpoint, Date, RolloutApply) throws -> Void) async throws -> Rollout {
         try await commitMany { [drainTimeout] db, now in
-            guard let text = try String.fetchOne(db, sql: "SELECT body FROM rollout WHERE id = ?", arguments: [id]) else {
-                throw RoutingError.notFound("no rollout \(id)")
-            }
-            var r = try Self.decodeRollout(text)
-            guard let row = try String.fetchOne(db, sql: "SELECT body FROM endpoint WHERE name = ?", arguments: [r.endpoint]) else {
-                throw RoutingError.notFound("no endpoint named '\(r.endpoint)'")
-            }
-            let e = try Self.decodeEndpoint(row).resolvingDrains(now: now, timeout: drainTimeout)
-            var results: [ChangeResult] = []
-            let actor = Principal(name: r.actor, role: .operator), endpointName = r.endpoint
-            let apply: RolloutApply = { change, reason in
-                let (seq, prevHash) = try Self.nextLink(db)
-                let result = try Self.applyChange(db: db, name: endpointName, expected: nil, principal: actor,
-                                                  reason: String(reason.prefix(Reason.maxLength)), override: false, now: now,
-                                                  seq: seq, prevHash: prevHash, drainTimeout: drainTimeout) { _, _ in change }
-                results.append(result)
-                return result.entry
-            }
-            try body(&r, e, now, apply)
-            try Self.saveRollout(r, db: db)
-            return (r, results)
+            try Self.mutate(db: db, id: id, now: now, drainTimeout: drainTimeout, body)
         }
     }
 
-    /// `mutateRollout` for many rollouts in one transaction (one fsync for a whole round of the
+    /// `mutateRollout` for many rollouts in one transaction (one fsync for a whole pass of the
     /// loop), each in a savepoint of its own: one that throws is rolled back alone and reported.
     public func mutateRollouts(ids: [Int64], _ body: @escaping @Sendable (inout Rollout, Endpoint, Date, RolloutApply) throws -> Void) async throws
         -> (rollouts: [Rollout], failures: [Int64: String]) {
@@ -108,40 +88,46 @@ extension RegistryStore {
         return try await commitMany { [drainTimeout] db, now in
             var done: [Rollout] = [], failures: [Int64: String] = [:], results: [ChangeResult] = []
             for id in ids {
-                var mine: [ChangeResult] = []
-                var saved: Rollout? = nil
+                var out: (Rollout, [ChangeResult])? = nil
                 do {
                     try db.inSavepoint {
-                        guard let text = try String.fetchOne(db, sql: "SELECT body FROM rollout WHERE id = ?", arguments: [id]) else {
-                            throw RoutingError.notFound("no rollout \(id)")
-                        }
-                        var r = try Self.decodeRollout(text)
-                        guard let row = try String.fetchOne(db, sql: "SELECT body FROM endpoint WHERE name = ?", arguments: [r.endpoint]) else {
-                            throw RoutingError.notFound("no endpoint named '\(r.endpoint)'")
-                        }
-                        let e = try Self.decodeEndpoint(row).resolvingDrains(now: now, timeout: drainTimeout)
-                        let actor = Principal(name: r.actor, role: .operator), endpointName = r.endpoint
-                        let apply: RolloutApply = { change, reason in
-                            let (seq, prevHash) = try Self.nextLink(db)
-                            let result = try Self.applyChange(db: db, name: endpointName, expected: nil, principal: actor,
-                                                              reason: String(reason.prefix(Reason.maxLength)), override: false, now: now,
-                                                              seq: seq, prevHash: prevHash, drainTimeout: drainTimeout) { _, _ in change }
-                            mine.append(result)
-                            return result.entry
-                        }
-                        try body(&r, e, now, apply)
-                        try Self.saveRollout(r, db: db)
-                        saved = r
+                        out = try Self.mutate(db: db, id: id, now: now, drainTimeout: drainTimeout, body)
                         return .commit
                     }
-                    results.append(contentsOf: mine)
-                    if let saved { done.append(saved) }
+                    if let (r, changes) = out { done.append(r); results.append(contentsOf: changes) }
                 } catch {
                     failures[id] = "\(error)"
                 }
             }
             return ((done, failures), results)
         }
+    }
+
+    /// One rollout's change inside an open transaction: read it and its endpoint, run `body`,
+    /// store the rollout; the revisions `body` made through `apply` are returned for the cache.
+    static func mutate(db: Database, id: Int64, now: Date, drainTimeout: TimeInterval,
+                       _ body: (inout Rollout, Endpoint, Date, RolloutApply) throws -> Void) throws -> (Rollout, [ChangeResult]) {
+        guard let text = try String.fetchOne(db, sql: "SELECT body FROM rollout WHERE id = ?", arguments: [id]) else {
+            throw RoutingError.notFound("no rollout \(id)")
+        }
+        var r = try decodeRollout(text)
+        guard let row = try String.fetchOne(db, sql: "SELECT body FROM endpoint WHERE name = ?", arguments: [r.endpoint]) else {
+            throw RoutingError.notFound("no endpoint named '\(r.endpoint)'")
+        }
+        let e = try decodeEndpoint(row).resolvingDrains(now: now, timeout: drainTimeout)
+        var results: [ChangeResult] = []
+        let actor = Principal(name: r.actor, role: .operator), endpointName = r.endpoint
+        let apply: RolloutApply = { change, reason in
+            let (seq, prevHash) = try nextLink(db)
+            let result = try applyChange(db: db, name: endpointName, expected: nil, principal: actor,
+                                         reason: String(reason.prefix(Reason.maxLength)), override: false, now: now,
+                                         seq: seq, prevHash: prevHash, drainTimeout: drainTimeout) { _, _ in change }
+            results.append(result)
+            return result.entry
+        }
+        try body(&r, e, now, apply)
+        try saveRollout(r, db: db)
+        return (r, results)
     }
 
     /// The endpoint's running or paused rollout, for the routes' person actions.
