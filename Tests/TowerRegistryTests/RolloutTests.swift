@@ -230,3 +230,40 @@ final class FakeMetrics: RolloutMetricsReader, Sendable {
         }
     }
 }
+
+@Suite struct RolloutReadsTests {
+    /// Ten rollouts started at different moments share the metrics reads: about one per interval,
+    /// not one per rollout per interval.
+    @Test func readsPerIntervalDoNotGrowWithRollouts() async throws {
+        try await Harness.run { h, c in
+            let digest = Harness.digest(7)
+            try await Seed.apply((0..<10).map { i in
+                EndpointSpec(name: "m\(i)", path: "/v1/models/m\(i)", owner: "o", versions: [
+                    .init(name: "v1", artifact: Artifact(uri: "s3://m/\(i)/1", digest: digest), weight: 100, gate: .passed, stage: .prod),
+                    .init(name: "v2", artifact: Artifact(uri: "s3://m/\(i)/2", digest: digest), weight: 0, gate: .passed, stage: .prod),
+                ])
+            }, to: h.store, source: "test")
+            let metrics = FakeMetrics(.healthy)
+            let ctl = RolloutController(store: h.store, metrics: metrics)
+            let book = #"{"name":"long","steps":[{"setWeight":10},{"pause":"1h"}],"analysis":{"interval":"1s","inconclusiveLimit":1000,"checks":[{"metric":"rps","min":0}]}}"#
+            let start = Date()
+            for i in 0..<10 {
+                let r = try await c.call(.post, "/v1/endpoints/m\(i)/rollouts", token: h.op, json: #"{"runbook":\#(book),"target":"v2","reason":"r"}"#)
+                #expect(r.status == 201)
+                await ctl.tick()
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            // Run the loop for about four intervals.
+            while Date().timeIntervalSince(start) < 5 {
+                await ctl.tick()
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            let elapsed = Date().timeIntervalSince(start)
+            let reads = ctl.reads.load(ordering: .relaxed)
+            var rounds = 0
+            for i in 0..<10 { rounds += try await h.store.rolloutStatus(endpoint: "m\(i)").current?.rounds.count ?? 0 }
+            #expect(rounds >= 30, "every rollout had its rounds: \(rounds)")
+            #expect(Double(reads) <= elapsed * 2 + 1, "\(reads) reads in \(elapsed) s for \(rounds) rounds")
+        }
+    }
+}
