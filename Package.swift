@@ -44,7 +44,7 @@ let package = Package(
         .target(name: "TerminalUICurses", dependencies: ["CNCursesw", "TerminalUI"]),
         .target(name: "TowerHTTP", dependencies: ["CCurl"]),
         .target(name: "TowerConsole", dependencies: [
-            "TowerDomain", "TerminalUI", "TowerAnalysis",
+            "TowerDomain", "TerminalUI", "TowerAnalysis", "TowerRollouts",
             .product(name: "Yams", package: "Yams"),
         ]),
         // What the console reads, split by who needs it: the Prometheus client and exposition parser
@@ -57,7 +57,7 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
         ]),
         .target(name: "TowerRuntime", dependencies: [
-            "TowerConsole", "TowerSources", "TowerMetrics", "TowerTraces", "TerminalUI", "TowerDomain",
+            "TowerConsole", "TowerSources", "TowerMetrics", "TowerTraces", "TerminalUI", "TowerDomain", "TowerRollouts",
         ]),
         .target(name: "TowerSim", dependencies: [
             "TowerDomain", "TowerSources", "TowerTraces", "TowerHTTP",
@@ -120,14 +120,14 @@ let package = Package(
         .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI"]),
         .testTarget(name: "TowerRolloutsTests", dependencies: ["TowerRollouts", "TowerDomain"]),
         .testTarget(name: "TowerRuntimeTests", dependencies: [
-            "TowerRuntime", "TowerConsole", "TowerSources", "TowerMetrics", "TowerTraces", "TowerDomain", "TowerHTTP", "TerminalUI",
+            "TowerRuntime", "TowerConsole", "TowerSources", "TowerMetrics", "TowerTraces", "TowerDomain", "TowerHTTP", "TerminalUI", "TowerRollouts",
         ]),
         .testTarget(name: "TowerSimTests", dependencies: [
             "TowerSim", "TowerSources", "TowerDomain", "TowerHTTP",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
-        .testTarget(name: "TowerConsoleTests", dependencies: ["TowerConsole", "TowerDomain", "TerminalUI", "TowerAnalysis"], exclude: ["__Snapshots__"]),
+        .testTarget(name: "TowerConsoleTests", dependencies: ["TowerConsole", "TowerDomain", "TerminalUI", "TowerAnalysis", "TowerRollouts"], exclude: ["__Snapshots__"]),
         .testTarget(name: "TerminalUICursesTests", dependencies: ["TerminalUICurses", "TerminalUI"]),
         .testTarget(name: "TowerRegistryTests", dependencies: [
             "TowerRegistry", "TowerDomain", "TowerRollouts",

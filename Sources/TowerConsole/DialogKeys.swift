@@ -18,6 +18,8 @@ func dialogKey(_ state: inout ConsoleState, _ key: KeyEvent) -> [Effect] {
             let r = d.revisions[d.revisionIndex]
             d.after = r.endpoint.weights
             d.request.kind = .rollback(toRevision: r.revision)
+        } else if case .startRollout = d.request.kind {
+            chooseRunbook(&d, state.rollouts, by: key == .up ? -1 : 1)
         } else if case .weights(let i) = d.focus {
             d.focus = .weights(clamp(i + (key == .up ? -1 : 1), d.editorVersions.count))
         }
@@ -30,6 +32,10 @@ func dialogKey(_ state: inout ConsoleState, _ key: KeyEvent) -> [Effect] {
             return []
         }
         if let p = Reason.problem(d.request.reason) { d.error = p; d.focus = .reason; return [] }
+        if case .startRollout(let path, _) = d.request.kind, path.isEmpty {
+            d.error = state.rollouts.runbooksError ?? "no runbook chosen: put runbook files (*.yaml) in \(state.rollouts.runbookFolder)"
+            return []
+        }
         if d.needsTypedName && d.typedName != d.request.endpoint {
             d.error = "type the endpoint's name, \(d.request.endpoint), to confirm"
             d.focus = .typedName

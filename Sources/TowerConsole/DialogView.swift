@@ -5,7 +5,8 @@ import TowerDomain
 /// to, the typed name for what takes an endpoint out of service, the reason, and what went wrong.
 func dialogView(_ f: inout Frame, _ s: ConsoleState, _ d: Dialog, _ g: Glyphs) {
     let versions = Set(d.before.keys).union(d.after.keys).sorted()
-    let height = min(s.height - 2, 9 + versions.count + (d.needsTypedName ? 1 : 0) + (d.revisions.isEmpty ? 0 : min(5, d.revisions.count) + 1))
+    let height = min(s.height - 2, 9 + versions.count + (d.needsTypedName ? 1 : 0) + (d.revisions.isEmpty ? 0 : min(5, d.revisions.count) + 1)
+        + (d.request.kind.startsRollout ? 1 + max(1, min(3, s.rollouts.runbooks.count)) : 0))
     var lines = [DialogBox.Line(" revision \(d.request.expected)  VERSION   BEFORE \(g.arrow) AFTER")]
     for v in versions {
         let b = d.before[v] ?? 0, a = d.after[v] ?? 0
@@ -23,6 +24,14 @@ func dialogView(_ f: inout Frame, _ s: ConsoleState, _ d: Dialog, _ g: Glyphs) {
         for (i, rec) in d.revisions.dropFirst(top).prefix(5).enumerated() {
             lines.append(DialogBox.Line("   r\(rec.revision) \(rec.actor): \(rec.summary)\(g.dash) \(rec.reason)", top + i == d.revisionIndex ? s.theme.selected : nil))
         }
+    }
+    if case .startRollout(let path, _) = d.request.kind {
+        lines.append(DialogBox.Line(" runbook (Up/Down to choose) from \(s.rollouts.runbookFolder):"))
+        let top = max(0, d.runbookIndex - 2)
+        for (i, name) in s.rollouts.runbooks.dropFirst(top).prefix(3).enumerated() {
+            lines.append(DialogBox.Line("   \(name)", top + i == d.runbookIndex && !path.isEmpty ? s.theme.selected : nil))
+        }
+        if s.rollouts.runbooks.isEmpty { lines.append(DialogBox.Line("   (none listed yet)")) }
     }
     if d.needsTypedName {
         lines.append(DialogBox.field(" type \(d.request.endpoint) to confirm: ", value: d.typedName, focused: d.focus == .typedName, focusStyle: s.theme.field))

@@ -16,6 +16,8 @@ func endpointScreen(_ f: inout Frame, _ s: ConsoleState, _ name: String, _ r: Re
     let y0 = r.y + 2
     versionTable(e, s, g).draw(into: &f, in: Rect(x: 0, y: y0, width: s.width, height: e.versions.count + 1))
     var y = y0 + 2 + e.versions.count
+    // A rollout in progress is what the operator came for: under the versions it moves, above the figures.
+    y = rolloutPanel(&f, s, name, y: y, maxY: r.maxY, g)
     if s.telemetry.enabled {
         y = versionFigures(&f, s, e, y: y, g)
         y = verdictLines(&f, s, e, y: y, g)

@@ -31,7 +31,12 @@ private func hints(_ s: ConsoleState) -> String {
     case .audit: return "\(k.keys(.down))/\(k.keys(.up)) move  \(k.keys(.filter)) filter  \(k.keys(.back)) back  \(k.keys(.quit)) quit"
     case .traces: return "\(k.keys(.down))/\(k.keys(.up)) move  \(k.keys(.open)) waterfall  \(k.keys(.back)) back"
     case .trace: return "\(k.keys(.down))/\(k.keys(.up)) select a span  \(k.keys(.back)) back"
-    case .endpoint: return "\(k.keys(.traces)) traces  \(k.keys(.stepUp))/\(k.keys(.stepDown)) weight  \(k.keys(.editWeights)) set  \(k.keys(.drain))/\(k.keys(.undrain)) drain/undrain  \(k.keys(.drainEndpoint)) endpoint  \(k.keys(.rollback)) rollback  \(k.keys(.back)) back"
+    case .endpoint(let name):
+        // While a rollout runs its keys are what matter: first, so a narrow screen keeps them.
+        let rollout = s.rollouts.status[name]?.current.map { r in
+            "\(k.keys(.rolloutPause)) \(r.phase == .paused ? "resume" : "pause")  \(k.keys(.rolloutPromote)) promote  \(k.keys(.rolloutAbort)) abort  "
+        } ?? ""
+        return rollout + "\(k.keys(.traces)) traces  \(k.keys(.stepUp))/\(k.keys(.stepDown)) weight  \(k.keys(.editWeights)) set  \(k.keys(.drain))/\(k.keys(.undrain)) drain/undrain  \(k.keys(.drainEndpoint)) endpoint  \(k.keys(.rollback)) rollback  \(k.keys(.back)) back"
     case .help: return "\(k.keys(.back)) back"
     }
 }

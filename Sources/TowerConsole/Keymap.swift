@@ -5,6 +5,7 @@ public enum Action: String, CaseIterable, Sendable, Codable {
     case up, down, open, back, quit, help, filter, command, sort
     case stepUp = "step-up", stepDown = "step-down", editWeights = "edit-weights"
     case drain, undrain, drainEndpoint = "drain-endpoint", rollback, traces
+    case rolloutStart = "rollout-start", rolloutPause = "rollout-pause", rolloutPromote = "rollout-promote", rolloutAbort = "rollout-abort"
 
     public var help: String {
         switch self {
@@ -25,6 +26,10 @@ public enum Action: String, CaseIterable, Sendable, Codable {
         case .drainEndpoint: "take the whole endpoint out of service"
         case .rollback: "roll back to an earlier revision"
         case .traces: "slowest and failing traces of the selection"
+        case .rolloutStart: "start a rollout of the selected version with a runbook"
+        case .rolloutPause: "pause the rollout, or resume it"
+        case .rolloutPromote: "promote the rollout: skip the current pause"
+        case .rolloutAbort: "abort the rollout: the target's traffic back to the baseline"
         }
     }
 }
@@ -39,6 +44,7 @@ public struct Keymap: Equatable, Sendable {
         .quit: [.char("q")], .help: [.char("?")], .filter: [.char("/")], .command: [.char(":")], .sort: [.char("o")],
         .stepUp: [.char("+")], .stepDown: [.char("-")], .editWeights: [.char("s")],
         .drain: [.char("d")], .undrain: [.char("u")], .drainEndpoint: [.char("D")], .rollback: [.char("r")], .traces: [.char("t")],
+        .rolloutStart: [.char("R")], .rolloutPause: [.char("p")], .rolloutPromote: [.char("P")], .rolloutAbort: [.char("A")],
     ])
 
     public func action(for key: KeyEvent) -> Action? {

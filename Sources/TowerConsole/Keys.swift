@@ -96,7 +96,8 @@ private func screenKey(_ state: inout ConsoleState, _ key: KeyEvent) -> [Effect]
                 if key.endpoint == e.name, case .failed = value { return false }
                 return true
             }
-            return [.loadRevisions(e.name)]
+            state.rollouts.requestedAt[e.name] = state.now
+            return [.loadRevisions(e.name), .loadRollout(e.name)]
         }
         if case .traces = state.screen, state.traces.summaries.indices.contains(state.traces.selection) {
             let id = state.traces.summaries[state.traces.selection].traceID
@@ -113,6 +114,8 @@ private func screenKey(_ state: inout ConsoleState, _ key: KeyEvent) -> [Effect]
         return [.searchTraces(endpoint: e.name, path: e.path)]
     case .stepUp, .stepDown, .editWeights, .drain, .undrain, .drainEndpoint, .rollback:
         return beginAction(&state, action)
+    case .rolloutStart, .rolloutPause, .rolloutPromote, .rolloutAbort:
+        return beginRolloutAction(&state, action)
     }
     return []
 }

@@ -2,6 +2,7 @@ import Foundation
 import TerminalUI
 import TowerAnalysis
 import TowerDomain
+import TowerRollouts
 
 /// Screens form a stack: Esc pops.
 public enum Screen: Equatable, Sendable {
@@ -113,6 +114,10 @@ public struct ChangeRequest: Equatable, Sendable {
         case drain(version: String?)
         case undrain(version: String?)
         case rollback(toRevision: Int64?)
+        /// `pause`, `resume`, `promote` or `abort` of the endpoint's rollout.
+        case rollout(RolloutMove)
+        /// Start a rollout of `target` with the runbook file at `runbook` (read by the runtime).
+        case startRollout(runbook: String, target: String)
     }
     public var endpoint: String
     public var expected: Int64
@@ -149,6 +154,8 @@ public struct Dialog: Equatable, Sendable {
     /// Rollback: the revisions to choose from (newest first) and the chosen one.
     public var revisions: [RevisionRecord] = []
     public var revisionIndex = 0
+    /// Rollout start: the runbook file chosen from `RolloutsView.runbooks`.
+    public var runbookIndex = 0
     /// Weight editor: the versions being edited, in order.
     public var editorVersions: [String] = []
 }
@@ -185,6 +192,8 @@ public struct ConsoleState: Equatable, Sendable {
     public var impact: [RevisionKey: ImpactState] = [:]
     /// The window either side of a revision the impact is judged over.
     public var impactWindow = ImpactPolicy.windowSeconds
+    /// The rollout of each endpoint whose rollout was read (the one on screen), and why a read failed.
+    public var rollouts = RolloutsView()
     public var quitting = false
     /// ASCII only (the locale is not UTF-8).
     public var ascii = false
@@ -329,6 +338,13 @@ public enum Message: Equatable, Sendable {
     case gatewaysLoaded(GatewayList, at: Date)
     /// It did not; the registry's own health is told by the endpoint reads, not by this.
     case gatewaysFailed(String, at: Date)
+    /// `GET …/rollout` answered, read at `at` by the console's clock.
+    case rolloutLoaded(RolloutStatus, at: Date)
+    case rolloutFailed(endpoint: String, String, at: Date)
+    /// A rollout action or start the dialog submitted was accepted.
+    case rolloutChanged(RolloutStatus, verb: String)
+    /// The runbook files `R` can choose from, and the folder they are in (or why it could not be read).
+    case runbooksListed(folder: String, [String], error: String?)
     /// Something the operator asked for could not be done (unknown context or theme …).
     case notice(String)
 }
@@ -349,5 +365,9 @@ public enum Effect: Equatable, Sendable {
     case pollBurn([String: SLO])
     /// Read the figures of the `windowSeconds` before and after a revision made at `at`.
     case loadImpact(endpoint: String, revision: Int64, at: Date, windowSeconds: Int)
+    /// Read the rollout of this endpoint.
+    case loadRollout(String)
+    /// List the runbook files of the context (for `R`).
+    case listRunbooks
     case quit
 }

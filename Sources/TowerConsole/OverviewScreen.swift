@@ -11,6 +11,7 @@ func overviewScreen(_ f: inout Frame, _ s: ConsoleState, _ r: Rect, _ g: Glyphs)
     let columns: [TableColumn<Endpoint>] = [
         TableColumn("STATE", width: 8) { stateLabel($0, g, s.theme) },
         TableColumn("ENDPOINT", width: wide ? 24 : 16) { TableCell($0.name) },
+    ] + rolloutColumn(s, g) + [
         TableColumn("TRAFFIC", width: bar, priority: 2) { e in
             TableCell(weightBar(e, width: bar, g).text, e.state == .outOfService ? s.theme.dim : .plain)
         },
@@ -38,7 +39,7 @@ private func liveOverview(_ f: inout Frame, _ s: ConsoleState, _ r: Rect, _ g: G
     var columns: [TableColumn<Endpoint>] = [
         TableColumn("STATE", width: 7) { stateLabel($0, g, s.theme) },
         TableColumn("ENDPOINT", width: 15) { TableCell($0.name) },
-    ]
+    ] + rolloutColumn(s, g)
     // The mark of a row in trouble, naming the version: kept first at any width (80 columns keep
     // its first 17 characters, and the split beside it, giving up RPS; a wide screen all of it),
     // and there only while a row is marked, so a healthy fleet loses no figures to an empty column.
@@ -71,4 +72,12 @@ private func liveOverview(_ f: inout Frame, _ s: ConsoleState, _ r: Rect, _ g: G
     if rows.isEmpty {
         f.put(s.lastRead == nil ? "waiting for the registry" + g.ellipsis : "no endpoint matches /\(s.filter)", x: 2, y: r.y + 2, style: s.theme.dim)
     }
+}
+
+/// The ROLLOUT column, there only while some row has a rollout mark (see `RolloutText.overviewMark`).
+private func rolloutColumn(_ s: ConsoleState, _ g: Glyphs) -> [TableColumn<Endpoint>] {
+    let marks = s.visibleEndpoints.compactMap { RolloutText.overviewMark($0, s, g)?.text.count }
+    guard let widest = marks.max() else { return [] }
+    let width = min(26, widest)
+    return [TableColumn("ROLLOUT", minWidth: min(12, width), maxWidth: width) { e in RolloutText.overviewMark(e, s, g) ?? "" }]
 }

@@ -11,9 +11,10 @@ public func update(_ state: inout ConsoleState, _ message: Message) -> [Effect] 
         return []
     case .tick(let now):
         state.now = now
-        return requestGateways(&state, at: now, now: false)
+        return requestGateways(&state, at: now, now: false) + rolloutRequests(&state, force: false)
     case .endpointsLoaded(let list, let at):
         let selected = state.selectedEndpoint?.name
+        let onScreen = state.selectedEndpoint
         state.endpoints = list.endpoints
         state.auditSeq = list.auditSeq
         state.lastRead = at
@@ -32,7 +33,11 @@ public func update(_ state: inout ConsoleState, _ message: Message) -> [Effect] 
             effects.append(.pollBurn(targets))
         }
         if state.screen == .audit { effects.append(.loadAudit) }
-        if case .endpoint(let name) = state.screen { effects.append(.loadRevisions(name)) }
+        if case .endpoint(let name) = state.screen {
+            effects.append(.loadRevisions(name))
+            // A rollout's step is an ordinary revision: a change of this endpoint may be one.
+            if state.selectedEndpoint != onScreen { effects += rolloutRequests(&state, force: true) }
+        }
         return effects
     case .registryAlive(let at):
         state.lastRead = at
@@ -198,6 +203,29 @@ public func update(_ state: inout ConsoleState, _ message: Message) -> [Effect] 
         state.gateways.lastError = why
         state.gateways.inFlight = false
         state.gateways.followUp = false
+        return []
+    case .rolloutLoaded(let status, let at):
+        rolloutLoaded(&state, status, at: at)
+        return []
+    case .rolloutFailed(let endpoint, let why, let at):
+        state.now = max(state.now, at)
+        state.rollouts.error[endpoint] = why
+        return []
+    case .rolloutChanged(let status, let verb):
+        rolloutLoaded(&state, status, at: state.now)
+        state.dialog = nil
+        state.toast = "\(status.endpoint): rollout \(verb) accepted"
+        return []
+    case .runbooksListed(let folder, let names, let error):
+        state.rollouts.runbookFolder = folder
+        state.rollouts.runbooks = names
+        state.rollouts.runbooksError = error
+        if var d = state.dialog, case .startRollout(_, let target) = d.request.kind {
+            d.runbookIndex = min(d.runbookIndex, max(0, names.count - 1))
+            d.request.kind = .startRollout(runbook: names.isEmpty ? "" : folder + "/" + names[d.runbookIndex], target: target)
+            d.error = error ?? (names.isEmpty ? "no runbook files (*.yaml) in \(folder)" : nil)
+            state.dialog = d
+        }
         return []
     case .notice(let text):
         state.toast = text

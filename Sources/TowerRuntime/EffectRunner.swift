@@ -4,6 +4,7 @@ import TerminalUI
 import TowerConsole
 import TowerDomain
 import TowerMetrics
+import TowerRollouts
 import TowerTraces
 import TowerSources
 
@@ -202,6 +203,8 @@ final class EffectRunner: @unchecked Sendable {
             }
         case .pollBurn(let targets): pollBurn(targets)
         case .loadImpact(let endpoint, let revision, let at, let window): loadImpact(endpoint, revision, at: at, window: window)
+        case .loadRollout(let name): loadRollout(name)
+        case .listRunbooks: listRunbooks()
         case .quit: break
         }
     }
@@ -280,6 +283,19 @@ final class EffectRunner: @unchecked Sendable {
             do {
                 let e: Endpoint
                 switch r.kind {
+                case .rollout(let move):
+                    let status: RolloutStatus = try await client.rolloutAction(r.endpoint, action: move.rawValue, reason: r.reason)
+                    post(.rolloutChanged(status, verb: move.rawValue))
+                    return
+                case .startRollout(let path, let target):
+                    let book: Runbook
+                    do { book = try Self.readRunbook(path) } catch {
+                        post(.changeFailed(.refused(status: 0, detail: "\(error)")))
+                        return
+                    }
+                    let status: RolloutStatus = try await client.startRollout(r.endpoint, body: RolloutStartRequest(runbook: book, target: target, baseline: nil, reason: r.reason))
+                    post(.rolloutChanged(status, verb: "start"))
+                    return
                 case .shift(let w): e = try await client.shift(r.endpoint, weights: w, reason: r.reason, expected: r.expected)
                 case .drain(let v): e = try await client.drain(r.endpoint, version: v, reason: r.reason, expected: r.expected)
                 case .undrain(let v): e = try await client.undrain(r.endpoint, version: v, reason: r.reason, expected: r.expected)

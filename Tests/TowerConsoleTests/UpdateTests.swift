@@ -16,7 +16,7 @@ import TowerDomain
         var s = CF.loaded()
         let fx = CF.keys(&s, [.char("j"), .down, .char("k"), .enter])
         #expect(s.screen == .endpoint("doc-embed"))
-        #expect(fx == [.loadRevisions("doc-embed")])
+        #expect(fx == [.loadRevisions("doc-embed"), .loadRollout("doc-embed")])
         CF.keys(&s, [.escape])
         #expect(s.screen == .overview)
     }
@@ -100,7 +100,7 @@ import TowerDomain
     @Test func rollbackPicksThePreviousRevisionAndCanChooseAnother() {
         var s = CF.loaded()
         let fx = CF.keys(&s, [.enter, .char("r")])
-        #expect(fx == [.loadRevisions("alpha"), .loadRevisions("alpha")])
+        #expect(fx == [.loadRevisions("alpha"), .loadRollout("alpha"), .loadRevisions("alpha")])
         let r2 = RevisionRecord(revision: 2, time: CF.now, actor: "bob", action: .shift, reason: "half", summary: "v1 90→50", endpoint: CF.e("alpha", [CF.v("v1", 50), CF.v("v2", 50)], revision: 2))
         let r1 = RevisionRecord(revision: 1, time: CF.now, actor: "seed", action: .create, reason: "seeded", summary: "created", endpoint: CF.e("alpha", [CF.v("v1", 100), CF.v("v2", 0)], revision: 1))
         let r3 = RevisionRecord(revision: 3, time: CF.now, actor: "alice", action: .shift, reason: "now", summary: "", endpoint: CF.fleet[0])
