@@ -105,6 +105,7 @@ public func update(_ state: inout ConsoleState, _ message: Message) -> [Effect] 
         // Another registry's SLOs and revisions: the runner has stopped polling the old ones.
         state.slo = SLOView()
         state.impact = [:]
+        state.rollouts = RolloutsView()
         // Another registry, other gateways; an answer still coming from the old one is dropped by the runner.
         state.gateways = GatewaySync()
         state.screens = [.overview]
