@@ -1,0 +1,63 @@
+import Foundation
+import Testing
+import TowerDomain
+import TowerHTTP
+
+/// The console's rollout keys in a real terminal against a real registry: `R` starts a rollout
+/// with a runbook from `$XDG_CONFIG_HOME/tower/runbooks/`, the panel shows it with the time left,
+/// `p` pauses and `p` resumes, `A` aborts; the registry records each with the reason and the
+/// token's name, and the aborted target's traffic is back on the baseline.
+@Suite(.serialized) struct RolloutConsoleTmuxTests {
+    @Test func startPauseResumeAndAbortFromTheConsole() throws {
+        let (reg, term, tokenFile, token) = try ConsoleTmuxTests.registryAndTerminal()
+        defer { term.kill(); reg.cleanUp() }
+        let config = reg.dataDir + "/config"
+        try FileManager.default.createDirectory(atPath: config + "/tower/runbooks", withIntermediateDirectories: true)
+        try "name: long\nsteps:\n  - setWeight: 50\n  - pause: 1h\n  - setWeight: 100\n"
+            .write(toFile: config + "/tower/runbooks/long.yaml", atomically: true, encoding: .utf8)
+        try term.start("XDG_CONFIG_HOME=\(config) \(HeadlessVerbTests.tower) --registry \(reg.url) --token-file \(tokenFile) 2>\(reg.dataDir)/console.err",
+                       width: 120, height: 40)
+        #expect(term.waitFor("alpha").found, "overview: \(term.screen())")
+
+        // R on v2: the runbook is offered from the folder; the rollout starts at step 2/3 (50%, the pause).
+        term.keys("Enter")
+        #expect(term.waitFor("RECENT REVISIONS").found)
+        term.keys("j", "R")
+        #expect(term.waitFor("Start a rollout of v2 on alpha").found)
+        #expect(term.waitFor("long.yaml").found, "the runbook folder is listed: \(term.screen())")
+        term.type("canary v2")
+        term.keys("Enter")
+        let running = term.waitUntil { $0.contains("ROLLOUT ▶ RUNNING") && $0.contains("step 2/3") && $0.contains("left") }
+        #expect(running.found, "the panel shows the running rollout with the time left: \(running.screen)")
+
+        // p pauses, p again resumes.
+        term.keys("p")
+        #expect(term.waitFor("Pause the rollout of alpha").found)
+        term.type("looking at errors")
+        term.keys("Enter")
+        let paused = term.waitUntil { $0.contains("PAUSED") && $0.contains("paused: by otto") }
+        #expect(paused.found, "\(paused.screen)")
+        term.keys("p")
+        #expect(term.waitFor("Resume the rollout of alpha").found)
+        term.type("errors were noise")
+        term.keys("Enter")
+        #expect(term.waitUntil { $0.contains("ROLLOUT ▶ RUNNING") && $0.contains("resume by otto") }.found, "\(term.screen())")
+
+        // A aborts: the dialog shows v2's traffic going back to v1.
+        term.keys("A")
+        #expect(term.waitFor("ABORT the rollout of alpha").found)
+        term.type("enough")
+        term.keys("Enter")
+        let aborted = term.waitUntil { $0.contains("LAST ROLLOUT ✗ ABORTED") }
+        #expect(aborted.found, "\(aborted.screen)")
+
+        let e = try ConsoleTmuxTests.endpoint(reg, token)
+        #expect(e.weights == ["v1": 100, "v2": 0], "the aborted target's traffic is back on the baseline: \(e.weights)")
+        let status = String(decoding: try RawClient(base: reg.url, token: token).get("/v1/endpoints/alpha/rollout").body, as: UTF8.self)
+        for reason in ["canary v2", "looking at errors", "errors were noise", "enough"] {
+            #expect(status.contains(reason), "the rollout's events carry \(reason): \(status)")
+        }
+        #expect(status.contains("\"actor\":\"otto\""))
+        term.keys("q")
+    }
+}
