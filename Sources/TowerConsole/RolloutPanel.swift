@@ -49,14 +49,14 @@ func rolloutPanel(_ f: inout Frame, _ s: ConsoleState, _ name: String, y: Int, m
         let over = r.failed > a.failureLimit || r.inconclusive > a.inconclusiveLimit
         line(counts, over ? t.bad : r.failed > 0 || r.inconclusive > 0 ? t.warn : .plain)
         if let round = r.rounds.last {
-            let order: [CheckVerdict] = [.fail, .inconclusive, .pass]
-            for c in round.checks.sorted(by: { order.firstIndex(of: $0.verdict)! < order.firstIndex(of: $1.verdict)! }) {
+            func rank(_ v: CheckVerdict) -> Int { switch v { case .fail: 0; case .inconclusive: 1; case .pass: 2 } }
+            for c in round.checks.sorted(by: { rank($0.verdict) < rank($1.verdict) }) {
                 let (mark, style): (String, Style) = switch c.verdict {
                 case .fail: (g.bad, t.bad)
                 case .inconclusive: ("?", t.warn)
                 case .pass: (g.ok, t.ok)
                 }
-                let value = c.value.map(RolloutText.number) ?? "—"
+                let value = c.value.map(RolloutText.number) ?? (g.ascii ? "-" : "—")
                 var text = "    \(mark) \(c.check) \(value) against \(c.threshold): \(c.verdict.rawValue)"
                 if let d = c.detail { text += " (\(d))" }
                 text += "  \(ageText(now.timeIntervalSince(round.time))) ago"

@@ -195,4 +195,20 @@ enum RF {
         let s = try RF.onAlpha(width: size.0, height: size.1, phase: .paused)
         try assertSnapshot(view(s), named: "rollout-panel-paused-\(size.0)x\(size.1)")
     }
+
+    /// The overview with a rollout read (alpha) and one only known by its last actor (doc-embed),
+    /// with and without live figures: the ROLLOUT column keeps its marks at 80 columns.
+    @Test(arguments: sizes) func overviewMarks(_ size: (Int, Int)) throws {
+        for live in [false, true] {
+            var s = live ? TelemetryViewTests.live(width: size.0, height: size.1) : CF.loaded(width: size.0, height: size.1)
+            var fleet = CF.fleet
+            fleet[0] = CF.e("alpha", [CF.v("v1", 75), CF.v("v2", 25)], revision: 7, by: "rollout:12", ago: 130)
+            fleet[1] = CF.e("doc-embed", [CF.v("v7", 60), CF.v("v8", 40)], revision: 13, by: "rollout:7", ago: 30)
+            _ = update(&s, .endpointsLoaded(EndpointList(endpoints: fleet, auditSeq: 44), at: CF.now))
+            _ = update(&s, .rolloutLoaded(try RF.status(), at: CF.now))
+            let text = view(s).text
+            #expect(text.contains("▶ 4/7 25%") && text.contains("▶ rollout"), "\(text)")
+            try assertSnapshot(view(s), named: "rollout-overview\(live ? "-live" : "")-\(size.0)x\(size.1)")
+        }
+    }
 }
