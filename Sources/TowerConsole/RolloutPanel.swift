@@ -32,6 +32,9 @@ func rolloutPanel(_ f: inout Frame, _ s: ConsoleState, _ name: String, y: Int, m
     }
     head.append(("  \(r.target) \(r.weight)% vs \(r.baseline)  runbook \(r.runbook.name)  #\(r.id)", .plain))
     lines.append((head, .plain))
+    if let why = s.rollouts.error[name] {
+        line("  (as read \(ageText(s.now.timeIntervalSince(s.rollouts.requestedAt[name] ?? s.now))) ago; the last read failed: \(why))", t.bad)
+    }
 
     // 2. Why it waits, or how it ended.
     if r.phase == .paused, let p = r.pause {

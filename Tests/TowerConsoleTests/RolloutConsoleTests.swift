@@ -180,6 +180,16 @@ enum RF {
         #expect(view(s).text.contains("2m30s left"))
     }
 
+    @Test func aFailedReadKeepsTheLastOneAndSaysSo() throws {
+        var s = try RF.onAlpha(width: 160, height: 48)
+        #expect(!view(s).text.contains("the last read failed"))
+        _ = update(&s, .rolloutFailed(endpoint: "alpha", "unreachable (connection refused)", at: CF.now))
+        let text = view(s).text
+        #expect(text.contains("ROLLOUT ▶ RUNNING") && text.contains("the last read failed: unreachable (connection refused)"))
+        _ = update(&s, .rolloutLoaded(try RF.status(), at: CF.now))
+        #expect(!view(s).text.contains("the last read failed"))
+    }
+
     static let sizes: [(Int, Int)] = [(80, 24), (160, 48)]
 
     @Test(arguments: sizes) func rolloutPanel(_ size: (Int, Int)) throws {
