@@ -190,6 +190,13 @@ enum RF {
         #expect(!view(s).text.contains("the last read failed"))
     }
 
+    @Test func anotherContextForgetsTheRolloutsRead() throws {
+        var s = try RF.onAlpha()
+        #expect(s.rollouts.status["alpha"] != nil)
+        _ = update(&s, .contextSwitched(name: "prod", readOnly: false))
+        #expect(s.rollouts == RolloutsView(), "another registry's alpha is another endpoint")
+    }
+
     static let sizes: [(Int, Int)] = [(80, 24), (160, 48)]
 
     @Test(arguments: sizes) func rolloutPanel(_ size: (Int, Int)) throws {
