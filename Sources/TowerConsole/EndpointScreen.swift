@@ -59,15 +59,22 @@ private func verdictLines(_ f: inout Frame, _ s: ConsoleState, _ e: Endpoint, y:
     for v in e.versions where v.name != baseline {
         let j = judgements[v.name] ?? Judgement(baseline: baseline, verdict: .noData, confidence: JudgePolicy.standard.confidence,
                                                 latency: LatencyJudgement(verdict: .noData), errors: ErrorJudgement(verdict: .noData))
-        // A version without traffic is not going wrong now: its verdict is of the window's tail,
-        // dimmed; so is one judged on figures gone stale.
-        let stale = s.telemetry.figures[Telemetry.key(e.name, v.name)].map { s.telemetry.isStale($0, now: s.now) } ?? false
-        let quiet = v.weight == 0 || stale
         var x = f.put("\(v.name) vs \(j.baseline)  ", x: 0, y: y, maxWidth: s.width)
+        if v.weight == 0 {
+            // Nothing new is going wrong on a version without traffic: no verdict word (a red "fail"
+            // would read as an incident now), only since when, and what the window's tail last said.
+            let since = Judging.quietSince(v, s.revisions[e.name]).map { " since \(Fmt.clock($0, s.timeZone))" } ?? ""
+            let last = j.verdict == .noData ? "" : "  (last window: \(j.verdict.rawValue)\(VerdictText.evidence(j)))"
+            f.put("no new traffic\(since)\(last)", x: x, y: y, style: s.theme.dim, maxWidth: max(0, s.width - x))
+            y += 1
+            continue
+        }
+        // A verdict judged on figures gone stale is dimmed.
+        let stale = s.telemetry.figures[Telemetry.key(e.name, v.name)].map { s.telemetry.isStale($0, now: s.now) } ?? false
         let w = VerdictText.word(j.verdict, g, s.theme)
-        x = f.put(w.text, x: x, y: y, style: quiet ? s.theme.dim : w.style, maxWidth: max(0, s.width - x))
-        f.put(VerdictText.evidence(j) + (v.weight == 0 ? "  (weight 0: no new traffic)" : stale ? "  (stale)" : ""), x: x, y: y,
-              style: quiet || j.verdict == .noData ? s.theme.dim : .plain, maxWidth: max(0, s.width - x))
+        x = f.put(w.text, x: x, y: y, style: stale ? s.theme.dim : w.style, maxWidth: max(0, s.width - x))
+        f.put(VerdictText.evidence(j) + (stale ? "  (stale)" : ""), x: x, y: y,
+              style: stale || j.verdict == .noData ? s.theme.dim : .plain, maxWidth: max(0, s.width - x))
         y += 1
     }
     return y
@@ -95,7 +102,9 @@ private func versionFigures(_ f: inout Frame, _ s: ConsoleState, _ e: Endpoint, 
     func figure(_ text: @escaping (Figures) -> String) -> (Version) -> TableCell {
         { v in
             guard let fg = t.figures[Telemetry.key(e.name, v.name)] else { return "" }
-            return t.isStale(fg, now: s.now) ? TableCell("~" + text(fg), s.theme.dim) : TableCell(text(fg))
+            if t.isStale(fg, now: s.now) { return TableCell("~" + text(fg), s.theme.dim) }
+            // Weight 0: the tail of what it had, still moving for a window, not a live reading.
+            return TableCell(text(fg), v.weight == 0 ? s.theme.dim : .plain)
         }
     }
     let rps = figure { Fmt.rps($0.rps) }
@@ -103,7 +112,7 @@ private func versionFigures(_ f: inout Frame, _ s: ConsoleState, _ e: Endpoint, 
         TableColumn("VERSION", width: 8) { TableCell($0.name) },
         // A version the source has no series for says so once, across the figures.
         TableColumn("RPS", width: 7) { v in t.figures[Telemetry.key(e.name, v.name)] == nil ? TableCell("no data", s.theme.dim) : rps(v) },
-        TableColumn("ERR", width: 7, cell: figure { Fmt.ratio($0.errorRatio) }),
+        TableColumn(Fmt.errTitle(t), width: 7, cell: figure { Fmt.ratio($0.errorRatio) }),
         TableColumn("P50", width: 7, cell: figure { Fmt.ms($0.p50Ms) }),
         TableColumn("P95", width: 7, cell: figure { Fmt.ms($0.p95Ms) }),
         TableColumn("P99", width: 7, cell: figure { Fmt.ms($0.p99Ms) }),

@@ -27,11 +27,17 @@ func footer(_ f: inout Frame, _ s: ConsoleState) {
 private func hints(_ s: ConsoleState) -> String {
     let k = s.keymap
     switch s.screen {
-    case .overview: return "\(k.keys(.open)) open  \(k.keys(.filter)) filter  \(k.keys(.sort)) sort:\(s.sort.rawValue)  \(k.keys(.drainEndpoint)) drain endpoint  \(k.keys(.command))audit  \(k.keys(.help)) help  \(k.keys(.quit)) quit"
-    case .audit: return "\(k.keys(.down))/\(k.keys(.up)) move  \(k.keys(.filter)) filter  \(k.keys(.back)) back  \(k.keys(.quit)) quit"
+    // A read-only context offers no action it would refuse.
+    case .overview:
+        let act = s.readOnly ? "" : "\(k.keys(.drainEndpoint)) out of service  "
+        return "\(k.keys(.open)) open  \(k.keys(.filter)) filter  \(k.keys(.sort)) sort:\(s.sort.rawValue)  \(act)\(k.keys(.command))audit  \(k.keys(.help)) help  \(k.keys(.quit)) quit"
+    case .audit: return "\(k.keys(.down))/\(k.keys(.up)) move  \(k.keys(.open)) open whole  \(k.keys(.filter)) filter  \(k.keys(.back)) back  \(k.keys(.quit)) quit"
+    case .auditEntry: return "\(k.keys(.back)) back  \(k.keys(.quit)) quit"
     case .traces: return "\(k.keys(.down))/\(k.keys(.up)) move  \(k.keys(.open)) waterfall  \(k.keys(.back)) back"
     case .trace: return "\(k.keys(.down))/\(k.keys(.up)) select a span  \(k.keys(.back)) back"
-    case .endpoint: return "\(k.keys(.traces)) traces  \(k.keys(.stepUp))/\(k.keys(.stepDown)) weight  \(k.keys(.editWeights)) set  \(k.keys(.drain))/\(k.keys(.undrain)) drain/undrain  \(k.keys(.drainEndpoint)) endpoint  \(k.keys(.rollback)) rollback  \(k.keys(.back)) back"
+    case .endpoint:
+        if s.readOnly { return "\(k.keys(.traces)) traces  \(k.keys(.down))/\(k.keys(.up)) select  \(k.keys(.help)) help  \(k.keys(.back)) back  (read-only)" }
+        return "\(k.keys(.traces)) traces  \(k.keys(.open)) history  \(k.keys(.stepUp))/\(k.keys(.stepDown)) weight  \(k.keys(.editWeights)) set  \(k.keys(.drain))/\(k.keys(.undrain)) drain/undrain  \(k.keys(.drainEndpoint)) out of service  \(k.keys(.rollback)) rollback  \(k.keys(.back)) back"
     case .help: return "\(k.keys(.back)) back"
     }
 }

@@ -158,6 +158,21 @@ enum Judging {
         }
     }
 
+    /// Since when a version with weight 0 has had no new traffic: the revision that took its last
+    /// weight away, from the endpoint's history (newest first) when it reaches back that far, else
+    /// when its drain began; nil when neither says.
+    static func quietSince(_ v: Version, _ history: [RevisionRecord]?) -> Date? {
+        guard v.weight == 0 else { return nil }
+        var since: Date?
+        for rec in history ?? [] {
+            guard let then = rec.endpoint.version(v.name), then.weight == 0 else {
+                return since ?? v.drainingSince
+            }
+            since = rec.time
+        }
+        return v.drainingSince
+    }
+
     /// A version that takes traffic judged `fail`, in the endpoint's order.
     static func failing(_ e: Endpoint, _ judgements: [String: Judgement]?) -> [Version] {
         guard let judgements else { return [] }

@@ -10,13 +10,13 @@ public enum Action: String, CaseIterable, Sendable, Codable {
         switch self {
         case .up: "move up"
         case .down: "move down"
-        case .open: "open the selection / apply in a dialog"
+        case .open: "open: an endpoint, its history, an entry; apply a dialog"
         case .back: "go back / cancel"
         case .quit: "quit"
         case .help: "this help"
         case .filter: "filter endpoints (text, or /regex/)"
-        case .command: "command line: :audit :endpoints :ctx NAME :theme NAME :q"
-        case .sort: "sort the overview: attention, name, last change, burn"
+        case .command: "command line: :audit :endpoints :ctx [NAME] :theme NAME :q"
+        case .sort: "sort the overview: attention, name, last change, burn, errors, p99, rps (↓ marks the column)"
         case .stepUp: "version: +5 points of traffic"
         case .stepDown: "version: -5 points of traffic"
         case .editWeights: "edit every version's weight"
@@ -25,6 +25,26 @@ public enum Action: String, CaseIterable, Sendable, Codable {
         case .drainEndpoint: "take the whole endpoint out of service"
         case .rollback: "roll back to an earlier revision"
         case .traces: "slowest and failing traces of the selection"
+        }
+    }
+}
+
+extension Action {
+    /// Changes routing: refused in a read-only context, so neither offered nor listed there.
+    var changesRouting: Bool { [.stepUp, .stepDown, .editWeights, .drain, .undrain, .drainEndpoint, .rollback].contains(self) }
+
+    /// Whether the key does anything on `screen` (the help screen lists only those).
+    func applies(on screen: Screen) -> Bool {
+        switch self {
+        case .up, .down, .back, .quit, .help, .command: true
+        case .filter: screen == .overview || screen == .audit
+        case .sort: screen == .overview
+        case .open:
+            switch screen { case .overview, .endpoint, .audit, .traces: true; default: false }
+        case .stepUp, .stepDown, .editWeights, .drain, .undrain:
+            if case .endpoint = screen { true } else { false }
+        case .drainEndpoint, .rollback, .traces:
+            switch screen { case .overview, .endpoint: true; default: false }
         }
     }
 }

@@ -35,16 +35,19 @@ private func runCommand(_ state: inout ConsoleState, _ words: [String]) -> [Effe
         return [.quit]
     case ("audit", 1):
         if state.screen != .audit { state.screens.append(.audit) }
-        return [.loadAudit]
+        if state.audit.endpoint != nil { state.audit = AuditView() }
+        return [.loadAudit()]
     case ("endpoints", 1), ("overview", 1):
         state.screens = [.overview]
         return []
     case ("ctx", 2), ("context", 2):
         return [.switchContext(words[1])]
+    case ("ctx", 1), ("context", 1):
+        return [.listContexts]
     case ("theme", 2):
         return [.loadTheme(words[1])]
     default:
-        state.toast = "unknown command :\(words.joined(separator: " ")) — try :audit, :endpoints, :ctx NAME, :theme NAME, :q"
+        state.toast = "unknown command :\(words.joined(separator: " ")) — try :audit, :endpoints, :ctx [NAME], :theme NAME, :q"
         return []
     }
 }
@@ -85,7 +88,7 @@ private func screenKey(_ state: inout ConsoleState, _ key: KeyEvent) -> [Effect]
         case .audit: state.audit.selection = clamp(state.audit.selection + delta, state.visibleAudit.count)
         case .traces: state.traces.selection = clamp(state.traces.selection + delta, state.traces.summaries.count)
         case .trace: state.traces.spanSelection = clamp(state.traces.spanSelection + delta, state.traces.trace?.spans.count ?? 0)
-        case .help: break
+        case .help, .auditEntry: break
         }
     case .open:
         if state.screen == .overview, let e = state.selectedEndpoint {
@@ -97,6 +100,16 @@ private func screenKey(_ state: inout ConsoleState, _ key: KeyEvent) -> [Effect]
                 return true
             }
             return [.loadRevisions(e.name)]
+        }
+        if case .endpoint(let name) = state.screen {
+            // The endpoint's own history, each revision's audit entry, any of which opens whole.
+            state.audit = AuditView(endpoint: name)
+            state.screens.append(.audit)
+            return [.loadAudit(endpoint: name)]
+        }
+        if state.screen == .audit, state.visibleAudit.indices.contains(state.audit.selection) {
+            state.screens.append(.auditEntry(state.visibleAudit[state.audit.selection].seq))
+            return []
         }
         if case .traces = state.screen, state.traces.summaries.indices.contains(state.traces.selection) {
             let id = state.traces.summaries[state.traces.selection].traceID

@@ -11,13 +11,16 @@ public func update(_ state: inout ConsoleState, _ message: Message) -> [Effect] 
         return []
     case .tick(let now):
         state.now = now
+        state.resolveDrains()
         return requestGateways(&state, at: now, now: false)
     case .endpointsLoaded(let list, let at):
         let selected = state.selectedEndpoint?.name
         state.endpoints = list.endpoints
         state.auditSeq = list.auditSeq
+        state.drainTimeout = list.drainTimeoutSeconds ?? state.drainTimeout
         state.lastRead = at
         state.now = max(state.now, at)
+        state.resolveDrains()
         state.registryError = nil
         if let selected, let i = state.visibleEndpoints.firstIndex(where: { $0.name == selected }) { state.selection = i }
         state.selection = min(state.selection, max(0, state.visibleEndpoints.count - 1))
@@ -31,7 +34,7 @@ public func update(_ state: inout ConsoleState, _ message: Message) -> [Effect] 
             state.slo.readings = state.slo.readings.filter { targets[$0.key] != nil }
             effects.append(.pollBurn(targets))
         }
-        if state.screen == .audit { effects.append(.loadAudit) }
+        if state.screen == .audit { effects.append(.loadAudit(endpoint: state.audit.endpoint)) }
         if case .endpoint(let name) = state.screen { effects.append(.loadRevisions(name)) }
         return effects
     case .registryAlive(let at):
@@ -140,11 +143,12 @@ public func update(_ state: inout ConsoleState, _ message: Message) -> [Effect] 
     case .impactFailed(let endpoint, let revision, let why):
         state.impact[RevisionKey(endpoint, revision)] = .failed(why)
         return []
-    case .sourcesChanged(let names, let staleAfter):
+    case .sourcesChanged(let names, let staleAfter, let window):
         // Figures, history and health of the old context's sources would be read as the new one's.
         var t = Telemetry()
         t.sources = names.map { SourceHealth(name: $0) }
         t.staleAfter = staleAfter
+        t.windowSeconds = window
         state.telemetry = t
         return []
     case .sourceFailed(let source, let why, let at):

@@ -33,7 +33,13 @@ public struct EndpointList: Codable, Sendable, Equatable {
     /// The audit sequence number this list reflects: watch with `after=auditSeq` to hear of what
     /// changes next without missing anything.
     public var auditSeq: Int64
-    public init(endpoints: [Endpoint], auditSeq: Int64) { self.endpoints = endpoints; self.auditSeq = auditSeq }
+    /// The registry's drain timeout: a client resolves `draining` → `drained` on its own clock with
+    /// it (`Endpoint.resolvingDrains`), since that change makes no revision and so no watch event.
+    /// Absent from older registries.
+    public var drainTimeoutSeconds: Double?
+    public init(endpoints: [Endpoint], auditSeq: Int64, drainTimeoutSeconds: Double? = nil) {
+        self.endpoints = endpoints; self.auditSeq = auditSeq; self.drainTimeoutSeconds = drainTimeoutSeconds
+    }
 }
 
 /// One entry of an endpoint's history: the routing it had at that revision and how it got there.

@@ -80,7 +80,8 @@ public final class RegistryStore: Sendable {
 
     public func list(now: Date = Date()) -> EndpointList {
         let (eps, seq) = cache.withLock { c in (Array(c.endpoints.values), c.auditSeq) }
-        return EndpointList(endpoints: eps.sorted { $0.name < $1.name }.map { $0.resolvingDrains(now: now, timeout: drainTimeout) }, auditSeq: seq)
+        return EndpointList(endpoints: eps.sorted { $0.name < $1.name }.map { $0.resolvingDrains(now: now, timeout: drainTimeout) }, auditSeq: seq,
+                            drainTimeoutSeconds: drainTimeout)
     }
 
     /// The encoded list, reused until something changes or a drain completes: the hottest call.

@@ -200,6 +200,15 @@ public struct TowerConfig: Codable, Sendable, Equatable {
         }
         return c
     }
+
+    /// The context a command starts from. A `--registry` given without `--context` starts from
+    /// none: the current context's token, sources and read-only flag belong to its own registry,
+    /// and mixing them with another's puts one environment's figures beside another's routing
+    /// (or sends its token to the wrong registry).
+    public func context(named name: String?, registryFlag: String?) throws -> TowerContext? {
+        if registryFlag != nil && name == nil { return nil }
+        return try context(named: name)
+    }
 }
 
 public struct ConfigError: Error, CustomStringConvertible, Sendable, Equatable {

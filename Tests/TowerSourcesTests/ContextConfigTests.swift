@@ -66,6 +66,15 @@ import TowerDomain
         #expect(local.metrics == nil && local.traces == nil)
     }
 
+    /// Environments must not mix (issue 11): `--registry` without `--context` takes nothing from
+    /// the current context, whose sources and token belong to another registry.
+    @Test func aRegistryFlagWithoutAContextStartsFromNone() throws {
+        let cfg = try Self.parse(Self.full)
+        #expect(try cfg.context(named: nil, registryFlag: "http://elsewhere:8470") == nil)
+        #expect(try cfg.context(named: nil, registryFlag: nil)?.name == "prod", "no flag: the current context")
+        #expect(try cfg.context(named: "local", registryFlag: "http://elsewhere:8470")?.name == "local", "both named: the context's sources are asked for")
+    }
+
     @Test func oneScrapeURLMayBeWrittenWithoutAList() throws {
         let cfg = try Self.parse(Self.context("metrics: {scrape: http://127.0.0.1:9464/metrics}"))
         #expect(cfg.contexts[0].metrics?.scrape == ["http://127.0.0.1:9464/metrics"])
