@@ -42,7 +42,7 @@ public enum TraceTriage {
     /// One list from the failing and the slow searches: no trace twice (the failing search's copy
     /// wins), only `version`'s traces when one is given, failing ones first, each part longest
     /// first (then newest, then by ID, so equal durations keep a stable order). Failing traces
-    /// take at most half the list while there are enough slow ones to fill the rest; a trace from
+    /// take at most half the list (rounded up) while there are enough slow ones to fill the rest; a trace from
     /// the failing search counts as failing even when its backend gave no error count (Tempo).
     public static func merge(failing: [TraceSummary], slow: [TraceSummary], limit: Int, version: String? = nil) -> [TraceSummary] {
         let (bad, good) = split(failing: failing, slow: slow, version: version)
@@ -55,10 +55,11 @@ public enum TraceTriage {
     public static func isFull(failing: [TraceSummary], slow: [TraceSummary], limit: Int, version: String? = nil) -> Bool {
         let (bad, good) = split(failing: failing, slow: slow, version: version)
         let n = max(0, limit)
-        return good.count >= n - min(bad.count, n / 2)
+        return good.count >= n - min(bad.count, (n + 1) / 2)
     }
 
-    static func failingShown(bad: Int, good: Int, limit n: Int) -> Int { min(bad, max(n / 2, n - good)) }
+    /// Half the list (the odd row to the failing: they come first) unless slow ones run short.
+    static func failingShown(bad: Int, good: Int, limit n: Int) -> Int { min(bad, max((n + 1) / 2, n - good)) }
 
     static func split(failing: [TraceSummary], slow: [TraceSummary], version: String?) -> (bad: [TraceSummary], good: [TraceSummary]) {
         let failingIDs = Set(failing.map(\.traceID))
