@@ -26,7 +26,7 @@ public enum Action: String, CaseIterable, Sendable, Codable {
         case .drainEndpoint: "take the whole endpoint out of service"
         case .rollback: "roll back to an earlier revision"
         case .traces: "slowest and failing traces of the selection"
-        case .traceVersion: "traces: only the version selected on the Endpoint screen (toggle)"
+        case .traceVersion: "traces: just the version selected on Endpoint (toggle)"
         }
     }
 }
