@@ -162,7 +162,8 @@ func population(_ n: Int, seed: UInt64 = 7) -> [TraceSummary] {
         #expect(all.filter { $0["annotationQuery"] == "error" }.count == 1)
         #expect(all.filter { $0["annotationQuery"] == nil }.map { $0["minDuration"] }
                 == ["3976000", "1988000", "994000", "497000", "249000", "124000", "62000", nil])
-        #expect(all[0]["lookback"] == "900000" && all[0]["endTs"] == "1800000900000" && all[0]["limit"] == "20")
+        #expect(all.first { $0["minDuration"] == "3976000" } == ["serviceName": "gateway", "spanName": "POST /p", "minDuration": "3976000",
+                                                               "endTs": "1800000900000", "lookback": "900000", "limit": "20"])
     }
 
     @Test func jaegerV1IsAskedInGoDurations() async throws {
@@ -172,7 +173,8 @@ func population(_ n: Int, seed: UInt64 = 7) -> [TraceSummary] {
         let all = Self.queries(fake)
         #expect(all.filter { $0["tags"] == #"{"error":"true"}"# }.count == 1)
         #expect(all.filter { $0["tags"] == nil }.map { $0["minDuration"] } == ["3976ms", "1988ms", "994ms", "497ms", "249ms", "124ms", "62ms", nil])
-        #expect(all[0]["start"] == "1800000000000000" && all[0]["end"] == "1800000900000000")
+        #expect(all.first { $0["minDuration"] == "3976ms" } == ["service": "gateway", "operation": "POST /p", "start": "1800000000000000",
+                                                              "end": "1800000900000000", "minDuration": "3976ms", "limit": "20"])
     }
 
     @Test func jaegerV3IsAskedInDecimalSeconds() async throws {
@@ -183,6 +185,10 @@ func population(_ n: Int, seed: UInt64 = 7) -> [TraceSummary] {
         let mins = Self.queries(fake).map { $0["query.duration_min"] }
         #expect(mins.compactMap { $0 } == ["3.976000s", "1.988000s", "0.994000s", "0.497000s", "0.249000s", "0.124000s", "0.062000s"])
         #expect(mins.count(where: { $0 == nil }) == 2)
+        #expect(Self.queries(fake).first { $0["query.duration_min"] == "3.976000s" } == [
+            "query.service_name": "gateway", "query.operation_name": "POST /p", "query.start_time_min": "2027-01-15T08:00:00.000Z",
+            "query.start_time_max": "2027-01-15T08:15:00.000Z", "query.duration_min": "3.976000s", "query.num_traces": "20",
+        ])
     }
 
     @Test func tempoIsAskedWithMinDurationAndTheSpanCondition() async throws {
@@ -190,8 +196,10 @@ func population(_ n: Int, seed: UInt64 = 7) -> [TraceSummary] {
         _ = try await Self.mapping.triage(TempoTraceSource(baseURL: "http://t", transport: fake), endpoint: "alpha", path: "/p", now: Self.now, p99Ms: 994)
         let slow = Self.queries(fake).filter { !($0["q"] ?? "").contains("status = error") }
         #expect(slow.map { $0["minDuration"] } == ["3976ms", "1988ms", "994ms", "497ms", "249ms", "124ms", "62ms", nil])
-        #expect(slow[0]["q"] == #"{ resource.service.name = "gateway" && name = "POST /p" && duration >= 3976000us }"#)
-        #expect(slow[0]["start"] == "1800000000" && slow[0]["end"] == "1800000900" && slow[0]["limit"] == "20")
+        #expect(slow.first { $0["minDuration"] == "3976ms" } == [
+            "q": #"{ resource.service.name = "gateway" && name = "POST /p" && duration >= 3976000us }"#, "minDuration": "3976ms",
+            "limit": "20", "start": "1800000000", "end": "1800000900",
+        ])
     }
 
     @Test func goDurationsKeepTheLargestWholeUnit() {
