@@ -33,7 +33,7 @@ private func hints(_ s: ConsoleState) -> String {
         return "\(k.keys(.open)) open  \(k.keys(.filter)) filter  \(k.keys(.sort)) sort:\(s.sort.rawValue)  \(act)\(k.keys(.command))audit  \(k.keys(.help)) help  \(k.keys(.quit)) quit"
     case .audit: return "\(k.keys(.down))/\(k.keys(.up)) move  \(k.keys(.open)) open whole  \(k.keys(.filter)) filter  \(k.keys(.back)) back  \(k.keys(.quit)) quit"
     case .auditEntry: return "\(k.keys(.back)) back  \(k.keys(.quit)) quit"
-    case .traces: return "\(k.keys(.down))/\(k.keys(.up)) move  \(k.keys(.open)) waterfall  \(k.keys(.back)) back"
+    case .traces: return "\(k.keys(.down))/\(k.keys(.up)) move  \(k.keys(.open)) waterfall  \(k.keys(.traceVersion)) version\(s.traces.version.map { ":" + $0 } ?? "")  \(k.keys(.back)) back"
     case .trace: return "\(k.keys(.down))/\(k.keys(.up)) select a span  \(k.keys(.back)) back"
     case .endpoint:
         if s.readOnly { return "\(k.keys(.traces)) traces  \(k.keys(.down))/\(k.keys(.up)) select  \(k.keys(.help)) help  \(k.keys(.back)) back  (read-only)" }

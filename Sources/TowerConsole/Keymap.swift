@@ -5,6 +5,7 @@ public enum Action: String, CaseIterable, Sendable, Codable {
     case up, down, open, back, quit, help, filter, command, sort
     case stepUp = "step-up", stepDown = "step-down", editWeights = "edit-weights"
     case drain, undrain, drainEndpoint = "drain-endpoint", rollback, traces
+    case traceVersion = "trace-version"
 
     public var help: String {
         switch self {
@@ -25,6 +26,7 @@ public enum Action: String, CaseIterable, Sendable, Codable {
         case .drainEndpoint: "take the whole endpoint out of service"
         case .rollback: "roll back to an earlier revision"
         case .traces: "slowest and failing traces of the selection"
+        case .traceVersion: "traces: just the version selected on Endpoint (toggle)"
         }
     }
 }
@@ -45,6 +47,8 @@ extension Action {
             if case .endpoint = screen { true } else { false }
         case .drainEndpoint, .rollback, .traces:
             switch screen { case .overview, .endpoint: true; default: false }
+        case .traceVersion:
+            if case .traces = screen { true } else { false }
         }
     }
 }
@@ -59,6 +63,7 @@ public struct Keymap: Equatable, Sendable {
         .quit: [.char("q")], .help: [.char("?")], .filter: [.char("/")], .command: [.char(":")], .sort: [.char("o")],
         .stepUp: [.char("+")], .stepDown: [.char("-")], .editWeights: [.char("s")],
         .drain: [.char("d")], .undrain: [.char("u")], .drainEndpoint: [.char("D")], .rollback: [.char("r")], .traces: [.char("t")],
+        .traceVersion: [.char("v")],
     ])
 
     public func action(for key: KeyEvent) -> Action? {

@@ -121,9 +121,11 @@ private func screenKey(_ state: inout ConsoleState, _ key: KeyEvent) -> [Effect]
         }
     case .traces:
         guard let e = state.selectedEndpoint else { return [] }
-        state.traces = TraceView(endpoint: e.name, loading: true)
+        state.traces = TraceView(endpoint: e.name, path: e.path, p99Ms: tracesStartP99(state, e.name), loading: true)
         state.screens.append(.traces(e.name))
-        return [.searchTraces(endpoint: e.name, path: e.path)]
+        return [.searchTraces(endpoint: e.name, path: e.path, p99Ms: state.traces.p99Ms)]
+    case .traceVersion:
+        return toggleTraceVersion(&state)
     case .stepUp, .stepDown, .editWeights, .drain, .undrain, .drainEndpoint, .rollback:
         return beginAction(&state, action)
     }
@@ -131,3 +133,32 @@ private func screenKey(_ state: inout ConsoleState, _ key: KeyEvent) -> [Effect]
 }
 
 func clamp(_ v: Int, _ count: Int) -> Int { max(0, min(v, count - 1)) }
+
+/// The highest p99 among the endpoint's figures and its versions': the slowest version's tail is
+/// where the slow traces are, so the search for them starts there.
+func tracesStartP99(_ state: ConsoleState, _ endpoint: String) -> Double? {
+    state.telemetry.figures.filter { $0.key == endpoint || $0.key.hasPrefix(endpoint + "/") }.compactMap(\.value.p99Ms).filter(\.isFinite).max()
+}
+
+/// `v` on the traces screen: only the version selected on the Endpoint screen, or all again. The
+/// list is searched anew, so the filtered list is full rather than a few rows of the old one.
+private func toggleTraceVersion(_ state: inout ConsoleState) -> [Effect] {
+    guard case .traces(let name) = state.screen else { return [] }
+    let next: String?
+    if state.traces.version != nil {
+        next = nil
+    } else {
+        guard state.screens.contains(.endpoint(name)), let e = state.endpoints.first(where: { $0.name == name }),
+              e.versions.indices.contains(state.versionSelection) else {
+            state.toast = "select a version on the Endpoint screen first (Enter on the endpoint, then t)"
+            return []
+        }
+        next = e.versions[state.versionSelection].name
+    }
+    state.traces.version = next
+    state.traces.summaries = []
+    state.traces.selection = 0
+    state.traces.error = nil
+    state.traces.loading = true
+    return [.searchTraces(endpoint: name, path: state.traces.path, version: next, p99Ms: state.traces.p99Ms)]
+}

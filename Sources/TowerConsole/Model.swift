@@ -18,6 +18,11 @@ public enum Screen: Equatable, Sendable {
 /// The trace list of an endpoint and the trace open in the waterfall.
 public struct TraceView: Equatable, Sendable {
     public var endpoint = ""
+    public var path = ""
+    /// Only this version's traces (`v` toggles it to the version selected on the Endpoint screen).
+    public var version: String?
+    /// The endpoint's p99 when the list was asked for: where the search for slow traces starts.
+    public var p99Ms: Double?
     public var summaries: [TraceSummary] = []
     public var selection = 0
     public var loading = false
@@ -360,7 +365,8 @@ public enum Message: Equatable, Sendable {
     /// Another context's metrics sources replaced the old ones: their names, when figures go stale,
     /// and the window their rates are over (nil when the sources do not say or disagree).
     case sourcesChanged([String], staleAfter: TimeInterval, window: Int? = nil)
-    case tracesLoaded(endpoint: String, [TraceSummary])
+    /// The triage list of an endpoint, searched with `version` as the filter.
+    case tracesLoaded(endpoint: String, [TraceSummary], version: String? = nil)
     case traceLoaded(Trace)
     case traceFailed(String)
     /// p99 history back-filled by one range query.
@@ -389,7 +395,9 @@ public enum Effect: Equatable, Sendable {
     /// The newest audit entries, of one endpoint when it is given.
     case loadAudit(endpoint: String? = nil)
     case loadGateways
-    case searchTraces(endpoint: String, path: String)
+    /// Failing and slowest traces (`TraceMapping.triage`), only `version`'s when given, the
+    /// slow search starting from `p99Ms` when known.
+    case searchTraces(endpoint: String, path: String, version: String? = nil, p99Ms: Double? = nil)
     case loadTrace(String)
     case switchContext(String)
     /// `:ctx` alone: say which contexts the config file has now.

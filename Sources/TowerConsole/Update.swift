@@ -155,12 +155,11 @@ public func update(_ state: inout ConsoleState, _ message: Message) -> [Effect] 
         state.now = max(state.now, at)
         setHealth(&state, source) { $0.lastError = why }
         return []
-    case .tracesLoaded(let endpoint, let summaries):
-        guard state.traces.endpoint == endpoint else { return [] }
-        // Failing traces first, then the slowest: what triage looks for.
-        state.traces.summaries = summaries.sorted {
-            (($0.errorCount ?? 0) > 0 ? 1 : 0, $0.durationMicros) > (($1.errorCount ?? 0) > 0 ? 1 : 0, $1.durationMicros)
-        }
+    case .tracesLoaded(let endpoint, let summaries, let version):
+        // An answer for another endpoint, or for the filter before `v` was pressed, is not this list.
+        guard state.traces.endpoint == endpoint, state.traces.version == version else { return [] }
+        // Kept in the order triage gave (failing first, then the slowest, each longest first).
+        state.traces.summaries = summaries
         state.traces.loading = false
         state.traces.error = nil
         state.traces.selection = 0

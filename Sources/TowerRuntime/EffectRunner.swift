@@ -191,14 +191,17 @@ final class EffectRunner: @unchecked Sendable {
             } catch { post(.notice("cannot read the contexts: \(error)")) }
         case .loadTheme(let name):
             do { post(.themeLoaded(try hooks.resolveTheme(name))) } catch { post(.notice("\(error)")) }
-        case .searchTraces(let endpoint, let path):
+        case .searchTraces(let endpoint, let path, let version, let p99Ms):
             let (source, mapping, gen) = current.withLock { ($0.sources.traces, $0.sources.traceMapping, $0.generation) }
             guard let source else {
                 post(.traceFailed("no trace source: start tower with --traces zipkin=URL (or jaeger=, tempo=), or give the context a traces: block"))
                 return
             }
             Task.detached { [self] in
-                do { post(.tracesLoaded(endpoint: endpoint, try await mapping.triage(source, endpoint: endpoint, path: path)), ifStill: gen) }
+                do {
+                    let found = try await mapping.triage(source, endpoint: endpoint, path: path, version: version, p99Ms: p99Ms)
+                    post(.tracesLoaded(endpoint: endpoint, found, version: version), ifStill: gen)
+                }
                 catch { post(.traceFailed("\(error)"), ifStill: gen) }
             }
         case .loadTrace(let id):
