@@ -99,6 +99,7 @@ private func versionTable(_ e: Endpoint, _ s: ConsoleState, _ g: Glyphs) -> Tabl
 private func versionFigures(_ f: inout Frame, _ s: ConsoleState, _ e: Endpoint, y: Int, _ g: Glyphs) -> Int {
     let t = s.telemetry
     let trendWidth = min(20, max(0, s.width - 57))
+    let trendTop = Sparkline.top(of: e.versions.map { t.history[Telemetry.key(e.name, $0.name)] ?? [] }, width: trendWidth)
     func figure(_ text: @escaping (Figures) -> String) -> (Version) -> TableCell {
         { v in
             guard let fg = t.figures[Telemetry.key(e.name, v.name)] else { return "" }
@@ -117,9 +118,10 @@ private func versionFigures(_ f: inout Frame, _ s: ConsoleState, _ e: Endpoint, 
         TableColumn("P95", width: 7, cell: figure { Fmt.ms($0.p95Ms) }),
         TableColumn("P99", width: 7, cell: figure { Fmt.ms($0.p99Ms) }),
         TableColumn("N", width: 7, cell: figure { Fmt.count($0.samples) }),
-        TableColumn("P99 TREND", minWidth: 1, maxWidth: 20) { v in
+        // The versions share one scale, named in the title: side by side they compare.
+        TableColumn(trendTop.map { "P99 TREND ≤" + Fmt.ms($0) } ?? "P99 TREND", minWidth: 1, maxWidth: 20) { v in
             let key = Telemetry.key(e.name, v.name)
-            return t.figures[key] == nil ? "" : TableCell(Sparkline.render(t.history[key] ?? [], width: trendWidth, ascii: g.ascii))
+            return t.figures[key] == nil ? "" : TableCell(Sparkline.render(t.history[key] ?? [], width: trendWidth, ascii: g.ascii, top: trendTop))
         },
     ]
     Table(columns: columns, rows: e.versions, titleStyle: s.theme.title).draw(into: &f, in: Rect(x: 0, y: y, width: s.width, height: e.versions.count + 1))

@@ -57,9 +57,14 @@ private func liveOverview(_ f: inout Frame, _ s: ConsoleState, _ r: Rect, _ g: G
         TableColumn(p99Title, width: p99Width, priority: 1) { e in metric(e) { Fmt.ms($0.p99Ms) } },
     ]
     if !s.slo.targets.isEmpty { columns.append(TableColumn(burnTitle, width: burnWidth, priority: 1) { e in VerdictText.burnCell(e, s, g) }) }
+    // The rows on screen share one scale, named in the title, so a tall line is a slow endpoint and
+    // not merely one that changed.
+    let rows = s.visibleEndpoints
+    let shown = Table<Endpoint>.window(count: rows.count, selection: s.selection, visible: r.height - 1)
+    let trendTop = Sparkline.top(of: rows[shown].map { t.history[Telemetry.key($0.name)] ?? [] }, width: 12)
     columns += [
-        TableColumn("P99 TREND", width: 12, priority: 2) { e in
-            TableCell(Sparkline.render(t.history[Telemetry.key(e.name)] ?? [], width: 12, ascii: g.ascii))
+        TableColumn(trendTop.map { "P99 ≤" + Fmt.ms($0) } ?? "P99 TREND", width: 12, priority: 2) { e in
+            TableCell(Sparkline.render(t.history[Telemetry.key(e.name)] ?? [], width: 12, ascii: g.ascii, top: trendTop))
         },
         TableColumn("SPLIT", width: 16, priority: 1) { TableCell(splitText($0)) },
         TableColumn("REV", width: 4, priority: 3) { TableCell("r\($0.revision)") },
@@ -69,7 +74,6 @@ private func liveOverview(_ f: inout Frame, _ s: ConsoleState, _ r: Rect, _ g: G
         TableColumn("GATES", width: 9, priority: 3) { gatesLabel($0, g, s.theme) },
         TableColumn(s.sort == .changed ? "CHANGED" + g.descending : "CHANGED", width: 14, priority: 5) { e in TableCell("\(e.updatedBy) \(ageText(s.now.timeIntervalSince(e.updatedAt)))") },
     ]
-    let rows = s.visibleEndpoints
     Table(columns: columns, rows: rows, selection: s.selection, titleStyle: s.theme.title, selectedStyle: s.theme.selected)
         .draw(into: &f, in: r)
     if rows.isEmpty {
