@@ -43,9 +43,12 @@ public enum Judge {
         return best
     }
 
-    /// Latency: two-sided Mann-Whitney on the requests the buckets imply, the Hodges-Lehmann shift
-    /// and its interval; `fail` when p < 1 − confidence and the whole interval lies above
-    /// latencyTolerance × the baseline's median.
+    /// Latency: two tests, each at half the significance level so that the pair fails a healthy
+    /// canary no more often than one test would (Bonferroni). The rank test: two-sided
+    /// Mann-Whitney on the requests the buckets imply, the Hodges-Lehmann shift and its interval;
+    /// it fails when p < α/2 and the whole interval lies above latencyTolerance × the baseline's
+    /// median. The tail test (`TailComparison`): fails when p < α/2 and the whole interval of the
+    /// p95 shift lies above latencyTolerance × the baseline's p95. Latency fails when either fails.
     public static func latency(canary: [Bucket]?, baseline: [Bucket]?, policy: JudgePolicy = .standard) -> LatencyJudgement {
         guard let canary else { return LatencyJudgement(verdict: .noData, reason: "canary latency could not be read") }
         guard let baseline else { return LatencyJudgement(verdict: .noData, reason: "baseline latency could not be read") }
@@ -69,9 +72,10 @@ public enum Judge {
         }
         var out = LatencyJudgement(verdict: .pass, samples: [x.total, y.total])
         out.baselineMedianMs = y.median
+        let alpha = policy.latencyAlpha
         if let mw = MannWhitney.test(x.counts, y.counts) {
             out.pValue = mw.pValue
-            if let s = ShiftEstimate.hodgesLehmann(reps: x.representatives, x.counts, y.counts, sigma: mw.sigma, z: policy.intervalZ) {
+            if let s = ShiftEstimate.hodgesLehmann(reps: x.representatives, x.counts, y.counts, sigma: mw.sigma, z: policy.latencyIntervalZ) {
                 out.shiftMs = s.estimate
                 out.intervalMs = [s.lower, s.upper]
                 if let m = out.baselineMedianMs, m > 0 {
@@ -80,16 +84,37 @@ public enum Judge {
                 }
             }
         }
+        var tail: TailJudgement?
+        if let t = TailComparison.compare(canary: x, baseline: y, z: policy.tailIntervalZ) {
+            var j = TailJudgement(verdict: .pass, quantile: TailComparison.quantile, thresholdMs: t.thresholdMs, above: t.above,
+                                  pValue: t.pValue, test: t.test)
+            if t.quantileMs.allSatisfy({ $0.isFinite }) { j.quantileMs = t.quantileMs }
+            if t.intervalMs.allSatisfy({ !$0.isNaN }) {
+                j.intervalMs = t.intervalMs.map { $0.isFinite ? $0 : nil }
+                if let b = j.quantileMs?[1], b > 0 { j.intervalRelative = t.intervalMs.map { $0.isFinite ? $0 / b : nil } }
+            }
+            tail = j
+        }
         if let needed = shortfall(x.total, y.total, policy.minSamples) {
             out.verdict = .inconclusive
             out.samplesNeeded = needed
+            tail?.verdict = .inconclusive
+            out.tail = tail
             return out
         }
         // Without a baseline median the tolerance is unknown; the interval must then clear 0.
         let tolerance = policy.latencyTolerance * (out.baselineMedianMs ?? 0)
-        if let p = out.pValue, p < policy.alpha, let lower = out.intervalMs?.first, lower > tolerance {
-            out.verdict = .fail
+        var rankFails = false
+        if let p = out.pValue, p < alpha, let lower = out.intervalMs?.first, lower > tolerance {
+            rankFails = true
         }
+        if var t = tail {
+            let tailTolerance = policy.latencyTolerance * (t.quantileMs?[1] ?? 0)
+            if t.pValue < alpha, let ends = t.intervalMs, let lower = ends[0], lower > tailTolerance { t.verdict = .fail }
+            tail = t
+        }
+        out.tail = tail
+        if rankFails || tail?.verdict == .fail { out.verdict = .fail }
         return out
     }
 

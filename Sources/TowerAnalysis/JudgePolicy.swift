@@ -30,5 +30,17 @@ public struct JudgePolicy: Codable, Sendable, Equatable {
         confidence == 0.98 ? Self.z99 : Normal.quantile(1 - alpha / 2)
     }
 
+    /// Latency is judged by two tests (rank and tail), each at half the significance level.
+    var latencyAlpha: Double { alpha / 2 }
+
+    /// The Hodges-Lehmann interval matching the rank test's level: z(1 − α/4).
+    var latencyIntervalZ: Double {
+        confidence == 0.98 ? Self.z995 : Normal.quantile(1 - alpha / 4)
+    }
+
+    /// The tail test's p95 intervals at its level, 1 − α/2: the same z as the rank test's.
+    var tailIntervalZ: Double { latencyIntervalZ }
+
     private static let z99 = Normal.quantile(0.99)
+    private static let z995 = Normal.quantile(0.995)
 }
