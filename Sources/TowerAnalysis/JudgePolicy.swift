@@ -1,3 +1,5 @@
+import TowerDomain
+
 /// How strict a judgement is; configurable per endpoint. Defaults: Kayenta's confidence (0.98),
 /// the Spinnaker docs' 50 samples per side, and practical tolerances below which a real shift is
 /// not worth an alarm.
@@ -18,6 +20,15 @@ public struct JudgePolicy: Codable, Sendable, Equatable {
     }
 
     public static let standard = JudgePolicy()
+
+    /// An endpoint spec's `judge` settings over the defaults (a validated spec's values; see
+    /// `JudgeSpec.problem`). Error tolerance is declared in percentage points there.
+    public init(_ spec: JudgeSpec?) {
+        let d = JudgePolicy.standard
+        self.init(confidence: spec?.confidence ?? d.confidence, minSamples: spec?.minSamples ?? d.minSamples,
+                  latencyTolerance: spec?.latencyTolerance ?? d.latencyTolerance,
+                  errorTolerance: spec?.errorTolerancePoints.map { $0 / 100 } ?? d.errorTolerance)
+    }
 
     /// The significance level the tests are compared with. A confidence outside (0, 1) is read as
     /// the default rather than trapping: a policy may come from a hand-edited spec.

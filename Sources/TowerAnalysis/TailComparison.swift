@@ -29,16 +29,19 @@ public struct TailComparison: Sendable, Equatable {
     public let pValue: Double
     /// The `quantile` of each side, [canary, baseline], nil where the side has no finite bound for it.
     public let quantileMs: [Double]
-    /// The interval for canary − baseline at that quantile, ms.
+    /// The interval for canary − baseline at that quantile, ms; empty when the test did not reject
+    /// (see `compare`).
     public let intervalMs: [Double]
 
     /// The tail the test looks at.
     public static let quantile = 0.95
 
     /// `x`, `y` the canary's and the baseline's counts on the same bounds (see
-    /// `BinnedLatencies.aligned`); `z` the two-sided z of the intervals.
-    /// nil when a side is empty.
-    public static func compare(canary x: BinnedLatencies, baseline y: BinnedLatencies, z: Double) -> TailComparison? {
+    /// `BinnedLatencies.aligned`); `z` the two-sided z of the intervals. The interval is computed
+    /// only when p < `intervalBelow`: otherwise it cannot fail the canary, and it is the larger part
+    /// of the cost. nil when a side is empty.
+    public static func compare(canary x: BinnedLatencies, baseline y: BinnedLatencies, z: Double,
+                               intervalBelow: Double = 1) -> TailComparison? {
         guard x.total > 0, y.total > 0, x.bounds.count == y.bounds.count,
               let t = threshold(x, y) else { return nil }
         var ax: UInt64 = 0, ay: UInt64 = 0
@@ -48,6 +51,10 @@ public struct TailComparison: Sendable, Equatable {
         let p = useZ ? ErrorComparison.zTest(canary: c, baseline: b) : ErrorComparison.fisherGreater(canary: c, baseline: b)
         let q = quantile
         let qx = x.quantile(q) ?? .nan, qy = y.quantile(q) ?? .nan
+        guard p < intervalBelow else {
+            return TailComparison(thresholdMs: x.bounds[t], above: [ax, ay], test: useZ ? .z : .fisher, pValue: p,
+                                  quantileMs: [qx, qy], intervalMs: [])
+        }
         let (xl, xu) = x.quantileInterval(q, z: z)
         let (yl, yu) = y.quantileInterval(q, z: z)
         let d = qx - qy
