@@ -79,7 +79,6 @@ struct JudgeBench: AsyncParsableCommand {
             perSecond.reserveCapacity(last)
             var verdict = Verdict.noData
             var lookIndex = 0
-            var lastJ: Judgement?
             for second in 1...last {
                 var arms = [Arm(), Arm()]
                 for _ in 0..<Self.poisson(rate, &rng) {
@@ -95,15 +94,10 @@ struct JudgeBench: AsyncParsableCommand {
                 for s in from..<second { sum[0].merge(perSecond[s][0]); sum[1].merge(perSecond[s][1]) }
                 let j = Judge.judge(canary: sum[1].window("v2", weight: canaryWeight), baseline: sum[0].window("v1", weight: 100 - canaryWeight))
                 verdict = j.verdict
-                lastJ = j
                 if verdict == .fail {
                     outcome.timesToFail.append(Double(second))
                     break
                 }
-            }
-            if ProcessInfo.processInfo.environment["JUDGE_DEBUG"] != nil, verdict != .fail, let lj = lastJ {
-                let e = JSONEncoder(); e.outputFormatting = [.sortedKeys]
-                print("DEBUG run \(r): " + String(decoding: (try? e.encode(lj.latency)) ?? Data(), as: UTF8.self))
             }
             outcome.verdicts.append(verdict)
         }
