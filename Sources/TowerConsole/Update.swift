@@ -1,6 +1,7 @@
 import Foundation
 import TerminalUI
 import TowerDomain
+import TowerAnalysis
 
 /// The console's only way to change state: a message in, the new state and effects out.
 public func update(_ state: inout ConsoleState, _ message: Message) -> [Effect] {
@@ -137,8 +138,12 @@ public func update(_ state: inout ConsoleState, _ message: Message) -> [Effect] 
         return []
     case .impactLoaded(let endpoint, let revision, let windows):
         let record = state.revisions[endpoint]?.first { $0.revision == revision }
-        let versions = (record?.endpoint ?? state.endpoints.first { $0.name == endpoint })?.versions.map(\.name) ?? []
-        state.impact[RevisionKey(endpoint, revision)] = .loaded(Judging.impact(endpoint: endpoint, versions: versions, windows), windows)
+        let spec = record?.endpoint ?? state.endpoints.first { $0.name == endpoint }
+        let versions = spec?.versions.map(\.name) ?? []
+        // Judged by the endpoint's judge settings as they are now, like its live verdicts.
+        let current = state.endpoints.first { $0.name == endpoint } ?? spec
+        state.impact[RevisionKey(endpoint, revision)] = .loaded(Judging.impact(endpoint: endpoint, versions: versions, windows,
+                                                                               policy: JudgePolicy(current?.judge)), windows)
         return []
     case .impactFailed(let endpoint, let revision, let why):
         state.impact[RevisionKey(endpoint, revision)] = .failed(why)

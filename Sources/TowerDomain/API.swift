@@ -118,7 +118,8 @@ public enum ChangeSummary {
     public static func describe(before: Endpoint?, after: Endpoint?) -> String {
         guard let after else { return "endpoint deleted" }
         guard let before else {
-            let spec = [after.baseline.map { "baseline \($0)" }, after.slo.map { "slo \($0.notation)" }].compactMap { $0 }
+            let spec = [after.baseline.map { "baseline \($0)" }, after.slo.map { "slo \($0.notation)" },
+                        after.judge.map { "judge \($0.notation)" }].compactMap { $0 }
             return "created: " + after.versions.map { "\($0.name) \($0.weight)" }.joined(separator: ", ")
                 + (spec.isEmpty ? "" : "; " + spec.joined(separator: ", "))
         }
@@ -136,6 +137,7 @@ public enum ChangeSummary {
         for v in before.versions where after.version(v.name) == nil { parts.append("\(v.name) removed") }
         if before.baseline != after.baseline { parts.append("baseline \(before.baseline ?? "none")→\(after.baseline ?? "none")") }
         if before.slo != after.slo { parts.append("slo \(before.slo?.notation ?? "none")→\(after.slo?.notation ?? "none")") }
+        if before.judge != after.judge { parts.append("judge \(before.judge?.notation ?? "none")→\(after.judge?.notation ?? "none")") }
         return parts.isEmpty ? "no routing change" : parts.joined(separator: ", ")
     }
 }

@@ -65,16 +65,19 @@ public struct Endpoint: Codable, Sendable, Equatable {
     public var baseline: String?
     /// The endpoint's objectives, when it has any. Spec, not routing, like `baseline`.
     public var slo: SLO?
+    /// How strictly its canaries are judged, when the spec says (else the defaults). Spec, not routing.
+    public var judge: JudgeSpec?
 
     public init(name: String, path: String, owner: String, state: EndpointState = .serving, revision: Int64,
-                versions: [Version], updatedAt: Date, updatedBy: String, baseline: String? = nil, slo: SLO? = nil) throws(RoutingError) {
+                versions: [Version], updatedAt: Date, updatedBy: String, baseline: String? = nil, slo: SLO? = nil,
+                judge: JudgeSpec? = nil) throws(RoutingError) {
         self.name = name; self.path = path; self.owner = owner; self.state = state; self.revision = revision
         self.versions = versions; self.updatedAt = updatedAt; self.updatedBy = updatedBy
-        self.baseline = baseline; self.slo = slo
+        self.baseline = baseline; self.slo = slo; self.judge = judge
         try validate()
     }
 
-    enum CodingKeys: String, CodingKey { case name, path, owner, state, revision, versions, updatedAt, updatedBy, baseline, slo }
+    enum CodingKeys: String, CodingKey { case name, path, owner, state, revision, versions, updatedAt, updatedBy, baseline, slo, judge }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -88,6 +91,7 @@ public struct Endpoint: Codable, Sendable, Equatable {
         updatedBy = try c.decode(String.self, forKey: .updatedBy)
         baseline = try c.decodeIfPresent(String.self, forKey: .baseline)
         slo = try c.decodeIfPresent(SLO.self, forKey: .slo)
+        judge = try c.decodeIfPresent(JudgeSpec.self, forKey: .judge)
         do { try validate() } catch {
             throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: error.detail))
         }
@@ -131,6 +135,7 @@ public struct Endpoint: Codable, Sendable, Equatable {
             throw .invalid("baseline '\(Names.printable(b))' is not a version of '\(name)'; it has \(versions.map(\.name).joined(separator: ", "))")
         }
         if let p = slo?.problem { throw .invalid(p) }
+        if let p = judge?.problem { throw .invalid(p) }
     }
 
     /// Draining versions whose drain timeout has passed are drained: no new requests went to them

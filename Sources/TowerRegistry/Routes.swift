@@ -164,9 +164,10 @@ struct SpecBody: Codable {
     var override: Bool?
     var baseline: String?
     var slo: SLO?
+    var judge: JudgeSpec?
     var spec: EndpointSpec {
         EndpointSpec(name: name ?? "", path: path, owner: owner, versions: versions, reason: reason, override: override,
-                     baseline: baseline, slo: slo)
+                     baseline: baseline, slo: slo, judge: judge)
     }
 }
 

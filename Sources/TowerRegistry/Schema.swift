@@ -69,6 +69,13 @@ enum Schema {
                 ALTER TABLE audit ADD COLUMN baseline_after TEXT;
                 """)
         }
+        // The spec's judge settings (issue 10), audited like the SLO; NULL in older rows.
+        m.registerMigration("v3-audit-judge-spec") { db in
+            try db.execute(sql: """
+                ALTER TABLE audit ADD COLUMN judge_before TEXT;
+                ALTER TABLE audit ADD COLUMN judge_after TEXT;
+                """)
+        }
         return m
     }
 }
