@@ -223,25 +223,38 @@ func decode<T: Decodable>(_ type: T.Type, from req: Request, context: RegistryCo
     if let len = req.headers[.contentLength].flatMap(Int.init), len > RegistryLimits.maxBody {
         throw Problem(status: 413, title: "Content Too Large", detail: "the request body is larger than 1 MiB")
     }
-    let buffer = try await req.body.collect(upTo: RegistryLimits.maxBody)
+    let buffer = try await collectBody(req, context: context, upTo: RegistryLimits.maxBody)
     let data = Data(buffer: buffer)
     if data.isEmpty {
         if emptyAllowed { return nil }
         throw Problem(status: 400, title: "Bad Request", detail: "the request needs a JSON body")
     }
+    let scan = JSONBodyScan(Array(data))
+    try scan.check()
     do {
         return try Wire.decoder().decode(T.self, from: data)
     } catch let e as DecodingError {
-        throw Problem(status: 400, title: "Bad Request", detail: describe(e))
+        throw Problem(status: 400, title: "Bad Request", detail: scan.numberProblem(e, path: codingPath(e)) ?? describe(e))
     } catch {
         throw Problem(status: 400, title: "Bad Request", detail: "the body is not valid JSON")
     }
 }
 
-func describe(_ e: DecodingError) -> String {
-    func path(_ p: [any CodingKey]) -> String {
-        p.isEmpty ? "the body" : p.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".").replacingOccurrences(of: ".[", with: "[")
+/// Where a decoding error happened, written as `JSONBodyScan` writes paths (`versions[0].weight`).
+func codingPath(_ e: DecodingError) -> String {
+    switch e {
+    case .dataCorrupted(let c), .typeMismatch(_, let c), .valueNotFound(_, let c): codingPathText(c.codingPath)
+    case .keyNotFound(let k, let c): codingPathText(c.codingPath + [k])
+    @unknown default: "the body"
     }
+}
+
+private func codingPathText(_ p: [any CodingKey]) -> String {
+    p.isEmpty ? "the body" : p.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".").replacingOccurrences(of: ".[", with: "[")
+}
+
+func describe(_ e: DecodingError) -> String {
+    func path(_ p: [any CodingKey]) -> String { codingPathText(p) }
     switch e {
     case .dataCorrupted(let c):
         if c.codingPath.isEmpty { return "the body is not valid JSON" + (c.debugDescription.isEmpty ? "" : ": \(c.debugDescription)") }
