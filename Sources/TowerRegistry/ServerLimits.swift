@@ -23,7 +23,7 @@ public struct ServerLimits: Sendable {
     public var maxHeaderBytes: Int
 
     public init(connectionsPerAddress: Int = 64, headerTimeout: Duration = .seconds(10), bodyTimeout: Duration = .seconds(30),
-                idleTimeout: Duration = .seconds(75), maxHeaderBytes: Int = 32 * 1024) {
+                idleTimeout: Duration = .seconds(30), maxHeaderBytes: Int = 32 * 1024) {
         self.connectionsPerAddress = connectionsPerAddress; self.headerTimeout = headerTimeout
         self.bodyTimeout = bodyTimeout; self.idleTimeout = idleTimeout; self.maxHeaderBytes = maxHeaderBytes
     }
