@@ -187,6 +187,7 @@ struct EnvoyBootstrapCommand: ParsableCommand {
         if !(refreshDelay > 0 && refreshDelay <= 3600) { throw ValidationError("--refresh-delay must be more than 0 and at most 3600 seconds") }
         var token: String? = nil
         if let tokenFile {
+            if let p = SecretFile.permissionProblem(tokenFile) { throw ValidationError(p) }
             guard let text = try? String(contentsOfFile: tokenFile, encoding: .utf8) else {
                 throw ValidationError("cannot read the token file \(tokenFile)")
             }
