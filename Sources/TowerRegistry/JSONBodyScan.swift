@@ -16,6 +16,9 @@ struct JSONBodyScan {
     var duplicate: String?
     /// Numbers written with a fraction or an exponent, or too long for a 64-bit integer, with where.
     var oddNumbers: [(path: String, literal: String)] = []
+    /// Where the first `null` is: the API leaves absent fields out and never takes null, which
+    /// the decoder would otherwise read as "absent" for an optional field and as an error elsewhere.
+    var null: String?
     /// True when the body nests deeper than `maxDepth`.
     var tooDeep = false
 
@@ -84,7 +87,9 @@ struct JSONBodyScan {
                     if oddNumbers.count < 16 { oddNumbers.append((path(stack), literal)) }
                 }
             case 0x74, 0x66, 0x6E: // true, false, null
+                let start = i
                 while i < n, (0x61...0x7A).contains(bytes[i]) { i += 1 }
+                if bytes[start..<i].elementsEqual("null".utf8), null == nil { null = path(stack) }
             default:
                 break scan
             }
@@ -144,6 +149,10 @@ extension JSONBodyScan {
         if let d = duplicate {
             throw Problem(status: 400, title: "Bad Request",
                           detail: "\(Names.printable(d)) appears twice in the body; give each key once (which one was meant cannot be known)")
+        }
+        if let n = null {
+            throw Problem(status: 400, title: "Bad Request",
+                          detail: "\(Names.printable(n)) is null; leave out a field that has no value (this API never takes null)")
         }
         if tooDeep {
             throw Problem(status: 400, title: "Bad Request", detail: "the body nests deeper than \(Self.maxDepth) levels; no request of this API does")

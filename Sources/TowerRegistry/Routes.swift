@@ -59,10 +59,8 @@ struct Routes {
             let p = try ctx.require(.admin)
             let name = try ctx.parameters.require("name")
             guard let expected = try ifMatch(req, required: true) else { throw PreconditionRequired() }
-            var reason = req.uri.queryParameters.get("reason")
-            if reason == nil, req.headers[.contentLength].flatMap(Int.init) != 0 {
-                reason = try await decode(ReasonBody.self, from: req, context: ctx, emptyAllowed: true)?.reason
-            }
+            // From the query only, as docs/registry-api.yaml requires it: a body is not read.
+            let reason = req.uri.queryParameters.get("reason")
             let result = try await store.delete(name, expected: expected, principal: p, reason: reason ?? "")
             metrics.change("delete")
             return json(try Wire.encoder().encode(result.entry))
@@ -170,8 +168,6 @@ struct SpecBody: Codable {
     }
 }
 
-struct ReasonBody: Codable { var reason: String? }
-
 
 func json(_ data: Data) -> Response {
     Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
@@ -195,7 +191,8 @@ func ifMatch(_ req: Request, required: Bool) throws -> Int64? {
     }
     var v = Substring(raw.trimmingCharacters(in: .whitespaces))
     if v.hasPrefix("\"") && v.hasSuffix("\"") && v.count >= 2 { v = v.dropFirst().dropLast() }
-    guard let n = Int64(v), n >= 1 else {
+    // Digits only, as the documented pattern says: Int64 alone would also take "+7" and "007".
+    guard v.first != "0", v.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let n = Int64(v), n >= 1 else {
         throw Problem(status: 400, title: "Bad Request",
                       detail: "If-Match must be the revision you read, in quotes, like If-Match: \"7\"; '\(Names.printable(raw, limit: 40))' is not a revision number")
     }

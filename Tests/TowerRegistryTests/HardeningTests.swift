@@ -61,6 +61,38 @@ import TowerDomain
         }
     }
 
+    @Test func nullIsRefusedWhereverItIs() async throws {
+        try await Harness.run { h, c in
+            let before = try await h.state()
+            // The decoder would take a null `override` as absent.
+            let r = try await c.call(.post, "/v1/endpoints/alpha/shift", token: h.op, ifMatch: "\"1\"",
+                                     json: #"{"weights":{"v1":100,"v2":0},"reason":"r","override":null}"#)
+            #expect(r.status == 400)
+            #expect(r.problem?.detail.hasPrefix("override is null") == true, "\(r.text)")
+            let xds = try await c.call(.post, "/v3/discovery:routes", token: h.gateway, json: #"{"node":{"id":"a"},"type_url":null}"#)
+            #expect(xds.status == 400)
+            #expect(xds.problem?.detail.hasPrefix("type_url is null") == true, "\(xds.text)")
+            try await h.expectUnchanged(since: before)
+        }
+    }
+
+    @Test(arguments: ["\"+1\"", "\"01\"", "+1", "1, 2", "*", "\" 1\""])
+    func anIfMatchOutsideItsPatternIs400(_ value: String) async throws {
+        try await Harness.run { h, c in
+            let r = try await c.call(.post, "/v1/endpoints/alpha/drain", token: h.op, ifMatch: value, json: #"{"reason":"r"}"#)
+            #expect(r.status == 400, "\(value): \(r.text)")
+        }
+    }
+
+    @Test func deleteTakesItsReasonFromTheQueryOnly() async throws {
+        try await Harness.run { h, c in
+            let body = try await c.call(.delete, "/v1/endpoints/alpha", token: h.admin, ifMatch: "\"1\"", json: #"{"reason":"retired"}"#)
+            #expect(body.status == 422, "\(body.text)")
+            let query = try await c.call(.delete, "/v1/endpoints/alpha?reason=retired", token: h.admin, ifMatch: "\"1\"")
+            #expect(query.status == 200)
+        }
+    }
+
     @Test func aKnownPathWithAnUndeclaredMethodIs405WithAllow() async throws {
         try await Harness.run { h, c in
             let trace = try await c.call(.init("TRACE")!, "/healthz", token: nil)
