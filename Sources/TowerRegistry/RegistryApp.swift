@@ -7,14 +7,16 @@ import TowerDomain
 /// Builds the registry's router over a store: what `serve` runs and what router tests drive.
 public func buildRouter(store: RegistryStore, metrics: RegistryMetrics = RegistryMetrics(), hub: WatchHub? = nil,
                         xds: XDSOptions = XDSOptions(), gateways: GatewayTracker = GatewayTracker(),
-                        authLimiter: AuthFailureLimiter = AuthFailureLimiter(), limits: ServerLimits = ServerLimits()) -> Router<RegistryContext> {
+                        authLimiter: AuthFailureLimiter? = nil, limits: ServerLimits = ServerLimits()) -> Router<RegistryContext> {
     let hub = hub ?? WatchHub(seq: store.auditSeq)
     store.addCommitObserver { seq in hub.publish(seq) }
     let router = Router(context: RegistryContext.self)
     let routes = RouteTable()
     router.add(middleware: ProblemMiddleware(metrics: metrics, routes: routes))
     router.add(middleware: RequestLimitsMiddleware(limits: limits))
-    router.add(middleware: AuthMiddleware(store: store, limiter: authLimiter, metrics: metrics))
+    router.add(middleware: AuthMiddleware(store: store, limiter: authLimiter ?? AuthFailureLimiter(perSecond: limits.authFailuresPerSecond,
+                                                                                     burst: max(1, limits.authFailuresPerSecond)),
+                                           metrics: metrics))
     Routes(store: store, hub: hub, metrics: metrics).register(on: router)
     XDSService(store: store, metrics: metrics, options: xds, tracker: gateways).register(on: router)
     routes.set(router.routes)

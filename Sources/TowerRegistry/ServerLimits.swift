@@ -21,11 +21,14 @@ public struct ServerLimits: Sendable {
     public var idleTimeout: Duration
     /// All of a request's header fields together, and any one of them (431 above).
     public var maxHeaderBytes: Int
+    /// Failed authentications one address may make a second (as many in reserve) before 429.
+    public var authFailuresPerSecond: Double
 
     public init(connectionsPerAddress: Int = 64, headerTimeout: Duration = .seconds(10), bodyTimeout: Duration = .seconds(30),
-                idleTimeout: Duration = .seconds(30), maxHeaderBytes: Int = 32 * 1024) {
+                idleTimeout: Duration = .seconds(30), maxHeaderBytes: Int = 32 * 1024, authFailuresPerSecond: Double = 10) {
         self.connectionsPerAddress = connectionsPerAddress; self.headerTimeout = headerTimeout
         self.bodyTimeout = bodyTimeout; self.idleTimeout = idleTimeout; self.maxHeaderBytes = maxHeaderBytes
+        self.authFailuresPerSecond = authFailuresPerSecond
     }
 
     var nanoseconds: (header: Int64, body: Int64, idle: Int64) {
