@@ -19,8 +19,6 @@ public struct RegistryContext: RequestContext {
         sourceAddress = source.channel.remoteAddress?.ipAddress ?? "unknown"
         connection = source.channel
         bodyDeadline = nil
-        // A context is made once a request's head has been read: its header deadline is met.
-        source.channel.triggerUserOutboundEvent(RequestHeadRead(), promise: nil)
     }
 
     /// Bodies over 1 MiB are refused before they are read in full.

@@ -60,9 +60,33 @@ final class ConnectionCounter: Sendable {
     func count(_ address: String) -> Int { open.withLock { $0[address, default: 0] } }
 }
 
-/// Told by a request's context that its head has been read (sent outbound from the channel's
-/// tail, so that it reaches the guard at the head of the pipeline).
+/// Told by `HeadSignal` that a request's head has been decoded (sent outbound, so that it reaches
+/// the guard at the head of the pipeline, below the codec).
 struct RequestHeadRead: Sendable {}
+
+/// Right after the HTTP codec: the first message read since the last response began is a
+/// request's head, which it tells the `ConnectionGuard` on the spot (on the event loop, so a busy
+/// application cannot make a complete head look late). It never looks inside the messages.
+final class HeadSignal: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = Any
+    typealias InboundOut = Any
+    typealias OutboundIn = Any
+    typealias OutboundOut = Any
+    private var signalled = false
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if !signalled {
+            signalled = true
+            context.triggerUserOutboundEvent(RequestHeadRead(), promise: nil)
+        }
+        context.fireChannelRead(data)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        signalled = false
+        context.write(data, promise: promise)
+    }
+}
 
 /// Told when a request's body did not arrive in time: the connection is closed once its 408 has
 /// had a moment to go out, since the rest of that body would otherwise be waited for.
@@ -70,8 +94,8 @@ struct CloseAfterTimeout: Sendable {}
 
 /// The first handler of every connection, on raw bytes: counts the connection against its
 /// address's cap, and closes a connection whose request head does not arrive in time. The head's
-/// end is known from `RequestHeadRead`, which the request context sends when Hummingbird hands it
-/// a request; the response's first bytes make the connection wait for a next head.
+/// end is known from `HeadSignal`'s `RequestHeadRead`; the response's first bytes make the
+/// connection wait for a next head.
 final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
@@ -181,7 +205,7 @@ struct GuardedHTTP1Channel: ServerChildChannel {
             // Twice the limit: between the two, RequestLimitsMiddleware answers a 431 that says
             // so; past it the decoder stops reading and Hummingbird answers a bare 400 and closes.
             httpDecoderConfiguration: .init(maxHeaderFieldSize: 2 * limits.maxHeaderBytes, maxHeaderListSize: 2 * limits.maxHeaderBytes))
-        configuration.additionalChannelHandlers = { [] }
+        configuration.additionalChannelHandlers = { [HeadSignal()] }
         inner = HTTP1Channel(responder: responder, configuration: configuration)
         self.limits = limits
         self.counter = counter
