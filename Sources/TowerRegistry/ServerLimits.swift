@@ -24,7 +24,7 @@ public struct ServerLimits: Sendable {
     /// Failed authentications one address may make a second (as many in reserve) before 429.
     public var authFailuresPerSecond: Double
 
-    public init(connectionsPerAddress: Int = 64, headerTimeout: Duration = .seconds(10), bodyTimeout: Duration = .seconds(30),
+    public init(connectionsPerAddress: Int = 64, headerTimeout: Duration = .seconds(10), bodyTimeout: Duration = .seconds(20),
                 idleTimeout: Duration = .seconds(30), maxHeaderBytes: Int = 32 * 1024, authFailuresPerSecond: Double = 10) {
         self.connectionsPerAddress = connectionsPerAddress; self.headerTimeout = headerTimeout
         self.bodyTimeout = bodyTimeout; self.idleTimeout = idleTimeout; self.maxHeaderBytes = maxHeaderBytes

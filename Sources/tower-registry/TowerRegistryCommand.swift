@@ -44,7 +44,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds a request's head may take from its first byte (408 after).")
     var headerTimeout: Double = 10
     @Option(help: "Seconds a request's body may take after its head (408 after).")
-    var bodyTimeout: Double = 30
+    var bodyTimeout: Double = 20
     @Option(help: "Seconds a keep-alive connection may stay idle before it is closed.")
     var idleTimeout: Double = 30
     @Option(help: "Failed authentications one IP address may make a second before they are answered 429.")
