@@ -25,7 +25,7 @@ func dialogView(_ f: inout Frame, _ s: ConsoleState, _ d: Dialog, _ g: Glyphs) {
         lines.append(DialogBox.Line(" roll back to (Up/Down to choose):"))
         let top = max(0, d.revisionIndex - 4)
         for (i, rec) in d.revisions.dropFirst(top).prefix(5).enumerated() {
-            lines.append(DialogBox.Line("   r\(rec.revision) \(rec.actor): \(rec.summary)\(g.dash) \(rec.reason)", top + i == d.revisionIndex ? s.theme.selected : nil))
+            lines.append(DialogBox.Line("   r\(rec.revision) \(rec.actor): \(rec.summary)\(g.dash) \(Names.printable(rec.reason, limit: Reason.maxLength))", top + i == d.revisionIndex ? s.theme.selected : nil))
         }
     }
     if d.needsTypedName {

@@ -12,7 +12,7 @@ func endpointScreen(_ f: inout Frame, _ s: ConsoleState, _ name: String, _ r: Re
     let label = stateLabel(e, g, s.theme)
     var x = f.put("\(e.name)  ", x: 0, y: r.y, style: s.theme.title)
     x = f.put(label.text + "  ", x: x, y: r.y, style: label.style)
-    f.put("\(e.path)  owner \(e.owner)  revision \(e.revision)", x: x, y: r.y, maxWidth: s.width - x)
+    f.put("\(e.path)  owner \(Names.printable(e.owner, limit: 200))  revision \(e.revision)", x: x, y: r.y, maxWidth: s.width - x)
     let y0 = r.y + 2
     versionTable(e, s, g).draw(into: &f, in: Rect(x: 0, y: y0, width: s.width, height: e.versions.count + 1))
     var y = y0 + 2 + e.versions.count
@@ -27,7 +27,7 @@ func endpointScreen(_ f: inout Frame, _ s: ConsoleState, _ name: String, _ r: Re
     }
     if s.telemetry.enabled || e.slo != nil { y += 1 }
     if let summary = e.versions.first(where: { $0.gate != .passed && $0.gateSummary != nil }), let text = summary.gateSummary {
-        f.put("gate \(summary.name): \(text)", x: 0, y: y, style: s.theme.warn, maxWidth: s.width)
+        f.put("gate \(summary.name): \(Names.printable(text, limit: 200))", x: 0, y: y, style: s.theme.warn, maxWidth: s.width)
         y += 1
     }
     y += 1
@@ -35,7 +35,7 @@ func endpointScreen(_ f: inout Frame, _ s: ConsoleState, _ name: String, _ r: Re
     f.put("RECENT REVISIONS", x: 0, y: y, style: s.theme.title)
     y += 1
     for rec in s.revisions[name] ?? [] where y < r.maxY {
-        let line = "r\(rec.revision)  \(ageText(s.now.timeIntervalSince(rec.time))) ago  \(rec.actor)  \(rec.action.rawValue): \(rec.summary)\(g.dash) \(rec.reason)"
+        let line = "r\(rec.revision)  \(ageText(s.now.timeIntervalSince(rec.time))) ago  \(rec.actor)  \(rec.action.rawValue): \(rec.summary)\(g.dash) \(Names.printable(rec.reason, limit: Reason.maxLength))"
         f.put(line, x: 0, y: y, maxWidth: s.width)
         y += 1
         // What the change did, under it: the answer to "did that change cause this?".

@@ -112,6 +112,10 @@ public struct Endpoint: Codable, Sendable, Equatable {
         if let p = Names.problem(with: name, kind: "endpoint") { throw .invalid(p) }
         if let p = EndpointSpec.pathProblem(path) { throw .invalid(p) }
         if owner.trimmingCharacters(in: .whitespaces).isEmpty { throw .invalid("owner is empty") }
+        // Owners and gate summaries are drawn on operators' screens next to the audit's reasons.
+        if Names.hasUnsafeCharacters(owner) {
+            throw .invalid("owner '\(Names.printable(owner))' must be one line without control characters, line separators or bidirectional overrides")
+        }
         if revision < 1 { throw .invalid("revision \(revision) is not positive") }
         if versions.isEmpty { throw .invalid("endpoint '\(name)' has no versions") }
         var seen = Set<String>()
@@ -119,6 +123,9 @@ public struct Endpoint: Codable, Sendable, Equatable {
             if let p = Names.problem(with: v.name, kind: "version") { throw .invalid(p) }
             if !seen.insert(v.name).inserted { throw .invalid("version '\(v.name)' appears twice") }
             if let p = EndpointSpec.artifactProblem(v.artifact, version: v.name) { throw .invalid(p) }
+            if let g = v.gateSummary, Names.hasUnsafeCharacters(g) {
+                throw .invalid("gateSummary of \(v.name) must be one line without control characters, line separators or bidirectional overrides")
+            }
             if let u = v.upstream, case .failure(let e) = Upstream.parse(u, version: v.name) { throw e }
             if v.weight < 0 || v.weight > 100 {
                 throw .invalid("weight of \(v.name) is \(v.weight); a weight is a whole percent from 0 to 100")

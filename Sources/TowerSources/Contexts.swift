@@ -1,4 +1,5 @@
 import Foundation
+import TowerDomain
 import TowerMetrics
 import TowerTraces
 import Yams
@@ -225,8 +226,11 @@ public enum TokenSource {
     }
 
     /// The token in `file` (a leading `~` is the home directory), trimmed. Errors name the file,
-    /// never what is in it.
+    /// never what is in it. A file its group or others can read is refused (`SecretFile`).
     public static func readFile(_ file: String) throws(ConfigError) -> String {
+        if let p = SecretFile.permissionProblem((file as NSString).expandingTildeInPath) {
+            throw ConfigError(p.replacingOccurrences(of: (file as NSString).expandingTildeInPath, with: file))
+        }
         guard let raw = try? String(contentsOfFile: (file as NSString).expandingTildeInPath, encoding: .utf8) else {
             throw ConfigError("cannot read token file \(file)")
         }

@@ -30,6 +30,8 @@ import TowerDomain
     static func tokenFile(_ reg: RegistryProcess, _ name: String, _ role: String) throws -> String {
         let path = reg.dataDir + "/\(name).token"
         try reg.token(name, role: role).write(toFile: path, atomically: true, encoding: .utf8)
+        // Private, as a token file must be (a readable one is refused).
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
         return path
     }
 

@@ -120,7 +120,8 @@ import Yams
             if op.path == "/v1/watch" { return ("/v1/watch?timeout=99", h.viewer, nil, nil) }
             if op.path == "/v1/audit" { return ("/v1/audit?after=x", h.viewer, nil, nil) }
             if op.path.hasSuffix("/revisions") { return (uri + "?limit=0", h.viewer, nil, nil) }
-            if op.method == "DELETE" { return (uri, h.admin, "\"1\"", "{oops") }
+            // DELETE reads no body: its 400 is a malformed If-Match (digits only, as the pattern says).
+            if op.method == "DELETE" { return (uri + "?reason=r", h.admin, "\"+1\"", nil) }
             if op.method == "PUT" { return ("/v1/endpoints/beta", h.admin, nil, "{oops") }
             return (uri, roleToken, "\"1\"", "{oops")
         case 401:

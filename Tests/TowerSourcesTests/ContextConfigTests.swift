@@ -223,11 +223,13 @@ import TowerDomain
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try "  \n".write(toFile: dir + "/empty", atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: dir + "/empty")
         let empty = SourceSettings(prometheus: .init(url: "http://p", tokenFile: dir + "/empty", queries: [:]))
         #expect(throws: ConfigError("token file \(dir)/empty is empty")) { try empty.metricsSources() }
         let missing = SourceSettings(prometheus: .init(url: "http://p", tokenFile: dir + "/missing", queries: [:]))
         #expect(throws: ConfigError("cannot read token file \(dir)/missing")) { try missing.metricsSources() }
         try "s3cret\n".write(toFile: dir + "/ok", atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: dir + "/ok")
         let ok = SourceSettings(prometheus: .init(url: "http://p", tokenFile: dir + "/ok", queries: [:]))
         #expect(try ok.metricsSources().count == 1)
     }
