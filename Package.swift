@@ -35,6 +35,12 @@ let package = Package(
         .target(name: "TerminalUI"),
         // Pure statistics for verdicts (DESIGN §10): no I/O, so console, CLI and registry judge alike.
         .target(name: "TowerAnalysis", dependencies: ["TowerDomain"]),
+        // Runbook files and the rollout state machine (DESIGN §11): pure, so the registry's loop only
+        // applies what it decides and tests drive it with a clock of their own.
+        .target(name: "TowerRollouts", dependencies: [
+            "TowerDomain", "TowerAnalysis",
+            .product(name: "Yams", package: "Yams"),
+        ]),
         .target(name: "TerminalUICurses", dependencies: ["CNCursesw", "TerminalUI"]),
         .target(name: "TowerHTTP", dependencies: ["CCurl"]),
         .target(name: "TowerConsole", dependencies: [
@@ -64,7 +70,7 @@ let package = Package(
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         ]),
         .target(name: "TowerRegistry", dependencies: [
-            "TowerDomain",
+            "TowerDomain", "TowerRollouts",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -77,14 +83,14 @@ let package = Package(
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ]),
         .executableTarget(name: "tower-registry", dependencies: [
-            "TowerRegistry", "TowerDomain",
+            "TowerRegistry", "TowerDomain", "TowerMetrics",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "tower", dependencies: [
             "TowerSources", "TowerMetrics", "TowerTraces", "TowerDomain", "TowerAnalysis", "TowerRuntime", "TowerConsole", "TerminalUI", "TerminalUICurses",
-            "TowerRegistry", "TowerSim",
+            "TowerRegistry", "TowerSim", "TowerRollouts",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -101,7 +107,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "tower-bench", dependencies: [
-            "TowerRegistry", "TowerMetrics", "TowerDomain", "TowerHTTP", "TowerConsole", "TerminalUI", "TowerSim", "TowerAnalysis",
+            "TowerRegistry", "TowerMetrics", "TowerDomain", "TowerHTTP", "TowerConsole", "TerminalUI", "TowerSim", "TowerAnalysis", "TowerRollouts",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // libFuzzer targets for the parsers of remote bytes (scripts/fuzz builds it with
@@ -113,6 +119,7 @@ let package = Package(
         .testTarget(name: "TowerSourcesTests", dependencies: ["TowerSources", "TowerMetrics", "TowerTraces", "TowerDomain", "TowerHTTP"]),
         .testTarget(name: "TowerAnalysisTests", dependencies: ["TowerAnalysis", "TowerDomain"], exclude: ["reference"]),
         .testTarget(name: "TerminalUITests", dependencies: ["TerminalUI"]),
+        .testTarget(name: "TowerRolloutsTests", dependencies: ["TowerRollouts", "TowerDomain"]),
         .testTarget(name: "TowerRuntimeTests", dependencies: [
             "TowerRuntime", "TowerConsole", "TowerSources", "TowerMetrics", "TowerTraces", "TowerDomain", "TowerHTTP", "TerminalUI",
         ]),
@@ -124,7 +131,7 @@ let package = Package(
         .testTarget(name: "TowerConsoleTests", dependencies: ["TowerConsole", "TowerDomain", "TerminalUI", "TowerAnalysis"], exclude: ["__Snapshots__"]),
         .testTarget(name: "TerminalUICursesTests", dependencies: ["TerminalUICurses", "TerminalUI"]),
         .testTarget(name: "TowerRegistryTests", dependencies: [
-            "TowerRegistry", "TowerDomain",
+            "TowerRegistry", "TowerDomain", "TowerRollouts",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),

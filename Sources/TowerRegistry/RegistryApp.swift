@@ -18,6 +18,7 @@ public func buildRouter(store: RegistryStore, metrics: RegistryMetrics = Registr
                                                                                      burst: max(1, limits.authFailuresPerSecond)),
                                            metrics: metrics))
     Routes(store: store, hub: hub, metrics: metrics).register(on: router)
+    RolloutRoutes(store: store, metrics: metrics).register(on: router)
     XDSService(store: store, metrics: metrics, options: xds, tracker: gateways).register(on: router)
     routes.set(router.routes)
     return router

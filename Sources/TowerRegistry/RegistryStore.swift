@@ -30,6 +30,8 @@ public final class RegistryStore: Sendable {
     let tokenCache: Mutex<[String: (principal: Principal?, fetched: Date)]> = Mutex([:])
     /// Called after each commit, on the writer, with the new last audit sequence number.
     private let onCommit: Mutex<[@Sendable (Int64) -> Void]> = Mutex([])
+    /// Bumped by every write, so the rollout loop re-reads rollouts only when something changed.
+    let rolloutGeneration = Atomic<Int64>(0)
 
     struct Cache {
         var endpoints: [String: Endpoint] = [:]
@@ -159,29 +161,45 @@ public final class RegistryStore: Sendable {
 
     // MARK: Changes
 
-    /// Applies a routing change to `name` if its revision is still `expected`.
+    /// Applies a routing change to `name` if its revision is still `expected`. A change by a person
+    /// pauses the endpoint's rollout, in the same transaction, saying who.
     public func change(_ name: String, expected: Int64, principal: Principal, reason: String, override: Bool,
                        resolve: @escaping @Sendable (Endpoint, Database) throws -> RoutingChange) async throws -> ChangeResult {
         if let p = Reason.problem(reason) { throw RoutingError.invalid(p) }
         return try await commit { [drainTimeout] db, now, seq, prevHash in
-            guard let row = try Row.fetchOne(db, sql: "SELECT body, created_revision FROM endpoint WHERE name = ?", arguments: [name]) else {
-                throw RoutingError.notFound("no endpoint named '\(Names.printable(name))'")
+            let result = try Self.applyChange(db: db, name: name, expected: expected, principal: principal, reason: reason,
+                                              override: override, now: now, seq: seq, prevHash: prevHash,
+                                              drainTimeout: drainTimeout, resolve: resolve)
+            if !Self.isRolloutActor(principal.name) {
+                try Self.pauseRolloutForManualChange(db: db, endpoint: name, by: principal.name,
+                                                     what: "\(result.entry.action.rawValue) to revision \(result.entry.toRevision): \(reason)", now: now)
             }
-            let before = try Self.decodeEndpoint(row["body"]).resolvingDrains(now: now, timeout: drainTimeout)
-            if before.revision != expected { throw StaleRevision(expected: expected, current: before) }
-            let change = try resolve(before, db)
-            var after = try before.applying(change, now: now, role: principal.role, override: override)
-            after.revision = before.revision + 1
-            after.updatedAt = now
-            after.updatedBy = principal.name
-            let entry = AuditEntry(seq: seq, time: now, actor: principal.name, role: principal.role, action: change.action,
-                                   endpoint: name, version: change.version, fromRevision: before.revision,
-                                   toRevision: after.revision, reason: reason, weightsBefore: before.weights,
-                                   weightsAfter: after.weights, override: !after.gateOverrides(comparedTo: before).isEmpty,
-                                   summary: ChangeSummary.describe(before: before, after: after), prevHash: prevHash)
-            try Self.write(after, entry: entry, db: db, createdRevision: nil)
-            return ChangeResult(endpoint: after, entry: entry)
+            return result
         }
+    }
+
+    /// One routing change inside an open transaction: check the revision (when `expected` is
+    /// given), apply the domain rule, write endpoint, revision and the audit chain's next link.
+    static func applyChange(db: Database, name: String, expected: Int64?, principal: Principal, reason: String, override: Bool,
+                            now: Date, seq: Int64, prevHash: String, drainTimeout: TimeInterval,
+                            resolve: (Endpoint, Database) throws -> RoutingChange) throws -> ChangeResult {
+        guard let row = try Row.fetchOne(db, sql: "SELECT body, created_revision FROM endpoint WHERE name = ?", arguments: [name]) else {
+            throw RoutingError.notFound("no endpoint named '\(Names.printable(name))'")
+        }
+        let before = try Self.decodeEndpoint(row["body"]).resolvingDrains(now: now, timeout: drainTimeout)
+        if let expected, before.revision != expected { throw StaleRevision(expected: expected, current: before) }
+        let change = try resolve(before, db)
+        var after = try before.applying(change, now: now, role: principal.role, override: override)
+        after.revision = before.revision + 1
+        after.updatedAt = now
+        after.updatedBy = principal.name
+        let entry = AuditEntry(seq: seq, time: now, actor: principal.name, role: principal.role, action: change.action,
+                               endpoint: name, version: change.version, fromRevision: before.revision,
+                               toRevision: after.revision, reason: reason, weightsBefore: before.weights,
+                               weightsAfter: after.weights, override: !after.gateOverrides(comparedTo: before).isEmpty,
+                               summary: ChangeSummary.describe(before: before, after: after), prevHash: prevHash)
+        try Self.write(after, entry: entry, db: db, createdRevision: nil)
+        return ChangeResult(endpoint: after, entry: entry)
     }
 
     /// The routing of an earlier revision, for rollback. Without `to`, the revision before `current`.
@@ -245,6 +263,10 @@ public final class RegistryStore: Sendable {
                                    judgeBefore: judgeChanged ? before?.judge?.notation : nil,
                                    judgeAfter: judgeChanged ? after.judge?.notation : nil, prevHash: prevHash)
             try Self.write(after, entry: entry, db: db, createdRevision: before == nil ? after.revision : nil)
+            if before != nil {
+                try Self.pauseRolloutForManualChange(db: db, endpoint: spec.name, by: principal.name,
+                                                     what: "spec applied as revision \(after.revision): \(reason)", now: now)
+            }
             return ChangeResult(endpoint: after, entry: entry)
         }
         return (result, result.entry.action == .create)
@@ -268,6 +290,7 @@ public final class RegistryStore: Sendable {
                 VALUES (?, ?, ?, ?, 'delete', ?, 'endpoint deleted', ?)
                 """, arguments: [name, before.revision + 1, Timestamp.ms(now), principal.name, reason, try Self.encode(before)])
             try Self.insertAudit(entry, db: db)
+            try Self.endRolloutForDelete(db: db, endpoint: name, by: principal.name, reason: reason, now: now)
             return ChangeResult(endpoint: nil, entry: entry)
         }
     }
@@ -275,24 +298,41 @@ public final class RegistryStore: Sendable {
     /// Runs one change as one transaction on the serialised writer, then, still on the writer,
     /// updates the in-memory copy and tells observers. `body` gets the time, the next audit
     /// sequence number and the previous entry's hash.
-    private func commit(_ body: @escaping @Sendable (Database, Date, Int64, String) throws -> ChangeResult) async throws -> ChangeResult {
+    func commit(_ body: @escaping @Sendable (Database, Date, Int64, String) throws -> ChangeResult) async throws -> ChangeResult {
+        try await commitMany { db, now in
+            let (seq, prevHash) = try Self.nextLink(db)
+            let r = try body(db, now, seq, prevHash)
+            return (r, [r])
+        }
+    }
+
+    /// The next audit sequence number and the hash it chains to.
+    static func nextLink(_ db: Database) throws -> (Int64, String) {
+        let last = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
+        return ((last?["seq"] ?? 0) + 1, last?["hash"] ?? AuditEntry.genesisHash)
+    }
+
+    /// One transaction that may make any number of changes (none, for a rollout's own
+    /// bookkeeping), each listed in the result so the in-memory copy and observers follow.
+    func commitMany<T: Sendable>(_ body: @escaping @Sendable (Database, Date) throws -> (T, [ChangeResult])) async throws -> T {
         try await pool.writeWithoutTransaction { db in
-            var result: ChangeResult? = nil
+            var out: (T, [ChangeResult])? = nil
             try db.inTransaction(.immediate) {
-                let last = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
-                let seq: Int64 = (last?["seq"] ?? 0) + 1
-                let prevHash: String = last?["hash"] ?? AuditEntry.genesisHash
-                result = try body(db, Timestamp.now(), seq, prevHash)
+                out = try body(db, Timestamp.now())
                 return .commit
             }
-            guard let result else { throw RoutingError.invalid("no change was made") }
+            guard let (value, results) = out else { throw RoutingError.invalid("no change was made") }
+            self.rolloutGeneration.add(1, ordering: .relaxed)
+            guard let lastSeq = results.last?.entry.seq else { return value }
             self.cache.withLock { c in
-                if let e = result.endpoint { c.endpoints[e.name] = e } else { c.endpoints[result.entry.endpoint] = nil }
-                c.auditSeq = result.entry.seq
+                for result in results {
+                    if let e = result.endpoint { c.endpoints[e.name] = e } else { c.endpoints[result.entry.endpoint] = nil }
+                }
+                c.auditSeq = lastSeq
                 c.listBody = nil
             }
-            for f in self.onCommit.withLock({ $0 }) { f(result.entry.seq) }
-            return result
+            for f in self.onCommit.withLock({ $0 }) { f(lastSeq) }
+            return value
         }
     }
 

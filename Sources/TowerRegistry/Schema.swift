@@ -76,6 +76,22 @@ enum Schema {
                 ALTER TABLE audit ADD COLUMN judge_after TEXT;
                 """)
         }
+        // Rollouts (DESIGN §11): the whole state in `body` (TowerRollouts.Rollout as JSON), written
+        // in the same transaction as any revision a step makes. The partial unique index is what
+        // makes "one rollout per endpoint at a time" hold even against two racing starts.
+        m.registerMigration("v4-rollouts") { db in
+            try db.execute(sql: """
+                CREATE TABLE rollout (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    endpoint TEXT NOT NULL,
+                    active INTEGER NOT NULL,
+                    started_ms INTEGER NOT NULL,
+                    body TEXT NOT NULL
+                );
+                CREATE UNIQUE INDEX rollout_one_active ON rollout (endpoint) WHERE active = 1;
+                CREATE INDEX rollout_by_endpoint ON rollout (endpoint, id);
+                """)
+        }
         return m
     }
 }

@@ -59,9 +59,14 @@ public struct LocalStack: Sendable {
             }
             let registryPort = try StackFiles.freePort()
             let registryURL = "http://127.0.0.1:\(registryPort)"
+            // Prometheus's port is chosen now: the registry's rollout checks read it (envoy
+            // profile, the traffic as the gateway saw it) once it is up in step 4.
+            let promPort = try StackFiles.freePort()
+            let promURL = "http://127.0.0.1:\(promPort)"
             let registry = s.adopt(try ChildProcess(name: "registry", executable: tools.registry,
                                                     arguments: ["serve", "--data", layout.registryData, "--listen", "127.0.0.1:\(registryPort)",
-                                                                "--seed", layout.seed, "--log-level", "warning"],
+                                                                "--seed", layout.seed, "--log-level", "warning",
+                                                                "--prometheus", promURL, "--profile", "envoy", "--metrics-window", "30"],
                                                     logPath: layout.log("registry")))
             try await StackSupervisor.waitHealthy("registry", registryURL + "/readyz", registry)
 
@@ -82,8 +87,6 @@ public struct LocalStack: Sendable {
             try await StackSupervisor.waitHealthy("envoy", "http://127.0.0.1:\(admin)/ready", envoy)
 
             // 4. Prometheus scraping Envoy and the model servers.
-            let promPort = try StackFiles.freePort()
-            let promURL = "http://127.0.0.1:\(promPort)"
             try StackPlan.prometheusConfig(envoyAdmin: "127.0.0.1:\(admin)", simulator: "127.0.0.1:\(simPort)")
                 .write(toFile: layout.prometheusConfig, atomically: true, encoding: .utf8)
             let prometheus = s.adopt(try ChildProcess(name: "prometheus", executable: tools.prometheus,

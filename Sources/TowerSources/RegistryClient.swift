@@ -110,11 +110,11 @@ public struct RegistryClient: Sendable {
 
     // MARK: Plumbing
 
-    private func get<T: Decodable>(_ path: String, timeout: Duration? = nil) async throws(RegistryClientError) -> T {
+    func get<T: Decodable>(_ path: String, timeout: Duration? = nil) async throws(RegistryClientError) -> T {
         try decode(try await exchange(HTTPRequest(method: "GET", url: baseURL + path, headers: headers(), timeout: timeout ?? self.timeout)))
     }
 
-    private func send<B: Encodable, T: Decodable>(_ method: String, _ path: String, body: B, ifMatch: Int64?) async throws(RegistryClientError) -> T {
+    func send<B: Encodable, T: Decodable>(_ method: String, _ path: String, body: B, ifMatch: Int64?) async throws(RegistryClientError) -> T {
         var h = headers()
         h.append(("Content-Type", "application/json"))
         if let ifMatch { h.append(("If-Match", "\"\(ifMatch)\"")) }

@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import Logging
 import TowerDomain
+import TowerMetrics
 import TowerRegistry
 
 /// Argument parsing and wiring only; the registry itself is TowerRegistry.
@@ -49,8 +50,19 @@ struct Serve: AsyncParsableCommand {
     var idleTimeout: Double = 30
     @Option(help: "Failed authentications one IP address may make a second before they are answered 429.")
     var authFailuresPerSecond: Double = 10
+    @Option(help: "Prometheus base URL the rollouts' checks read (without one, every check is inconclusive).")
+    var prometheus: String?
+    @Option(help: "Metric names for --prometheus: envoy (envoy_cluster_…) or generic (http_requests_total…).")
+    var profile: String = "envoy"
+    @Option(name: .customLong("prometheus-token-file"), help: "File holding a bearer token for --prometheus.")
+    var prometheusTokenFile: String?
+    @Option(name: .customLong("metrics-window"), help: "Seconds of traffic each rollout check looks at.")
+    var metricsWindow: Int = 60
 
     func validate() throws {
+        if MetricsProfile.Kind(rawValue: profile) == nil { throw ValidationError("--profile must be envoy or generic, not '\(profile)'") }
+        if !(5...3600).contains(metricsWindow) { throw ValidationError("--metrics-window must be 5 to 3600 seconds") }
+        if prometheusTokenFile != nil && prometheus == nil { throw ValidationError("--prometheus-token-file needs --prometheus") }
         if !(0...86400).contains(xdsRetryAfter) { throw ValidationError("--xds-retry-after must be 0 to 86400 seconds") }
         if xdsAllowNode.contains(where: \.isEmpty) { throw ValidationError("--xds-allow-node needs a node id") }
         if maxConnectionsPerAddress < 1 { throw ValidationError("--max-connections-per-address must be 1 or more") }
@@ -69,6 +81,13 @@ struct Serve: AsyncParsableCommand {
             let created = try await Seed.apply(try Seed.load(path: seed), to: store, source: seed)
             logger.info("seeded", metadata: ["created": .string(created.joined(separator: ",")), "file": .string(seed)])
         }
+        let reader = try rolloutMetrics()
+        if let reader { logger.info("rollout checks read \(reader.name)") } else {
+            logger.notice("no --prometheus: rollout checks will be inconclusive, so rollouts with analysis pause rather than promote")
+        }
+        let controller = RolloutController(store: store, metrics: reader, logger: logger)
+        let loop = Task { await controller.run() }
+        defer { loop.cancel() }
         let readyFile = readyFile
         let xds = XDSOptions(allowedNodes: Set(xdsAllowNode), retryAfterSeconds: xdsRetryAfter)
         let limits = ServerLimits(connectionsPerAddress: maxConnectionsPerAddress, headerTimeout: .milliseconds(Int64(headerTimeout * 1000)),
@@ -84,6 +103,30 @@ struct Serve: AsyncParsableCommand {
         try await app.runService()
         logger.notice("stopped")
     }
+
+    func rolloutMetrics() throws -> (any RolloutMetricsReader)? {
+        guard let prometheus else { return nil }
+        var auth = PrometheusClient.Auth.none
+        if let file = prometheusTokenFile {
+            guard let raw = try? String(contentsOfFile: (file as NSString).expandingTildeInPath, encoding: .utf8),
+                  case let token = raw.trimmingCharacters(in: .whitespacesAndNewlines), !token.isEmpty else {
+                throw ValidationError("cannot read a token from --prometheus-token-file \(file)")
+            }
+            auth = .bearer(token)
+        }
+        let kind = MetricsProfile.Kind(rawValue: profile) ?? .envoy
+        let source = PrometheusMetricsSource(client: PrometheusClient(baseURL: prometheus, auth: auth),
+                                             profile: try MetricsProfile(kind: kind, windowSeconds: metricsWindow))
+        return PrometheusRolloutMetrics(source: source)
+    }
+}
+
+/// The registry's rollout checks reading Prometheus through the console's own client and profile:
+/// one refresh (the profile's fixed handful of queries) per round, for every rollout at once.
+struct PrometheusRolloutMetrics: RolloutMetricsReader {
+    let source: PrometheusMetricsSource
+    var name: String { "prometheus \(source.client.baseURL) (\(source.profile.kind.rawValue))" }
+    func read() async throws -> [String: Figures] { try await source.refresh() }
 }
 
 struct Migrate: ParsableCommand {

@@ -148,6 +148,11 @@ struct Demo: AsyncParsableCommand {
         }, resolveTheme: look.themeResolver())
         let sources = ConsoleSources(metrics: [ScrapeMetricsSource(urls: [sim.url + "/metrics"], profile: .generic, interval: 2)],
                                      traces: ZipkinTraceSource(baseURL: sim.url))
+        // The registry's rollout loop, its checks reading the simulated fleet as the console does
+        // (a scrape source of its own: a scrape's rates are deltas since that source's last read).
+        let rolloutMetrics = SourceRolloutMetrics(source: ScrapeMetricsSource(urls: [sim.url + "/metrics"], profile: .generic, interval: 2))
+        let rollouts = Task { await RolloutController(store: store, metrics: rolloutMetrics, logger: logger).run() }
+        defer { rollouts.cancel() }
         let status: Int32?
         do {
             status = try await runConsole(client: RegistryClient(baseURL: registry, token: token), sources: sources, contextName: "demo",
@@ -172,4 +177,11 @@ func bannerColor(_ c: TowerContext?) throws -> Color? {
         throw ValidationError("context '\(c?.name ?? "")': banner '\(name)' is not a colour; use a name like red or bright-red, or #rrggbb")
     }
     return color
+}
+
+/// A metrics source as the registry's rollout checks read it: one refresh per round.
+struct SourceRolloutMetrics: RolloutMetricsReader {
+    let source: any MetricsSource
+    var name: String { source.name }
+    func read() async throws -> [String: Figures] { try await source.refresh() }
 }

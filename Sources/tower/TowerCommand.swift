@@ -13,9 +13,10 @@ struct TowerCommand: AsyncParsableCommand {
         discussion: """
             Exit codes: 0 ok, 2 invalid input, 3 conflict (stale revision or refused by the endpoint's \
             state), 4 not allowed (401/403), 5 registry unreachable, 6 not found, 1 anything else; \
-            `judge` also 8 (a version fails against its baseline) and 9 (inconclusive or no data).
+            `judge` also 8 (a version fails against its baseline) and 9 (inconclusive or no data); \
+            `rollout status --watch` 8 (aborted) and 9 (paused waiting for a person).
             """,
-        subcommands: [Console.self, Demo.self, Status.self, JudgeCommand.self, Shift.self, Drain.self, Undrain.self, Rollback.self, Audit.self, Traces.self, TraceCommand.self],
+        subcommands: [Console.self, Demo.self, Status.self, JudgeCommand.self, Shift.self, Drain.self, Undrain.self, Rollback.self, RolloutCommand.self, Audit.self, Traces.self, TraceCommand.self],
         defaultSubcommand: Console.self
     )
 }

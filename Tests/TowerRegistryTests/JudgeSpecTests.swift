@@ -42,7 +42,7 @@ import TowerDomain
         (#""judge":{"confidence":1},"#, 422, "judge.confidence is 1; it must be from 0.5 to below 1"),
         (#""judge":{"confidence":0.2},"#, 422, "judge.confidence is 0.2;"),
         (#""judge":{},"#, 422, "judge needs at least one setting"),
-        (#""judge":{"minSamples":12.5},"#, 400, "judge.minSamples is invalid: 12.5 is not a whole number of requests"),
+        (#""judge":{"minSamples":12.5},"#, 400, "judge.minSamples must be a whole number, not 12.5"),
         (#""judge":{"confidence":"high"},"#, 400, "judge.confidence must be a number"),
     ])
     func invalidValuesAreRefusedWithASentenceAndChangeNothing(extra: String, status: Int, detail: String) async throws {
