@@ -97,7 +97,8 @@ enum Judging {
         if let i = t.intervalMs, i.count == 2 {
             text += " [\(i[0].map { signed($0, digits: 0) } ?? "−∞"), \(i[1].map { signed($0, digits: 0) } ?? "+∞")]"
         }
-        return text + " (above \(Int(t.thresholdMs)) ms: \(grouped(t.above[0]))/\(grouped(t.above[1])), p = \(pValue(t.pValue)))"
+        let p = t.pValue < 0.0001 ? "p < 0.0001" : "p = \(pValue(t.pValue))"
+        return text + " (above \(Int(t.thresholdMs)) ms: \(grouped(t.above[0]))/\(grouped(t.above[1])), \(p))"
     }
 
     /// One version's verdict with its evidence, e.g.
