@@ -21,8 +21,48 @@ public struct DialogBox: Sendable {
     }
 
     /// A text field: its label and value, with a cursor and the focus style while it has the focus.
-    public static func field(_ label: String, value: String, focused: Bool, focusStyle: Style) -> Line {
-        Line(label + value + (focused ? "_" : ""), focused ? focusStyle : nil)
+    /// A value longer than `width` cells (label included) scrolls: its end, where the cursor is,
+    /// stays in view behind an ellipsis.
+    public static func field(_ label: String, value: String, focused: Bool, focusStyle: Style, width: Int = .max, ascii: Bool = false) -> Line {
+        let cursor = focused ? "_" : ""
+        let room = width - label.count - cursor.count
+        var shown = value
+        if value.count > room && room > 4 {
+            let ellipsis = ascii ? "..." : "…"
+            shown = ellipsis + String(value.suffix(room - ellipsis.count))
+        }
+        return Line(label + shown + cursor, focused ? focusStyle : nil)
+    }
+
+    /// `text` broken at spaces into lines of at most `width` cells (a word longer than that is cut
+    /// across lines), each line after the first indented by `indent`: for messages that must be read
+    /// whole, not cut at the box's edge.
+    public static func wrapped(_ text: String, width: Int, indent: Int = 0, style: Style? = nil) -> [Line] {
+        // Leading spaces (a line's own margin) stay on the first line and count against its width.
+        let lead = String(text.prefix { $0 == " " })
+        let width = width - lead.count
+        guard width > indent + 1 else { return [Line(text, style)] }
+        var lines: [String] = []
+        var current = ""
+        let pad = String(repeating: " ", count: indent)
+        for word in text.dropFirst(lead.count).split(separator: " ") {
+            let room = width - (lines.isEmpty ? 0 : indent)
+            if current.isEmpty {
+                current = String(word)
+            } else if current.count + 1 + word.count <= room {
+                current += " " + word
+            } else {
+                lines.append(current)
+                current = String(word)
+            }
+            while current.count > width - (lines.isEmpty ? 0 : indent) {
+                let cut = width - (lines.isEmpty ? 0 : indent)
+                lines.append(String(current.prefix(cut)))
+                current = String(current.dropFirst(cut))
+            }
+        }
+        if !current.isEmpty || lines.isEmpty { lines.append(current) }
+        return lines.enumerated().map { Line(($0.offset == 0 ? lead : lead + pad) + $0.element, style) }
     }
 
     /// Draws the box over `box` (fill, border, title, lines, footer). Lines that do not fit above

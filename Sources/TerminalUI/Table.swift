@@ -38,6 +38,10 @@ public struct TableColumn<Row> {
 
 /// A table of rows under a title line, scrolled to keep the selected row in view and drawn with
 /// the selection highlighted across the whole width.
+///
+/// Its methods are `@inlinable` so callers in other modules get them specialised for their row
+/// type: unspecialised, every cell's `rows[r]` copied the row (an `Endpoint`, with its strings and
+/// arrays) through the type's value witnesses, which doubled the overview's frame time.
 public struct Table<Row> {
     public var columns: [TableColumn<Row>]
     public var rows: [Row]
@@ -57,6 +61,7 @@ public struct Table<Row> {
     /// right. Columns are kept most important first while their minimum and a gap fit, so a narrow
     /// screen loses whole low-priority columns rather than showing all of them cut off; then the
     /// flexible ones grow, most important first, into what is left.
+    @inlinable
     public static func layout(_ columns: [TableColumn<Row>], width: Int, gap: Int = 1) -> [(index: Int, x: Int, width: Int)] {
         var kept = Set<Int>()
         var used = 0
@@ -83,6 +88,7 @@ public struct Table<Row> {
 
     /// The rows shown in `visible` lines: the selection kept near the middle, the end never scrolled
     /// past.
+    @inlinable
     public static func window(count: Int, selection: Int?, visible: Int) -> Range<Int> {
         let visible = max(0, visible)
         let top = max(0, min((selection ?? 0) - visible / 2, count - visible))
@@ -91,22 +97,24 @@ public struct Table<Row> {
 
     /// Draws the titles on the first line of `rect` and the rows below them; returns the rows drawn
     /// (indices into `rows`), the first on `rect.y + 1`.
-    @discardableResult
+    @discardableResult @inlinable
     public func draw(into f: inout Frame, in rect: Rect) -> Range<Int> {
         let laid = Self.layout(columns, width: rect.width, gap: gap)
         for (i, x, w) in laid { put(TableCell(columns[i].title, titleStyle), columns[i].alignment, into: &f, x: rect.x + x, y: rect.y, width: w) }
         let shown = Self.window(count: rows.count, selection: selection, visible: rect.height - 1)
         for (line, r) in shown.enumerated() {
             let y = rect.y + 1 + line
+            let row = rows[r]
             for (i, x, w) in laid {
-                put(columns[i].cell(rows[r]), columns[i].alignment, into: &f, x: rect.x + x, y: y, width: w)
+                put(columns[i].cell(row), columns[i].alignment, into: &f, x: rect.x + x, y: y, width: w)
             }
             if r == selection { f.restyle(Rect(x: rect.x, y: y, width: rect.width, height: 1)) { $0 = selectedStyle } }
         }
         return shown
     }
 
-    private func put(_ c: TableCell, _ alignment: TableColumn<Row>.Alignment, into f: inout Frame, x: Int, y: Int, width: Int) {
+    @usableFromInline
+    func put(_ c: TableCell, _ alignment: TableColumn<Row>.Alignment, into f: inout Frame, x: Int, y: Int, width: Int) {
         let pad = alignment == .right ? max(0, width - c.text.count) : 0
         f.put(c.text, x: x + pad, y: y, style: c.style, maxWidth: width - pad)
     }

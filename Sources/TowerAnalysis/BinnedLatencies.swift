@@ -60,21 +60,34 @@ public struct BinnedLatencies: Sendable, Equatable {
         var counts: [UInt64] = []
         bounds.reserveCapacity(buckets.count)
         counts.reserveCapacity(buckets.count)
+        var previousLe = -Double.infinity
         var previousRaw = 0.0
         var previousRounded = 0.0
-        for b in buckets {
+        for (i, b) in buckets.enumerated() {
             if b.le.isNaN { return .failure(.badBound(b.le)) }
-            if let last = bounds.last, !(b.le > last) { return .failure(.boundsNotAscending(b.le)) }
+            if i > 0 && !(b.le > previousLe) { return .failure(.boundsNotAscending(b.le)) }
             if !b.count.isFinite || b.count < 0 { return .failure(.badCount(le: b.le)) }
             if b.count < previousRaw - monotonyTolerance * previousRaw { return .failure(.notMonotone(le: b.le)) }
-            let rounded = max(previousRounded, b.count.rounded(.toNearestOrAwayFromZero))
-            if rounded > maxCount { return .failure(.tooLarge(le: b.le)) }
+            if b.count > maxCount { return .failure(.tooLarge(le: b.le)) }
+            let rounded = max(previousRounded, roundedHalfAway(b.count))
             bounds.append(b.le)
             counts.append(UInt64(rounded - previousRounded))
+            previousLe = b.le
             previousRaw = max(previousRaw, b.count)
             previousRounded = rounded
         }
-        return BinnedLatencies(bounds: bounds, counts: counts).map { .success($0) } ?? .failure(.noBuckets)
+        return .success(BinnedLatencies(bounds: bounds, counts: counts, total: UInt64(previousRounded)))
+    }
+
+    private init(bounds: [Double], counts: [UInt64], total: UInt64) {
+        self.bounds = bounds; self.counts = counts; self.total = total
+    }
+
+    /// `x.rounded(.toNearestOrAwayFromZero)` for 0 ≤ x ≤ 2^53 without the libm call (a judgement
+    /// rounds every bucket of every version): the truncation and the fraction are exact there.
+    @inline(__always) static func roundedHalfAway(_ x: Double) -> Double {
+        let t = Double(UInt64(x))
+        return x - t >= 0.5 ? t + 1 : t
     }
 
     /// The two histograms on the bounds they share: a bucket is merged into the next shared bound

@@ -5,7 +5,13 @@ import TowerDomain
 public enum Judge {
     /// One canary against its baseline.
     public static func judge(canary: VersionWindow, baseline: VersionWindow, policy: JudgePolicy = .standard) -> Judgement {
-        let l = latency(canary: canary.latencyBuckets, baseline: baseline.latencyBuckets, policy: policy)
+        judge(canary: canary, baseline: baseline, baselineLatency: baseline.latencyBuckets.map(BinnedLatencies.fromCumulative), policy: policy)
+    }
+
+    /// With the baseline's histogram read once for all the versions judged against it.
+    static func judge(canary: VersionWindow, baseline: VersionWindow, baselineLatency: Result<BinnedLatencies, BinnedLatencies.Problem>?,
+                      policy: JudgePolicy) -> Judgement {
+        let l = latency(canary: canary.latencyBuckets, baseline: baselineLatency, policy: policy)
         let e = errors(canaryRequests: canary.requests, canaryErrors: canary.errors,
                        baselineRequests: baseline.requests, baselineErrors: baseline.errors, policy: policy)
         return Judgement(baseline: baseline.name, verdict: Verdict.combined([l.verdict, e.verdict]),
@@ -29,8 +35,9 @@ public enum Judge {
         }
         var out: [String: Judgement] = [:]
         out.reserveCapacity(versions.count)
+        let baseLatency = base.latencyBuckets.map(BinnedLatencies.fromCumulative)
         for v in versions where v.name != base.name {
-            out[v.name] = judge(canary: v, baseline: base, policy: policy)
+            out[v.name] = judge(canary: v, baseline: base, baselineLatency: baseLatency, policy: policy)
         }
         return out
     }
@@ -43,10 +50,18 @@ public enum Judge {
         return best
     }
 
-    /// Latency: two-sided Mann-Whitney on the requests the buckets imply, the Hodges-Lehmann shift
-    /// and its interval; `fail` when p < 1 − confidence and the whole interval lies above
-    /// latencyTolerance × the baseline's median.
+    /// Latency: two tests, each at half the significance level so that the pair fails a healthy
+    /// canary no more often than one test would (Bonferroni). The rank test: two-sided
+    /// Mann-Whitney on the requests the buckets imply and, when it rejects (p < α/2), the
+    /// Hodges-Lehmann shift and its interval; it fails when the whole interval lies above
+    /// latencyTolerance × the baseline's median. The tail test (`TailComparison`): fails when
+    /// p < α/2 and the whole interval of the p95 shift lies above latencyTolerance × the
+    /// baseline's p95. Latency fails when either fails.
     public static func latency(canary: [Bucket]?, baseline: [Bucket]?, policy: JudgePolicy = .standard) -> LatencyJudgement {
+        latency(canary: canary, baseline: baseline.map(BinnedLatencies.fromCumulative), policy: policy)
+    }
+
+    static func latency(canary: [Bucket]?, baseline: Result<BinnedLatencies, BinnedLatencies.Problem>?, policy: JudgePolicy) -> LatencyJudgement {
         guard let canary else { return LatencyJudgement(verdict: .noData, reason: "canary latency could not be read") }
         guard let baseline else { return LatencyJudgement(verdict: .noData, reason: "baseline latency could not be read") }
         let x: BinnedLatencies, y: BinnedLatencies
@@ -54,7 +69,7 @@ public enum Judge {
         case .success(let h): x = h
         case .failure(let p): return LatencyJudgement(verdict: .noData, reason: "canary histogram: \(p)")
         }
-        switch BinnedLatencies.fromCumulative(baseline) {
+        switch baseline {
         case .success(let h): y = h
         case .failure(let p): return LatencyJudgement(verdict: .noData, reason: "baseline histogram: \(p)")
         }
@@ -69,9 +84,13 @@ public enum Judge {
         }
         var out = LatencyJudgement(verdict: .pass, samples: [x.total, y.total])
         out.baselineMedianMs = y.median
+        let alpha = policy.latencyAlpha
         if let mw = MannWhitney.test(x.counts, y.counts) {
             out.pValue = mw.pValue
-            if let s = ShiftEstimate.hodgesLehmann(reps: x.representatives, x.counts, y.counts, sigma: mw.sigma, z: policy.intervalZ) {
+            // The shift and its interval only when the rank test rejects: otherwise the interval
+            // (the test inverted) holds 0 and cannot fail the canary, and these order statistics
+            // are most of a judgement's cost (docs/performance.md, judging 1,000 endpoints).
+            if mw.pValue < alpha, let s = ShiftEstimate.hodgesLehmann(reps: x.representatives, x.counts, y.counts, sigma: mw.sigma, z: policy.latencyIntervalZ) {
                 out.shiftMs = s.estimate
                 out.intervalMs = [s.lower, s.upper]
                 if let m = out.baselineMedianMs, m > 0 {
@@ -80,16 +99,37 @@ public enum Judge {
                 }
             }
         }
+        var tail: TailJudgement?
+        if let t = TailComparison.compare(canary: x, baseline: y, z: policy.tailIntervalZ, intervalBelow: alpha) {
+            var j = TailJudgement(verdict: .pass, quantile: TailComparison.quantile, thresholdMs: t.thresholdMs, above: t.above,
+                                  pValue: t.pValue, test: t.test)
+            if t.quantileMs.allSatisfy({ $0.isFinite }) { j.quantileMs = t.quantileMs }
+            if !t.intervalMs.isEmpty, t.intervalMs.allSatisfy({ !$0.isNaN }) {
+                j.intervalMs = t.intervalMs.map { $0.isFinite ? $0 : nil }
+                if let b = j.quantileMs?[1], b > 0 { j.intervalRelative = t.intervalMs.map { $0.isFinite ? $0 / b : nil } }
+            }
+            tail = j
+        }
         if let needed = shortfall(x.total, y.total, policy.minSamples) {
             out.verdict = .inconclusive
             out.samplesNeeded = needed
+            tail?.verdict = .inconclusive
+            out.tail = tail
             return out
         }
         // Without a baseline median the tolerance is unknown; the interval must then clear 0.
         let tolerance = policy.latencyTolerance * (out.baselineMedianMs ?? 0)
-        if let p = out.pValue, p < policy.alpha, let lower = out.intervalMs?.first, lower > tolerance {
-            out.verdict = .fail
+        var rankFails = false
+        if let p = out.pValue, p < alpha, let lower = out.intervalMs?.first, lower > tolerance {
+            rankFails = true
         }
+        if var t = tail {
+            let tailTolerance = policy.latencyTolerance * (t.quantileMs?[1] ?? 0)
+            if t.pValue < alpha, let ends = t.intervalMs, let lower = ends[0], lower > tailTolerance { t.verdict = .fail }
+            tail = t
+        }
+        out.tail = tail
+        if rankFails || tail?.verdict == .fail { out.verdict = .fail }
         return out
     }
 

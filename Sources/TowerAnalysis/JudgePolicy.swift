@@ -1,3 +1,5 @@
+import TowerDomain
+
 /// How strict a judgement is; configurable per endpoint. Defaults: Kayenta's confidence (0.98),
 /// the Spinnaker docs' 50 samples per side, and practical tolerances below which a real shift is
 /// not worth an alarm.
@@ -19,6 +21,15 @@ public struct JudgePolicy: Codable, Sendable, Equatable {
 
     public static let standard = JudgePolicy()
 
+    /// An endpoint spec's `judge` settings over the defaults (a validated spec's values; see
+    /// `JudgeSpec.problem`). Error tolerance is declared in percentage points there.
+    public init(_ spec: JudgeSpec?) {
+        let d = JudgePolicy.standard
+        self.init(confidence: spec?.confidence ?? d.confidence, minSamples: spec?.minSamples ?? d.minSamples,
+                  latencyTolerance: spec?.latencyTolerance ?? d.latencyTolerance,
+                  errorTolerance: spec?.errorTolerancePoints.map { $0 / 100 } ?? d.errorTolerance)
+    }
+
     /// The significance level the tests are compared with. A confidence outside (0, 1) is read as
     /// the default rather than trapping: a policy may come from a hand-edited spec.
     var alpha: Double {
@@ -30,5 +41,17 @@ public struct JudgePolicy: Codable, Sendable, Equatable {
         confidence == 0.98 ? Self.z99 : Normal.quantile(1 - alpha / 2)
     }
 
+    /// Latency is judged by two tests (rank and tail), each at half the significance level.
+    var latencyAlpha: Double { alpha / 2 }
+
+    /// The Hodges-Lehmann interval matching the rank test's level: z(1 − α/4).
+    var latencyIntervalZ: Double {
+        confidence == 0.98 ? Self.z995 : Normal.quantile(1 - alpha / 4)
+    }
+
+    /// The tail test's p95 intervals at its level, 1 − α/2: the same z as the rank test's.
+    var tailIntervalZ: Double { latencyIntervalZ }
+
     private static let z99 = Normal.quantile(0.99)
+    private static let z995 = Normal.quantile(0.995)
 }

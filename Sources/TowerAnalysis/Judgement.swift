@@ -33,17 +33,20 @@ public struct LatencyJudgement: Codable, Sendable, Equatable {
     public var samplesNeeded: [UInt64]?
     /// Why there is no verdict, when there is none (`no-data`).
     public var reason: String?
+    /// The tail test beside the rank test (`TailComparison`); nil when it could not be computed.
+    /// The latency verdict is `fail` when either the rank test or this one fails.
+    public var tail: TailJudgement?
 
     public init(verdict: Verdict, pValue: Double? = nil, samples: [UInt64]? = nil, shiftMs: Double? = nil, intervalMs: [Double]? = nil,
                 baselineMedianMs: Double? = nil, shiftRelative: Double? = nil, intervalRelative: [Double]? = nil,
-                samplesNeeded: [UInt64]? = nil, reason: String? = nil) {
+                samplesNeeded: [UInt64]? = nil, reason: String? = nil, tail: TailJudgement? = nil) {
         self.verdict = verdict; self.pValue = pValue; self.samples = samples; self.shiftMs = shiftMs; self.intervalMs = intervalMs
         self.baselineMedianMs = baselineMedianMs; self.shiftRelative = shiftRelative; self.intervalRelative = intervalRelative
-        self.samplesNeeded = samplesNeeded; self.reason = reason
+        self.samplesNeeded = samplesNeeded; self.reason = reason; self.tail = tail
     }
 
     enum CodingKeys: String, CodingKey {
-        case verdict, pValue, samples, shiftMs, intervalMs, baselineMedianMs, shiftRelative, intervalRelative, samplesNeeded, reason
+        case verdict, pValue, samples, shiftMs, intervalMs, baselineMedianMs, shiftRelative, intervalRelative, samplesNeeded, reason, tail
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -58,6 +61,51 @@ public struct LatencyJudgement: Codable, Sendable, Equatable {
         try c.encode(intervalRelative, forKey: .intervalRelative)
         try c.encode(samplesNeeded, forKey: .samplesNeeded)
         try c.encode(reason, forKey: .reason)
+        try c.encode(tail, forKey: .tail)
+    }
+}
+
+/// The latency tail test's evidence: the share of requests above the pooled p95's bucket bound,
+/// and the p95 shift with its interval (`TailComparison`).
+public struct TailJudgement: Codable, Sendable, Equatable {
+    public var verdict: Verdict
+    /// The quantile looked at (0.95).
+    public var quantile: Double
+    /// The bucket bound the shares are counted above, ms.
+    public var thresholdMs: Double
+    /// Requests above the threshold, [canary, baseline].
+    public var above: [UInt64]
+    /// One-sided p-value that the canary's share above the threshold is the larger.
+    public var pValue: Double
+    public var test: ErrorComparison.Test
+    /// Each side's p95, [canary, baseline], as `histogram_quantile` interpolates it.
+    public var quantileMs: [Double]?
+    /// Interval of canary − baseline p95, ms; an end that cannot be bounded (a baseline p95 that
+    /// may lie in +Inf) is null.
+    public var intervalMs: [Double?]?
+    /// intervalMs ÷ the baseline's p95.
+    public var intervalRelative: [Double?]?
+
+    public init(verdict: Verdict, quantile: Double, thresholdMs: Double, above: [UInt64], pValue: Double, test: ErrorComparison.Test,
+                quantileMs: [Double]? = nil, intervalMs: [Double?]? = nil, intervalRelative: [Double?]? = nil) {
+        self.verdict = verdict; self.quantile = quantile; self.thresholdMs = thresholdMs; self.above = above
+        self.pValue = pValue; self.test = test; self.quantileMs = quantileMs
+        self.intervalMs = intervalMs; self.intervalRelative = intervalRelative
+    }
+
+    enum CodingKeys: String, CodingKey { case verdict, quantile, thresholdMs, above, pValue, test, quantileMs, intervalMs, intervalRelative }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(verdict, forKey: .verdict)
+        try c.encode(quantile, forKey: .quantile)
+        try c.encode(thresholdMs, forKey: .thresholdMs)
+        try c.encode(above, forKey: .above)
+        try c.encode(pValue, forKey: .pValue)
+        try c.encode(test, forKey: .test)
+        try c.encode(quantileMs, forKey: .quantileMs)
+        try c.encode(intervalMs, forKey: .intervalMs)
+        try c.encode(intervalRelative, forKey: .intervalRelative)
     }
 }
 

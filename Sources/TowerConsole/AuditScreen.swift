@@ -15,26 +15,25 @@ func auditScreen(_ f: inout Frame, _ s: ConsoleState, _ r: Rect, _ g: Glyphs) {
     } else {
         f.put("\(g.pending) verifying…", x: x, y: r.y, style: s.theme.warn)
     }
-    // From 120 columns the reason has its own column; below, the selected entry's gets a line.
+    if let scope = s.audit.endpoint { f.put("of \(scope)", x: s.width - scope.count - 4, y: r.y, style: s.theme.title) }
+    // The reason is never the column dropped: it is why the change was made. A narrow screen
+    // shortens the time (no year) and the others instead, and the selected entry's reason also
+    // gets a line of its own below the table; Enter opens an entry whole.
     let wide = s.width >= 120
-    var columns: [TableColumn<AuditEntry>] = [
+    let columns: [TableColumn<AuditEntry>] = [
         TableColumn("SEQ", width: 5) { TableCell(String($0.seq)) },
-        TableColumn("TIME (UTC)", width: 20, priority: 2) { e in
-            TableCell(String(Timestamp.rfc3339(ms: Timestamp.ms(e.time)).prefix(19)).replacingOccurrences(of: "T", with: " "))
+        TableColumn("TIME (UTC)", width: wide ? 19 : 14, priority: 3) { e in
+            let t = String(Timestamp.rfc3339(ms: Timestamp.ms(e.time)).prefix(19)).replacingOccurrences(of: "T", with: " ")
+            return TableCell(wide ? t : String(t.dropFirst(5)))
         },
-        TableColumn("ACTOR", width: 14, priority: 1) { TableCell($0.actor) },
-        TableColumn("ACTION", width: 15) { e in
+        TableColumn("ACTOR", width: wide ? 14 : 8, priority: 1) { TableCell($0.actor) },
+        TableColumn("ACTION", width: 13) { e in
             TableCell(e.action.rawValue + (e.version.map { " \($0)" } ?? "") + (e.override ? " !OVR" : ""), e.override ? s.theme.warn : .plain)
         },
-        TableColumn("ENDPOINT", width: 13) { TableCell($0.endpoint) },
+        TableColumn("ENDPOINT", width: 12) { TableCell($0.endpoint) },
+        TableColumn("REV", minWidth: 5, maxWidth: 7, priority: 2) { e in TableCell("\(e.fromRevision)\(g.arrow)\(e.toRevision)") },
+        TableColumn("REASON", minWidth: 12) { TableCell(Names.printable($0.reason)) },
     ]
-    let revision = { (e: AuditEntry) in TableCell("\(e.fromRevision)\(g.arrow)\(e.toRevision)") }
-    if wide {
-        columns.append(TableColumn("REV", width: 7, priority: 1, cell: revision))
-        columns.append(TableColumn("REASON", minWidth: 1, priority: 3) { TableCell(Names.printable($0.reason)) })
-    } else {
-        columns.append(TableColumn("REV", minWidth: 5, priority: 1, cell: revision))
-    }
     let rows = s.visibleAudit
     let visible = max(0, r.height - 3 - (wide ? 0 : 1))
     Table(columns: columns, rows: rows, selection: s.audit.selection, titleStyle: s.theme.title, selectedStyle: s.theme.selected)

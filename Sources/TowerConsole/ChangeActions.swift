@@ -29,9 +29,16 @@ func beginAction(_ state: inout ConsoleState, _ action: Action) -> [Effect] {
         state.dialog?.editorVersions = e.versions.filter { $0.state == .serving }.map(\.name)
         state.dialog?.focus = .weights(0)
     case .drain:
-        guard let v = onVersion() else { state.toast = "select a version to drain (D drains the whole endpoint)"; return [] }
+        let outOfService = state.keymap.keys(.drainEndpoint)
+        guard let v = onVersion() else { state.toast = "select a version to drain (\(outOfService) takes the whole endpoint out of service)"; return [] }
+        if v.state != .serving { state.toast = "\(v.name) is already \(v.state.rawValue)"; return [] }
         var after = e.weights
         let recipients = e.versions.filter { $0.name != v.name && $0.state == .serving && $0.gate == .passed }
+        // Said before a reason is typed: the registry would refuse it after.
+        if recipients.isEmpty {
+            state.toast = "\(v.name) is the last version that can serve \(e.name): nothing would take its traffic; \(outOfService) takes the endpoint out of service"
+            return []
+        }
         let shared = Weights.distribute(v.weight, among: Dictionary(uniqueKeysWithValues: recipients.map { ($0.name, $0.weight) }))
         after.merge(shared) { _, n in n }
         after[v.name] = 0

@@ -50,12 +50,14 @@ func dialogKey(_ state: inout ConsoleState, _ key: KeyEvent) -> [Effect] {
         d.submitting = true
         return [.submit(d.request)]
     case .backspace:
+        clearStaleError(&d)
         switch d.focus {
         case .reason: if !d.request.reason.isEmpty { d.request.reason.removeLast() }
         case .typedName: if !d.typedName.isEmpty { d.typedName.removeLast() }
         case .weights(let i): editWeight(&d, i) { $0 / 10 }
         }
     case .char(let c):
+        clearStaleError(&d)
         switch d.focus {
         case .reason: if d.request.reason.count < Reason.maxLength { d.request.reason.append(c) }
         case .typedName: if d.typedName.count < 63 { d.typedName.append(c) }
@@ -68,6 +70,12 @@ func dialogKey(_ state: inout ConsoleState, _ key: KeyEvent) -> [Effect] {
         break
     }
     return []
+}
+
+/// An error about the input ("type the endpoint's name") is stale once the input changes; a
+/// conflict's message stays until Enter re-applies or Esc cancels, since it says what the endpoint is now.
+private func clearStaleError(_ d: inout Dialog) {
+    if d.conflict == nil { d.error = nil }
 }
 
 private func cancelDialog(_ state: inout ConsoleState) -> [Effect] {

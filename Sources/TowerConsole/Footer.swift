@@ -27,16 +27,21 @@ func footer(_ f: inout Frame, _ s: ConsoleState) {
 private func hints(_ s: ConsoleState) -> String {
     let k = s.keymap
     switch s.screen {
-    case .overview: return "\(k.keys(.open)) open  \(k.keys(.filter)) filter  \(k.keys(.sort)) sort:\(s.sort.rawValue)  \(k.keys(.drainEndpoint)) drain endpoint  \(k.keys(.command))audit  \(k.keys(.help)) help  \(k.keys(.quit)) quit"
-    case .audit: return "\(k.keys(.down))/\(k.keys(.up)) move  \(k.keys(.filter)) filter  \(k.keys(.back)) back  \(k.keys(.quit)) quit"
-    case .traces: return "\(k.keys(.down))/\(k.keys(.up)) move  \(k.keys(.open)) waterfall  \(k.keys(.back)) back"
+    // A read-only context offers no action it would refuse.
+    case .overview:
+        let act = s.readOnly ? "" : "\(k.keys(.drainEndpoint)) out of service  "
+        return "\(k.keys(.open)) open  \(k.keys(.filter)) filter  \(k.keys(.sort)) sort:\(s.sort.rawValue)  \(act)\(k.keys(.command))audit  \(k.keys(.help)) help  \(k.keys(.quit)) quit"
+    case .audit: return "\(k.keys(.down))/\(k.keys(.up)) move  \(k.keys(.open)) open whole  \(k.keys(.filter)) filter  \(k.keys(.back)) back  \(k.keys(.quit)) quit"
+    case .auditEntry: return "\(k.keys(.back)) back  \(k.keys(.quit)) quit"
+    case .traces: return "\(k.keys(.down))/\(k.keys(.up)) move  \(k.keys(.open)) waterfall  \(k.keys(.traceVersion)) version\(s.traces.version.map { ":" + $0 } ?? "")  \(k.keys(.back)) back"
     case .trace: return "\(k.keys(.down))/\(k.keys(.up)) select a span  \(k.keys(.back)) back"
     case .endpoint(let name):
+        if s.readOnly { return "\(k.keys(.traces)) traces  \(k.keys(.down))/\(k.keys(.up)) select  \(k.keys(.help)) help  \(k.keys(.back)) back  (read-only)" }
         // While a rollout runs its keys are what matter: first, so a narrow screen keeps them.
         let rollout = s.rollouts.status[name]?.current.map { r in
             "\(k.keys(.rolloutPause)) \(r.phase == .paused ? "resume" : "pause")  \(k.keys(.rolloutPromote)) promote  \(k.keys(.rolloutAbort)) abort  "
         } ?? ""
-        return rollout + "\(k.keys(.traces)) traces  \(k.keys(.stepUp))/\(k.keys(.stepDown)) weight  \(k.keys(.editWeights)) set  \(k.keys(.drain))/\(k.keys(.undrain)) drain/undrain  \(k.keys(.drainEndpoint)) endpoint  \(k.keys(.rollback)) rollback  \(k.keys(.back)) back"
+        return rollout + "\(k.keys(.traces)) traces  \(k.keys(.open)) history  \(k.keys(.stepUp))/\(k.keys(.stepDown)) weight  \(k.keys(.editWeights)) set  \(k.keys(.drain))/\(k.keys(.undrain)) drain/undrain  \(k.keys(.drainEndpoint)) out of service  \(k.keys(.rollback)) rollback  \(k.keys(.back)) back"
     case .help: return "\(k.keys(.back)) back"
     }
 }

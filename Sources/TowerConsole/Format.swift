@@ -13,6 +13,9 @@ struct Glyphs {
     var arrow: String { ascii ? "->" : "→" }
     var dash: String { ascii ? " -" : " —" }
     var ellipsis: String { ascii ? "..." : "…" }
+    /// Beside the title of the column the rows are sorted by: ascending, descending.
+    var ascending: String { ascii ? "^" : "↑" }
+    var descending: String { ascii ? "v" : "↓" }
 }
 
 func ageText(_ seconds: TimeInterval) -> String {
@@ -39,6 +42,19 @@ enum Fmt {
         if v >= 1000 { return String(format: "%.1fs", v / 1000) }
         return v >= 10 ? "\(Int(v.rounded()))ms" : String(format: "%.1fms", v)
     }
+    /// A wall-clock time, "03:12:09", in `zone`.
+    static func clock(_ d: Date, _ zone: TimeZone) -> String {
+        var cal = Calendar(identifier: .gregorian)
+        cal.timeZone = zone
+        let c = cal.dateComponents([.hour, .minute, .second], from: d)
+        return String(format: "%02d:%02d:%02d", c.hour ?? 0, c.minute ?? 0, c.second ?? 0)
+    }
+    /// A window as PromQL would write it: "1m", "90s", "2h".
+    static func window(_ seconds: Int) -> String {
+        seconds >= 3600 && seconds % 3600 == 0 ? "\(seconds / 3600)h" : seconds >= 60 && seconds % 60 == 0 ? "\(seconds / 60)m" : "\(seconds)s"
+    }
+    /// The ERR column's title with the window every live figure on the row is over.
+    static func errTitle(_ t: Telemetry) -> String { t.windowSeconds.map { "ERR/" + window($0) } ?? "ERR" }
     static func count(_ v: Double?) -> String {
         guard let v, v.isFinite else { return "—" }
         return v >= 10_000 ? String(format: "%.0fk", v / 1000) : String(Int(v.rounded()))

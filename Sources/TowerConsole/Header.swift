@@ -25,7 +25,10 @@ func header(_ f: inout Frame, _ s: ConsoleState, _ g: Glyphs) {
         health = " registry \(g.bad) \(age) \(err) "
         style = s.theme.error
     } else if let last = s.lastRead {
-        health = " registry \(g.ok) read \(ageText(s.now.timeIntervalSince(last))) ago "
+        // The long poll answers at least every watch timeout; within that, what is shown is the
+        // registry's latest, and an age counting up to 25 s would read as stale when it is not.
+        let age = s.now.timeIntervalSince(last)
+        health = age <= ConsoleState.liveWithin ? " registry \(g.ok) live " : " registry \(g.ok) read \(ageText(age)) ago "
     } else {
         health = " registry \(g.pending) connecting "
     }
@@ -33,10 +36,12 @@ func header(_ f: inout Frame, _ s: ConsoleState, _ g: Glyphs) {
     let gateway = gatewayHealth(s, g)
     // Each text leaves room for the sources after it: a long error must not hide which sources are
     // up and which are down, nor whether the gateways hold the latest routing.
-    let room = s.width - x - 12
+    // Room is kept at the right for READ-ONLY only when the context is read-only.
+    let reserved = s.readOnly ? 12 : 1
+    let room = s.width - x - reserved
     x = f.put(health, x: x, y: 0, style: style, maxWidth: min(room, max(14, room - 14 * sources.count - (gateway?.0.count ?? 0))))
     if let (text, st) = gateway, x < s.width - 14 {
-        let room = s.width - x - 12
+        let room = s.width - x - reserved
         x = f.put(text, x: x, y: 0, style: st, maxWidth: min(room, max(14, room - 14 * sources.count)))
     }
     for (i, src) in sources.enumerated() where x < s.width - 14 {
@@ -53,7 +58,7 @@ func header(_ f: inout Frame, _ s: ConsoleState, _ g: Glyphs) {
         } else {
             text = " \(src.name) \(g.pending) "
         }
-        let room = s.width - x - 12, reserve = 14 * (sources.count - i - 1)
+        let room = s.width - x - reserved, reserve = 14 * (sources.count - i - 1)
         x = f.put(text, x: x, y: 0, style: st, maxWidth: min(room, max(14, room - reserve)))
     }
     if s.readOnly { f.put(" READ-ONLY ", x: s.width - 11, y: 0, style: s.theme.readOnly) }

@@ -130,10 +130,11 @@ enum Judging {
         return any ? out : nil
     }
 
-    /// Every version but the baseline against the baseline (the spec's, else the most weight).
+    /// Every version but the baseline against the baseline (the spec's, else the most weight), by
+    /// the spec's `judge` settings.
     static func endpoint(_ e: Endpoint, _ figures: [String: Figures]) -> [String: Judgement]? {
         guard e.versions.count > 1, let w = windows(e, figures) else { return nil }
-        return Judge.endpoint(w, baseline: e.baseline)
+        return Judge.endpoint(w, baseline: e.baseline, policy: JudgePolicy(e.judge))
     }
 
     /// The version judged against, as `Judge.endpoint` picks it.
@@ -145,7 +146,7 @@ enum Judging {
     }
 
     /// Each version after the change against itself before it, with the same tests.
-    static func impact(endpoint: String, versions: [String], _ w: ImpactWindows) -> [VersionImpact] {
+    static func impact(endpoint: String, versions: [String], _ w: ImpactWindows, policy: JudgePolicy = .standard) -> [VersionImpact] {
         versions.compactMap { name in
             let key = Telemetry.key(endpoint, name)
             let before = w.before[key], after = w.after[key]
@@ -154,8 +155,23 @@ enum Judging {
                 VersionWindow(name: name, weight: 0, latencyBuckets: f?.window?.latencyBuckets, requests: f?.window?.requests, errors: f?.window?.errors)
             }
             return VersionImpact(version: name, before: before, after: after,
-                                 judgement: Judge.judge(canary: window(after), baseline: window(before)))
+                                 judgement: Judge.judge(canary: window(after), baseline: window(before), policy: policy))
         }
+    }
+
+    /// Since when a version with weight 0 has had no new traffic: the revision that took its last
+    /// weight away, from the endpoint's history (newest first) when it reaches back that far, else
+    /// when its drain began; nil when neither says.
+    static func quietSince(_ v: Version, _ history: [RevisionRecord]?) -> Date? {
+        guard v.weight == 0 else { return nil }
+        var since: Date?
+        for rec in history ?? [] {
+            guard let then = rec.endpoint.version(v.name), then.weight == 0 else {
+                return since ?? v.drainingSince
+            }
+            since = rec.time
+        }
+        return v.drainingSince
     }
 
     /// A version that takes traffic judged `fail`, in the endpoint's order.

@@ -12,11 +12,18 @@ public enum Screen: Equatable, Sendable {
     case traces(String)
     case trace(String)
     case help
+    /// One audit entry whole, by sequence number.
+    case auditEntry(Int64)
 }
 
 /// The trace list of an endpoint and the trace open in the waterfall.
 public struct TraceView: Equatable, Sendable {
     public var endpoint = ""
+    public var path = ""
+    /// Only this version's traces (`v` toggles it to the version selected on the Endpoint screen).
+    public var version: String?
+    /// The endpoint's p99 when the list was asked for: where the search for slow traces starts.
+    public var p99Ms: Double?
     public var summaries: [TraceSummary] = []
     public var selection = 0
     public var loading = false
@@ -35,6 +42,8 @@ public enum SortOrder: String, CaseIterable, Sendable {
     case changed
     /// Fastest SLO burn first (page, then ticket, then by rate); endpoints without an SLO last.
     case burn
+    /// Live figures, worst first; endpoints without the figure last.
+    case errors, p99, rps
 
     var next: SortOrder { SortOrder.allCases[(SortOrder.allCases.firstIndex(of: self)! + 1) % SortOrder.allCases.count] }
 }
@@ -62,6 +71,8 @@ public struct Telemetry: Equatable, Sendable {
     public var judgements: [String: [String: Judgement]] = [:]
     /// Figures older than this are drawn as stale (two refresh intervals).
     public var staleAfter: TimeInterval = 10
+    /// The window the live rates and quantiles are over, shown in the ERR column's title ("ERR/1m").
+    public var windowSeconds: Int?
     public static let historyLength = 60
 
     public init() {}
@@ -105,6 +116,8 @@ public struct AuditView: Equatable, Sendable {
     public var linksIntact = true
     public var selection = 0
     public var loadedAt: Date?
+    /// The endpoint the log is of, when opened from its Endpoint screen; nil for the whole log.
+    public var endpoint: String?
 }
 
 /// A change the operator asked for, as the registry client will send it.
@@ -166,6 +179,9 @@ public struct ConsoleState: Equatable, Sendable {
     public var screens: [Screen] = [.overview]
     public var endpoints: [Endpoint] = [] { didSet { refreshVisible() } }
     public var auditSeq: Int64 = 0
+    /// The registry's drain timeout, from its last list: `draining` turns into `drained` on the
+    /// console's clock, as it does in the registry, without waiting for an event that never comes.
+    public var drainTimeout: TimeInterval?
     /// When the registry last answered, and why it did not since.
     public var lastRead: Date?
     public var registryError: String?
@@ -202,6 +218,9 @@ public struct ConsoleState: Equatable, Sendable {
 
     /// The context's banner colour: a production context can be told apart at a glance.
     public var banner: Color?
+    /// Clock times on screen ("no new traffic since 03:12:09") are in this zone: the terminal's
+    /// own in the console, UTC where frames must not depend on the machine (tests).
+    public var timeZone = TimeZone(identifier: "UTC")!
 
     public init(width: Int, height: Int, now: Date, contextName: String = "default", readOnly: Bool = false,
                 banner: Color? = nil, keymap: Keymap = .standard, theme: Theme = .standard) {
@@ -228,9 +247,20 @@ public struct ConsoleState: Equatable, Sendable {
     mutating func healthChanged() {
         let g = Glyphs(ascii: ascii)
         alertWidth = endpoints.reduce(0) { max($0, VerdictText.flag($1, self, g)?.text.count ?? 0) }
-        guard sort == .attention || sort == .burn else { return }
+        guard sort != .name && sort != .changed else { return }
         let selected = screen == .overview ? selectedEndpoint?.name : nil
         refreshVisible()
+        if let selected, let i = visibleEndpoints.firstIndex(where: { $0.name == selected }) { selection = i }
+    }
+
+    /// Drains whose timeout has passed on the console's clock are shown drained (the registry
+    /// resolves them on read, with no revision, so no watch event tells of it). Reassigns the
+    /// endpoints only when one changes: that re-sorts the overview.
+    mutating func resolveDrains() {
+        guard let timeout = drainTimeout,
+              endpoints.contains(where: { $0.nextDrainDeadline(timeout: timeout).map { $0 <= now } ?? false }) else { return }
+        let selected = screen == .overview ? selectedEndpoint?.name : nil
+        endpoints = endpoints.map { $0.resolvingDrains(now: now, timeout: timeout) }
         if let selected, let i = visibleEndpoints.firstIndex(where: { $0.name == selected }) { selection = i }
     }
 
@@ -247,16 +277,31 @@ public struct ConsoleState: Equatable, Sendable {
         case .name: return list.sorted { $0.name < $1.name }
         case .changed: return list.sorted { ($0.updatedAt, $1.name) > ($1.updatedAt, $0.name) }
         case .attention:
+            // Live health first (burn, and verdicts on errors and latency: a raw error ratio is not
+            // ranked on, as it is not flagged, without a test behind it), then routing states, then
+            // gates on versions that carry traffic: a failed gate on a 0-weight staging version is
+            // not an incident.
             func rank(_ e: Endpoint) -> Int {
                 let health = healthRank(e)
                 if health < 2 { return health }
                 if e.state == .outOfService { return 2 }
                 if e.versions.contains(where: { $0.state == .draining }) { return 3 }
-                if e.versions.contains(where: { $0.gate == .failed }) { return 4 }
-                if e.versions.contains(where: { $0.gate == .pending }) { return 5 }
+                if e.versions.contains(where: { $0.gate == .failed && $0.weight > 0 }) { return 4 }
+                if e.versions.contains(where: { $0.gate == .pending && $0.weight > 0 }) { return 5 }
                 return 6
             }
             return list.sorted { (rank($0), $0.name) < (rank($1), $1.name) }
+        case .errors, .p99, .rps:
+            // Descending; no figure (never read, or no such series) after every figure.
+            let figure: (Figures) -> Double? = sort == .errors ? { $0.errorRatio } : sort == .p99 ? { $0.p99Ms } : { $0.rps }
+            func key(_ e: Endpoint) -> Double {
+                guard let v = telemetry.figures[Telemetry.key(e.name)].flatMap(figure), v.isFinite else { return -.infinity }
+                return v
+            }
+            return list.sorted { a, b in
+                let ka = key(a), kb = key(b)
+                return ka != kb ? ka > kb : a.name < b.name
+            }
         case .burn:
             // Descending alert and rate (negated, so one tuple comparison sorts); no reading last.
             func key(_ e: Endpoint) -> (Int, Int, Double) {
@@ -296,6 +341,12 @@ public struct ConsoleState: Equatable, Sendable {
         }
     }
 
+    /// An endpoint error ratio the overview draws red.
+    static let errorAlarm = 0.01
+
+    /// A read this recent is the registry's latest: the long poll (25 s) would have said otherwise.
+    public static let liveWithin: TimeInterval = 30
+
     /// True when the data on screen is older than two watch cycles or the registry is failing.
     public var isStale: Bool {
         guard let lastRead else { return true }
@@ -320,9 +371,11 @@ public enum Message: Equatable, Sendable {
     /// A metrics source answered: figures by `Telemetry.key`.
     case figuresLoaded(source: String, [String: Figures], at: Date, warnings: [String] = [])
     case sourceFailed(source: String, String, at: Date)
-    /// Another context's metrics sources replaced the old ones: their names, and when figures go stale.
-    case sourcesChanged([String], staleAfter: TimeInterval)
-    case tracesLoaded(endpoint: String, [TraceSummary])
+    /// Another context's metrics sources replaced the old ones: their names, when figures go stale,
+    /// and the window their rates are over (nil when the sources do not say or disagree).
+    case sourcesChanged([String], staleAfter: TimeInterval, window: Int? = nil)
+    /// The triage list of an endpoint, searched with `version` as the filter.
+    case tracesLoaded(endpoint: String, [TraceSummary], version: String? = nil)
     case traceLoaded(Trace)
     case traceFailed(String)
     /// p99 history back-filled by one range query.
@@ -355,11 +408,16 @@ public enum Effect: Equatable, Sendable {
     case watch(after: Int64)
     case loadRevisions(String)
     case submit(ChangeRequest)
-    case loadAudit
+    /// The newest audit entries, of one endpoint when it is given.
+    case loadAudit(endpoint: String? = nil)
     case loadGateways
-    case searchTraces(endpoint: String, path: String)
+    /// Failing and slowest traces (`TraceMapping.triage`), only `version`'s when given, the
+    /// slow search starting from `p99Ms` when known.
+    case searchTraces(endpoint: String, path: String, version: String? = nil, p99Ms: Double? = nil)
     case loadTrace(String)
     case switchContext(String)
+    /// `:ctx` alone: say which contexts the config file has now.
+    case listContexts
     case loadTheme(String)
     /// Poll burn rates for these endpoints' SLOs (empty stops); sent when the set changes.
     case pollBurn([String: SLO])

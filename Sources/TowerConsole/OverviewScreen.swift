@@ -10,7 +10,7 @@ func overviewScreen(_ f: inout Frame, _ s: ConsoleState, _ r: Rect, _ g: Glyphs)
     // repeats the split later, who changed it last.
     let columns: [TableColumn<Endpoint>] = [
         TableColumn("STATE", width: 8) { stateLabel($0, g, s.theme) },
-        TableColumn("ENDPOINT", width: wide ? 24 : 16) { TableCell($0.name) },
+        TableColumn(s.sort == .name ? "ENDPOINT" + g.ascending : "ENDPOINT", width: wide ? 24 : 16) { TableCell($0.name) },
     ] + rolloutColumn(s, g) + [
         TableColumn("TRAFFIC", width: bar, priority: 2) { e in
             TableCell(weightBar(e, width: bar, g).text, e.state == .outOfService ? s.theme.dim : .plain)
@@ -18,7 +18,7 @@ func overviewScreen(_ f: inout Frame, _ s: ConsoleState, _ r: Rect, _ g: Glyphs)
         TableColumn("SPLIT", width: wide ? 30 : 16, priority: 1) { TableCell(splitText($0)) },
         TableColumn("REV", width: 5, priority: 3) { TableCell("r\($0.revision)") },
         TableColumn("GATES", width: 10, priority: 1) { gatesLabel($0, g, s.theme) },
-        TableColumn("CHANGED", minWidth: 8, priority: 4) { e in TableCell("\(e.updatedBy) \(ageText(s.now.timeIntervalSince(e.updatedAt)))") },
+        TableColumn(s.sort == .changed ? "CHANGED" + g.descending : "CHANGED", minWidth: 8, priority: 4) { e in TableCell("\(e.updatedBy) \(ageText(s.now.timeIntervalSince(e.updatedAt)))") },
     ]
     let rows = s.visibleEndpoints
     Table(columns: columns, rows: rows, selection: s.selection, titleStyle: s.theme.title, selectedStyle: s.theme.selected)
@@ -38,7 +38,7 @@ private func liveOverview(_ f: inout Frame, _ s: ConsoleState, _ r: Rect, _ g: G
     }
     var columns: [TableColumn<Endpoint>] = [
         TableColumn("STATE", width: 7) { stateLabel($0, g, s.theme) },
-        TableColumn("ENDPOINT", width: 15) { TableCell($0.name) },
+        TableColumn(s.sort == .name ? "ENDPOINT" + g.ascending : "ENDPOINT", width: 15) { TableCell($0.name) },
     ] + rolloutColumn(s, g)
     // The mark of a row in trouble, naming the version: kept first at any width (80 columns keep
     // its first 17 characters, and the split beside it, giving up RPS; a wide screen all of it),
@@ -48,15 +48,24 @@ private func liveOverview(_ f: inout Frame, _ s: ConsoleState, _ r: Rect, _ g: G
         let width = min(30, s.alertWidth)
         columns.append(TableColumn("ALERT", minWidth: s.width >= 120 ? width : min(17, width), maxWidth: width) { e in VerdictText.flag(e, s, g) ?? "" })
     }
+    // The column the rows are sorted by says so, k9s-style, with one more cell for the arrow.
+    func title(_ t: String, _ width: Int, _ order: SortOrder) -> (String, Int) { s.sort == order ? (t + g.descending, width + 1) : (t, width) }
+    let (rpsTitle, rpsWidth) = title("RPS", 6, .rps), (errTitle, errWidth) = title(Fmt.errTitle(t), 6, .errors)
+    let (p99Title, p99Width) = title("P99", 6, .p99), (burnTitle, burnWidth) = title("BURN", 6, .burn)
     columns += [
-        TableColumn("RPS", width: 6, priority: marked ? 2 : 1) { e in metric(e) { Fmt.rps($0.rps) } },
-        TableColumn("ERR", width: 6, priority: 1) { e in metric(e, { Fmt.ratio($0.errorRatio) }, alarm: { ($0.errorRatio ?? 0) >= 0.01 }) },
-        TableColumn("P99", width: 6, priority: 1) { e in metric(e) { Fmt.ms($0.p99Ms) } },
+        TableColumn(rpsTitle, width: rpsWidth, priority: marked ? 2 : 1) { e in metric(e) { Fmt.rps($0.rps) } },
+        TableColumn(errTitle, width: errWidth, priority: 1) { e in metric(e, { Fmt.ratio($0.errorRatio) }, alarm: { ($0.errorRatio ?? 0) >= ConsoleState.errorAlarm }) },
+        TableColumn(p99Title, width: p99Width, priority: 1) { e in metric(e) { Fmt.ms($0.p99Ms) } },
     ]
-    if !s.slo.targets.isEmpty { columns.append(TableColumn("BURN", width: 6, priority: 1) { e in VerdictText.burnCell(e, s, g) }) }
+    if !s.slo.targets.isEmpty { columns.append(TableColumn(burnTitle, width: burnWidth, priority: 1) { e in VerdictText.burnCell(e, s, g) }) }
+    // The rows on screen share one scale, named in the title, so a tall line is a slow endpoint and
+    // not merely one that changed.
+    let rows = s.visibleEndpoints
+    let shown = Table<Endpoint>.window(count: rows.count, selection: s.selection, visible: r.height - 1)
+    let trendTop = Sparkline.top(of: rows[shown].map { t.history[Telemetry.key($0.name)] ?? [] }, width: 12)
     columns += [
-        TableColumn("P99 TREND", width: 12, priority: 2) { e in
-            TableCell(Sparkline.render(t.history[Telemetry.key(e.name)] ?? [], width: 12, ascii: g.ascii))
+        TableColumn(trendTop.map { "P99 ≤" + Fmt.ms($0) } ?? "P99 TREND", width: 12, priority: 2) { e in
+            TableCell(Sparkline.render(t.history[Telemetry.key(e.name)] ?? [], width: 12, ascii: g.ascii, top: trendTop))
         },
         TableColumn("SPLIT", width: 16, priority: 1) { TableCell(splitText($0)) },
         TableColumn("REV", width: 4, priority: 3) { TableCell("r\($0.revision)") },
@@ -64,9 +73,8 @@ private func liveOverview(_ f: inout Frame, _ s: ConsoleState, _ r: Rect, _ g: G
         TableColumn("P95", width: 6, priority: 4) { e in metric(e) { Fmt.ms($0.p95Ms) } },
         TableColumn("N", width: 6, priority: 4) { e in metric(e) { Fmt.count($0.samples) } },
         TableColumn("GATES", width: 9, priority: 3) { gatesLabel($0, g, s.theme) },
-        TableColumn("CHANGED", width: 14, priority: 5) { e in TableCell("\(e.updatedBy) \(ageText(s.now.timeIntervalSince(e.updatedAt)))") },
+        TableColumn(s.sort == .changed ? "CHANGED" + g.descending : "CHANGED", width: 14, priority: 5) { e in TableCell("\(e.updatedBy) \(ageText(s.now.timeIntervalSince(e.updatedAt)))") },
     ]
-    let rows = s.visibleEndpoints
     Table(columns: columns, rows: rows, selection: s.selection, titleStyle: s.theme.title, selectedStyle: s.theme.selected)
         .draw(into: &f, in: r)
     if rows.isEmpty {

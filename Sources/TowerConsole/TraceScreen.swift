@@ -23,7 +23,8 @@ func traceScreen(_ f: inout Frame, _ s: ConsoleState, _ r: Rect, _ g: Glyphs) {
         let y = r.y + 2 + i
         let (sp, depth) = rows[index]
         let mark = sp.status == .error ? "\(g.bad) " : sp.spanID == slow ? (g.ascii ? "^ " : "▲ ") : "  "
-        let label = String(repeating: " ", count: min(depth * 2, 12)) + mark + Names.printable("\(sp.name) (\(sp.service))")
+        let code = sp.status == .error ? Waterfall.httpStatus(sp).map { " " + $0 } ?? "" : ""
+        let label = String(repeating: " ", count: min(depth * 2, 12)) + mark + Names.printable("\(sp.name) (\(sp.service))\(code)")
         let style: Style = sp.status == .error ? s.theme.bad : sp.spanID == slow ? s.theme.warn : .plain
         f.put(label, x: 0, y: y, style: style, maxWidth: nameWidth)
         f.put(Fmt.ms(Double(sp.durationMicros) / 1000), x: nameWidth + 1, y: y, maxWidth: 7)
@@ -35,7 +36,7 @@ func traceScreen(_ f: inout Frame, _ s: ConsoleState, _ r: Rect, _ g: Glyphs) {
     guard rows.indices.contains(t.spanSelection), detailRows > 0 else { return }
     let sp = rows[t.spanSelection].span
     var y = r.maxY - detailRows
-    f.put("\(Names.printable(sp.name)) · \(Names.printable(sp.service)) · \(sp.status.rawValue) · span \(sp.spanID)", x: 0, y: y, style: Style(bold: true), maxWidth: s.width)
+    f.put("\(Names.printable(sp.name)) · \(Names.printable(sp.service)) · \(Names.printable(Waterfall.statusText(sp))) · span \(sp.spanID)", x: 0, y: y, style: Style(bold: true), maxWidth: s.width)
     y += 1
     for (k, v) in sp.attributes.sorted(by: { $0.key < $1.key }).prefix(detailRows - 1) {
         f.put("  \(Names.printable(k, limit: 40)) = \(Names.printable(v))", x: 0, y: y, maxWidth: s.width)

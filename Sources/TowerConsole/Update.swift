@@ -1,6 +1,7 @@
 import Foundation
 import TerminalUI
 import TowerDomain
+import TowerAnalysis
 
 /// The console's only way to change state: a message in, the new state and effects out.
 public func update(_ state: inout ConsoleState, _ message: Message) -> [Effect] {
@@ -11,14 +12,17 @@ public func update(_ state: inout ConsoleState, _ message: Message) -> [Effect] 
         return []
     case .tick(let now):
         state.now = now
+        state.resolveDrains()
         return requestGateways(&state, at: now, now: false) + rolloutRequests(&state, force: false)
     case .endpointsLoaded(let list, let at):
         let selected = state.selectedEndpoint?.name
         let onScreen = state.selectedEndpoint
         state.endpoints = list.endpoints
         state.auditSeq = list.auditSeq
+        state.drainTimeout = list.drainTimeoutSeconds ?? state.drainTimeout
         state.lastRead = at
         state.now = max(state.now, at)
+        state.resolveDrains()
         state.registryError = nil
         if let selected, let i = state.visibleEndpoints.firstIndex(where: { $0.name == selected }) { state.selection = i }
         state.selection = min(state.selection, max(0, state.visibleEndpoints.count - 1))
@@ -32,7 +36,7 @@ public func update(_ state: inout ConsoleState, _ message: Message) -> [Effect] 
             state.slo.readings = state.slo.readings.filter { targets[$0.key] != nil }
             effects.append(.pollBurn(targets))
         }
-        if state.screen == .audit { effects.append(.loadAudit) }
+        if state.screen == .audit { effects.append(.loadAudit(endpoint: state.audit.endpoint)) }
         if case .endpoint(let name) = state.screen {
             effects.append(.loadRevisions(name))
             // A rollout's step is an ordinary revision: a change of this endpoint may be one.
@@ -140,29 +144,33 @@ public func update(_ state: inout ConsoleState, _ message: Message) -> [Effect] 
         return []
     case .impactLoaded(let endpoint, let revision, let windows):
         let record = state.revisions[endpoint]?.first { $0.revision == revision }
-        let versions = (record?.endpoint ?? state.endpoints.first { $0.name == endpoint })?.versions.map(\.name) ?? []
-        state.impact[RevisionKey(endpoint, revision)] = .loaded(Judging.impact(endpoint: endpoint, versions: versions, windows), windows)
+        let spec = record?.endpoint ?? state.endpoints.first { $0.name == endpoint }
+        let versions = spec?.versions.map(\.name) ?? []
+        // Judged by the endpoint's judge settings as they are now, like its live verdicts.
+        let current = state.endpoints.first { $0.name == endpoint } ?? spec
+        state.impact[RevisionKey(endpoint, revision)] = .loaded(Judging.impact(endpoint: endpoint, versions: versions, windows,
+                                                                               policy: JudgePolicy(current?.judge)), windows)
         return []
     case .impactFailed(let endpoint, let revision, let why):
         state.impact[RevisionKey(endpoint, revision)] = .failed(why)
         return []
-    case .sourcesChanged(let names, let staleAfter):
+    case .sourcesChanged(let names, let staleAfter, let window):
         // Figures, history and health of the old context's sources would be read as the new one's.
         var t = Telemetry()
         t.sources = names.map { SourceHealth(name: $0) }
         t.staleAfter = staleAfter
+        t.windowSeconds = window
         state.telemetry = t
         return []
     case .sourceFailed(let source, let why, let at):
         state.now = max(state.now, at)
         setHealth(&state, source) { $0.lastError = why }
         return []
-    case .tracesLoaded(let endpoint, let summaries):
-        guard state.traces.endpoint == endpoint else { return [] }
-        // Failing traces first, then the slowest: what triage looks for.
-        state.traces.summaries = summaries.sorted {
-            (($0.errorCount ?? 0) > 0 ? 1 : 0, $0.durationMicros) > (($1.errorCount ?? 0) > 0 ? 1 : 0, $1.durationMicros)
-        }
+    case .tracesLoaded(let endpoint, let summaries, let version):
+        // An answer for another endpoint, or for the filter before `v` was pressed, is not this list.
+        guard state.traces.endpoint == endpoint, state.traces.version == version else { return [] }
+        // Kept in the order triage gave (failing first, then the slowest, each longest first).
+        state.traces.summaries = summaries
         state.traces.loading = false
         state.traces.error = nil
         state.traces.selection = 0

@@ -45,8 +45,16 @@ enum VerdictText {
         return "inconclusive: \(count(samples[side])) of \(count(of)) samples" + (side == 1 ? " on the baseline" : "")
     }
 
-    /// "latency +38 % [+21 %, +55 %]" (relative to the baseline's median), or in ms without one.
+    /// "latency +38 % [+21 %, +55 %]" (relative to the baseline's median), or in ms without one;
+    /// the p95's shift when the tail test failed it.
     static func latencyEvidence(_ l: LatencyJudgement) -> String? {
+        // Without a median shift (the rank test did not reject) a failing tail is the evidence:
+        // "p95 +103 % [+52 %, +160 %]".
+        if l.shiftMs == nil, let t = l.tail, t.verdict == .fail, let q = t.quantileMs, q.count == 2, q[1] > 0,
+           let i = t.intervalRelative, i.count == 2, let lo = i[0] {
+            let hi = i[1].map(relative) ?? "…"
+            return "p95 \(relative(q[0] / q[1] - 1)) [\(relative(lo)), \(hi)]"
+        }
         if let r = l.shiftRelative, let i = l.intervalRelative, i.count == 2 {
             return "latency \(relative(r)) [\(relative(i[0])), \(relative(i[1]))]"
         }

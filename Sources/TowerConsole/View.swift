@@ -25,6 +25,7 @@ public func view(_ state: ConsoleState) -> Frame {
     case .traces(let name): tracesScreen(&f, state, name, body, g)
     case .trace: traceScreen(&f, state, body, g)
     case .help: helpScreen(&f, state, body)
+    case .auditEntry(let seq): auditEntryScreen(&f, state, seq, body, g)
     }
     footer(&f, state)
     if let d = state.dialog { dialogView(&f, state, d, g) }

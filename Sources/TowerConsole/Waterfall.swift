@@ -1,3 +1,4 @@
+import Foundation
 import TowerDomain
 
 /// A trace as a waterfall: spans in tree order (each parent before its children, siblings by start
@@ -20,6 +21,23 @@ public enum Waterfall {
         }
         for r in roots.sorted(by: { $0.startMicros < $1.startMicros }) { visit(r, 0) }
         return out
+    }
+
+    /// The HTTP status a span answered with: `http.status_code` (Envoy, Zipkin and OpenTracing
+    /// tags) or `http.response.status_code` (OTLP semantic conventions); nil when it has neither.
+    public static func httpStatus(_ s: Span) -> String? {
+        for key in ["http.status_code", "http.response.status_code"] {
+            if let v = s.attributes[key]?.trimmingCharacters(in: .whitespaces), !v.isEmpty { return v }
+        }
+        return nil
+    }
+
+    /// A span's status as the waterfall says it: a failed span with an HTTP status reads
+    /// `error 503`, so the gateway's refusal says what it answered (an Envoy `503` with no upstream
+    /// reads differently from a model's `500`).
+    public static func statusText(_ s: Span) -> String {
+        guard s.status == .error, let code = httpStatus(s) else { return s.status.rawValue }
+        return "error \(code)"
     }
 
     /// A span is slow when it takes more than half the trace and its own work (time not covered by

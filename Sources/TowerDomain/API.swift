@@ -33,7 +33,13 @@ public struct EndpointList: Codable, Sendable, Equatable {
     /// The audit sequence number this list reflects: watch with `after=auditSeq` to hear of what
     /// changes next without missing anything.
     public var auditSeq: Int64
-    public init(endpoints: [Endpoint], auditSeq: Int64) { self.endpoints = endpoints; self.auditSeq = auditSeq }
+    /// The registry's drain timeout: a client resolves `draining` → `drained` on its own clock with
+    /// it (`Endpoint.resolvingDrains`), since that change makes no revision and so no watch event.
+    /// Absent from older registries.
+    public var drainTimeoutSeconds: Double?
+    public init(endpoints: [Endpoint], auditSeq: Int64, drainTimeoutSeconds: Double? = nil) {
+        self.endpoints = endpoints; self.auditSeq = auditSeq; self.drainTimeoutSeconds = drainTimeoutSeconds
+    }
 }
 
 /// One entry of an endpoint's history: the routing it had at that revision and how it got there.
@@ -112,7 +118,8 @@ public enum ChangeSummary {
     public static func describe(before: Endpoint?, after: Endpoint?) -> String {
         guard let after else { return "endpoint deleted" }
         guard let before else {
-            let spec = [after.baseline.map { "baseline \($0)" }, after.slo.map { "slo \($0.notation)" }].compactMap { $0 }
+            let spec = [after.baseline.map { "baseline \($0)" }, after.slo.map { "slo \($0.notation)" },
+                        after.judge.map { "judge \($0.notation)" }].compactMap { $0 }
             return "created: " + after.versions.map { "\($0.name) \($0.weight)" }.joined(separator: ", ")
                 + (spec.isEmpty ? "" : "; " + spec.joined(separator: ", "))
         }
@@ -130,6 +137,7 @@ public enum ChangeSummary {
         for v in before.versions where after.version(v.name) == nil { parts.append("\(v.name) removed") }
         if before.baseline != after.baseline { parts.append("baseline \(before.baseline ?? "none")→\(after.baseline ?? "none")") }
         if before.slo != after.slo { parts.append("slo \(before.slo?.notation ?? "none")→\(after.slo?.notation ?? "none")") }
+        if before.judge != after.judge { parts.append("judge \(before.judge?.notation ?? "none")→\(after.judge?.notation ?? "none")") }
         return parts.isEmpty ? "no routing change" : parts.joined(separator: ", ")
     }
 }

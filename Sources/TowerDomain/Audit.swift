@@ -32,6 +32,9 @@ public struct AuditEntry: Codable, Sendable, Equatable {
     public var sloAfter: String?
     public var baselineBefore: String?
     public var baselineAfter: String?
+    /// Like `sloBefore`/`sloAfter`, for the spec's `judge` settings (`JudgeSpec.notation`).
+    public var judgeBefore: String?
+    public var judgeAfter: String?
     public var prevHash: String
     public var hash: String
 
@@ -40,12 +43,14 @@ public struct AuditEntry: Codable, Sendable, Equatable {
     public init(seq: Int64, time: Date, actor: String, role: Role, action: AuditAction, endpoint: String, version: String?,
                 fromRevision: Int64, toRevision: Int64, reason: String, weightsBefore: [String: Int], weightsAfter: [String: Int],
                 override: Bool, summary: String, sloBefore: String? = nil, sloAfter: String? = nil,
-                baselineBefore: String? = nil, baselineAfter: String? = nil, prevHash: String) {
+                baselineBefore: String? = nil, baselineAfter: String? = nil, judgeBefore: String? = nil, judgeAfter: String? = nil,
+                prevHash: String) {
         self.seq = seq; self.time = Timestamp.date(ms: Timestamp.ms(time)); self.actor = actor; self.role = role
         self.action = action; self.endpoint = endpoint; self.version = version; self.fromRevision = fromRevision
         self.toRevision = toRevision; self.reason = reason; self.weightsBefore = weightsBefore; self.weightsAfter = weightsAfter
         self.override = override; self.summary = summary; self.prevHash = prevHash
         self.sloBefore = sloBefore; self.sloAfter = sloAfter; self.baselineBefore = baselineBefore; self.baselineAfter = baselineAfter
+        self.judgeBefore = judgeBefore; self.judgeAfter = judgeAfter
         self.hash = ""
         self.hash = computedHash()
     }
@@ -63,7 +68,8 @@ public struct AuditEntry: Codable, Sendable, Equatable {
             "weightsBefore": .object(weightsBefore.mapValues { .int($0) }),
         ]
         if let version { fields["version"] = .string(version) }
-        for (key, value) in [("sloBefore", sloBefore), ("sloAfter", sloAfter), ("baselineBefore", baselineBefore), ("baselineAfter", baselineAfter)] {
+        for (key, value) in [("sloBefore", sloBefore), ("sloAfter", sloAfter), ("baselineBefore", baselineBefore), ("baselineAfter", baselineAfter),
+                             ("judgeBefore", judgeBefore), ("judgeAfter", judgeAfter)] {
             if let value { fields[key] = .string(value) }
         }
         return CanonicalJSON.object(fields).text

@@ -65,16 +65,19 @@ public struct Endpoint: Codable, Sendable, Equatable {
     public var baseline: String?
     /// The endpoint's objectives, when it has any. Spec, not routing, like `baseline`.
     public var slo: SLO?
+    /// How strictly its canaries are judged, when the spec says (else the defaults). Spec, not routing.
+    public var judge: JudgeSpec?
 
     public init(name: String, path: String, owner: String, state: EndpointState = .serving, revision: Int64,
-                versions: [Version], updatedAt: Date, updatedBy: String, baseline: String? = nil, slo: SLO? = nil) throws(RoutingError) {
+                versions: [Version], updatedAt: Date, updatedBy: String, baseline: String? = nil, slo: SLO? = nil,
+                judge: JudgeSpec? = nil) throws(RoutingError) {
         self.name = name; self.path = path; self.owner = owner; self.state = state; self.revision = revision
         self.versions = versions; self.updatedAt = updatedAt; self.updatedBy = updatedBy
-        self.baseline = baseline; self.slo = slo
+        self.baseline = baseline; self.slo = slo; self.judge = judge
         try validate()
     }
 
-    enum CodingKeys: String, CodingKey { case name, path, owner, state, revision, versions, updatedAt, updatedBy, baseline, slo }
+    enum CodingKeys: String, CodingKey { case name, path, owner, state, revision, versions, updatedAt, updatedBy, baseline, slo, judge }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -88,6 +91,7 @@ public struct Endpoint: Codable, Sendable, Equatable {
         updatedBy = try c.decode(String.self, forKey: .updatedBy)
         baseline = try c.decodeIfPresent(String.self, forKey: .baseline)
         slo = try c.decodeIfPresent(SLO.self, forKey: .slo)
+        judge = try c.decodeIfPresent(JudgeSpec.self, forKey: .judge)
         do { try validate() } catch {
             throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: error.detail))
         }
@@ -108,6 +112,10 @@ public struct Endpoint: Codable, Sendable, Equatable {
         if let p = Names.problem(with: name, kind: "endpoint") { throw .invalid(p) }
         if let p = EndpointSpec.pathProblem(path) { throw .invalid(p) }
         if owner.trimmingCharacters(in: .whitespaces).isEmpty { throw .invalid("owner is empty") }
+        // Owners and gate summaries are drawn on operators' screens next to the audit's reasons.
+        if Names.hasUnsafeCharacters(owner) {
+            throw .invalid("owner '\(Names.printable(owner))' must be one line without control characters, line separators or bidirectional overrides")
+        }
         if revision < 1 { throw .invalid("revision \(revision) is not positive") }
         if versions.isEmpty { throw .invalid("endpoint '\(name)' has no versions") }
         var seen = Set<String>()
@@ -115,6 +123,9 @@ public struct Endpoint: Codable, Sendable, Equatable {
             if let p = Names.problem(with: v.name, kind: "version") { throw .invalid(p) }
             if !seen.insert(v.name).inserted { throw .invalid("version '\(v.name)' appears twice") }
             if let p = EndpointSpec.artifactProblem(v.artifact, version: v.name) { throw .invalid(p) }
+            if let g = v.gateSummary, Names.hasUnsafeCharacters(g) {
+                throw .invalid("gateSummary of \(v.name) must be one line without control characters, line separators or bidirectional overrides")
+            }
             if let u = v.upstream, case .failure(let e) = Upstream.parse(u, version: v.name) { throw e }
             if v.weight < 0 || v.weight > 100 {
                 throw .invalid("weight of \(v.name) is \(v.weight); a weight is a whole percent from 0 to 100")
@@ -131,6 +142,7 @@ public struct Endpoint: Codable, Sendable, Equatable {
             throw .invalid("baseline '\(Names.printable(b))' is not a version of '\(name)'; it has \(versions.map(\.name).joined(separator: ", "))")
         }
         if let p = slo?.problem { throw .invalid(p) }
+        if let p = judge?.problem { throw .invalid(p) }
     }
 
     /// Draining versions whose drain timeout has passed are drained: no new requests went to them

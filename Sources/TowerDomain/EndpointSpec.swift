@@ -32,11 +32,13 @@ public struct EndpointSpec: Codable, Sendable, Equatable {
     /// clears it (a spec is the whole declaration).
     public var baseline: String?
     public var slo: SLO?
+    /// How strictly the canaries are judged; absent fields (or no `judge`) take the defaults.
+    public var judge: JudgeSpec?
 
     public init(name: String, path: String, owner: String, versions: [VersionSpec], reason: String? = nil, override: Bool? = nil,
-                baseline: String? = nil, slo: SLO? = nil) {
+                baseline: String? = nil, slo: SLO? = nil, judge: JudgeSpec? = nil) {
         self.name = name; self.path = path; self.owner = owner; self.versions = versions
-        self.reason = reason; self.override = override; self.baseline = baseline; self.slo = slo
+        self.reason = reason; self.override = override; self.baseline = baseline; self.slo = slo; self.judge = judge
     }
 
     static func pathProblem(_ path: String) -> String? {
@@ -81,6 +83,6 @@ public struct EndpointSpec: Codable, Sendable, Equatable {
             throw .conflict("\(v.name) is \(v.state.rawValue); its weight in the spec must be 0 until it is undrained")
         }
         return try Endpoint(name: name, path: path, owner: owner, state: existing?.state ?? .serving,
-                            revision: revision, versions: vs, updatedAt: now, updatedBy: actor, baseline: baseline, slo: slo)
+                            revision: revision, versions: vs, updatedAt: now, updatedBy: actor, baseline: baseline, slo: slo, judge: judge)
     }
 }

@@ -18,12 +18,37 @@ public enum Names {
     }
 
     /// Names are echoed back in error details; control characters are replaced so that a hostile
-    /// name cannot rewrite an operator's terminal.
+    /// name cannot rewrite an operator's terminal, and line separators and bidirectional controls
+    /// are drawn as `\u{202E}` so that none can make a line say something else (a right-to-left
+    /// override turns "shift v2" into what reads as another text).
     public static func printable(_ s: String, limit: Int = 80) -> String {
         var out = ""
         for scalar in s.unicodeScalars.prefix(limit) {
-            out.unicodeScalars.append(scalar.properties.generalCategory == .control ? "?" : scalar)
+            if scalar.properties.generalCategory == .control {
+                out.unicodeScalars.append("?")
+            } else if isDeceptive(scalar) {
+                out += "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
         }
         return s.unicodeScalars.count > limit ? out + "…" : out
+    }
+
+    /// Characters that change how a line reads without being seen: the line and paragraph
+    /// separators (U+2028, U+2029, which some terminals and viewers break lines on) and the
+    /// bidirectional marks, embeddings, overrides and isolates (U+061C, U+200E–F, U+202A–E,
+    /// U+2066–9).
+    public static func isDeceptive(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        case 0x061C, 0x200E, 0x200F, 0x2028, 0x2029, 0x202A...0x202E, 0x2066...0x2069: true
+        default: false
+        }
+    }
+
+    /// Whether `s` holds a control character or one of `isDeceptive`'s: refused in reasons, owners
+    /// and other free text that operators read in the audit.
+    public static func hasUnsafeCharacters(_ s: String) -> Bool {
+        s.unicodeScalars.contains { $0.properties.generalCategory == .control || isDeceptive($0) }
     }
 }

@@ -9,8 +9,8 @@ public enum Reason {
             return "reason is empty; say why you are making this change (it goes into the audit log)"
         }
         if r.count > maxLength { return "reason is \(r.count) characters; keep it to \(maxLength)" }
-        if r.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
-            return "reason must be one line without control characters"
+        if Names.hasUnsafeCharacters(r) {
+            return "reason must be one line without control characters, line separators or bidirectional overrides (U+2028, U+202E and the like)"
         }
         return nil
     }

@@ -93,7 +93,7 @@ extension Endpoint {
                 $0.name != v && $0.state == .serving && $0.gate == .passed
             }.map { ($0.name, $0.weight) })
             if recipients.isEmpty {
-                throw .conflict("no other serving version with a passed gate can take \(v)'s \(freed)%; drain the whole endpoint instead")
+                throw .conflict("no other serving version with a passed gate can take \(v)'s \(freed)%; take the whole endpoint out of service instead")
             }
             let shared = Weights.distribute(freed, among: recipients)
             for j in versions.indices { if let w = shared[versions[j].name] { versions[j].weight = w } }

@@ -100,9 +100,28 @@ public struct TraceSummary: Codable, Sendable, Equatable {
     public var durationMicros: Int64
     public var spanCount: Int?
     public var errorCount: Int?
-    public init(traceID: String, rootService: String, rootName: String, startMicros: Int64, durationMicros: Int64, spanCount: Int? = nil, errorCount: Int? = nil) {
+    /// The model version that served the request, when the trace says (TowerTraces' `TraceVersion`).
+    public var version: String?
+    public init(traceID: String, rootService: String, rootName: String, startMicros: Int64, durationMicros: Int64, spanCount: Int? = nil,
+                errorCount: Int? = nil, version: String? = nil) {
         self.traceID = traceID; self.rootService = rootService; self.rootName = rootName; self.startMicros = startMicros
-        self.durationMicros = durationMicros; self.spanCount = spanCount; self.errorCount = errorCount
+        self.durationMicros = durationMicros; self.spanCount = spanCount; self.errorCount = errorCount; self.version = version
+    }
+
+    enum CodingKeys: String, CodingKey { case traceID, rootService, rootName, startMicros, durationMicros, spanCount, errorCount, version }
+
+    /// `version` is always written, null when unknown, so a reader of `tower traces --output json`
+    /// can tell "not known" from "not asked".
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(traceID, forKey: .traceID)
+        try c.encode(rootService, forKey: .rootService)
+        try c.encode(rootName, forKey: .rootName)
+        try c.encode(startMicros, forKey: .startMicros)
+        try c.encode(durationMicros, forKey: .durationMicros)
+        try c.encodeIfPresent(spanCount, forKey: .spanCount)
+        try c.encodeIfPresent(errorCount, forKey: .errorCount)
+        try c.encode(version, forKey: .version)
     }
 }
 

@@ -22,11 +22,15 @@ public protocol MetricsSource: Sendable {
     /// the versions did before and after a change (change impact). History does not change, so
     /// callers may cache the answer.
     func figures(endingAt end: Date, windowSeconds: Int) async throws -> [String: Figures]
+    /// The window the live figures' rates and quantiles are taken over (seconds), which the console
+    /// shows beside them: a drained version's error ratio still moves for that long. Nil when unknown.
+    var rateWindowSeconds: Int? { get }
 }
 
 extension MetricsSource {
     public func history(points: Int) async throws -> [String: [Double?]] { [:] }
     public var warnings: [String] { [] }
+    public var rateWindowSeconds: Int? { nil }
     public func badRatios(windows: [Int], latencyMs: [String: Double]) async throws -> [String: BadRatios] {
         throw MetricsSourceError("\(name) cannot read burn rates")
     }
@@ -57,6 +61,9 @@ public final class ScrapeMetricsSource: MetricsSource {
     /// The targets that failed in the last refresh while others answered: the source as a whole is
     /// up, but the figures behind those targets are ageing, and the header should say which.
     public var warnings: [String] { failing.withLock { $0 } }
+
+    /// Rates are taken between the last two scrapes.
+    public var rateWindowSeconds: Int? { max(1, Int(interval.rounded())) }
 
     public init(urls: [String], profile: ScrapeProfile = .generic, interval: Double = 5, timeout: Duration = .seconds(3),
                 transport: any HTTPTransport = CurlTransport(HTTPOptions(maxResponseBytes: 64 << 20))) {
@@ -143,6 +150,9 @@ public struct PrometheusMetricsSource: MetricsSource {
     }
 
     public var warnings: [String] { lastWarnings.value.withLock { $0 } }
+
+    /// The profile's range (`rate(…[1m])`).
+    public var rateWindowSeconds: Int? { profile.windowSeconds }
 
     public init(client: PrometheusClient, profile: MetricsProfile, interval: Double = 5, at: Date? = nil) {
         self.client = client

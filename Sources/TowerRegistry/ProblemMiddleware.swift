@@ -9,12 +9,23 @@ import TowerDomain
 /// requests for `/metrics`, and writes one access-log line per request (never its headers).
 struct ProblemMiddleware: RouterMiddleware {
     let metrics: RegistryMetrics
+    var routes = RouteTable()
+
+    /// How much of a URL's path goes into the log: enough to tell calls apart, never a 60 KB path
+    /// a client made up to fill the disk.
+    static let loggedPathLimit = 256
 
     func handle(_ request: Request, context: RegistryContext, next: (Request, RegistryContext) async throws -> Response) async throws -> Response {
         let start = ContinuousClock.now
         let response: Response
         do {
             response = try await next(request, context)
+        } catch let e as HTTPError where e.status == .notFound && !routes.methods(for: request.uri.path).isEmpty {
+            let allowed = routes.methods(for: request.uri.path)
+            var r = Self.problem(Problem(status: 405, title: Self.title(405),
+                                         detail: "\(request.method.rawValue) is not allowed on \(Names.printable(request.uri.path)); it takes \(allowed.joined(separator: ", "))"))
+            r.headers[.allow] = allowed.joined(separator: ", ")
+            response = r
         } catch {
             response = Self.response(for: error, request: request, context: context, metrics: metrics)
         }
@@ -25,7 +36,7 @@ struct ProblemMiddleware: RouterMiddleware {
         // they go to debug (the xDS poll counter in /metrics still has them).
         let routine = response.status.code < 400 && request.uri.path.hasPrefix("/v3/discovery:")
         context.logger.log(level: routine ? .debug : .info, "request", metadata: [
-            "method": .string(request.method.rawValue), "path": .string(request.uri.path),
+            "method": .string(request.method.rawValue), "path": .string(Names.printable(request.uri.path, limit: Self.loggedPathLimit)),
             "status": .stringConvertible(response.status.code),
             "ms": .string(String(format: "%.2f", Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000)),
         ])
@@ -56,6 +67,11 @@ struct ProblemMiddleware: RouterMiddleware {
                                     detail: "a valid token is required: send Authorization: Bearer <token> (tokens are made with 'tower-registry token create')"))
             r.headers[.wwwAuthenticate] = "Bearer realm=\"tower-registry\""
             return r
+        case let e as RateLimited:
+            var r = problem(Problem(status: 429, title: title(429),
+                                    detail: "too many failed authentications from \(e.address); wait \(e.retryAfter) s (Retry-After) and send a valid token"))
+            r.headers[.retryAfter] = String(e.retryAfter)
+            return r
         case let p as Problem:
             return problem(p)
         case is NIOTooManyBytesError:
@@ -83,10 +99,13 @@ struct ProblemMiddleware: RouterMiddleware {
         case 404: "Not Found"
         case 405: "Method Not Allowed"
         case 409: "Conflict"
+        case 408: "Request Timeout"
         case 412: "Precondition Failed"
         case 413: "Content Too Large"
         case 422: "Unprocessable Content"
         case 428: "Precondition Required"
+        case 429: "Too Many Requests"
+        case 431: "Request Header Fields Too Large"
         case 503: "Service Unavailable"
         default: status >= 500 ? "Internal Server Error" : "Error"
         }

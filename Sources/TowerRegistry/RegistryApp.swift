@@ -6,24 +6,32 @@ import TowerDomain
 
 /// Builds the registry's router over a store: what `serve` runs and what router tests drive.
 public func buildRouter(store: RegistryStore, metrics: RegistryMetrics = RegistryMetrics(), hub: WatchHub? = nil,
-                        xds: XDSOptions = XDSOptions(), gateways: GatewayTracker = GatewayTracker()) -> Router<RegistryContext> {
+                        xds: XDSOptions = XDSOptions(), gateways: GatewayTracker = GatewayTracker(),
+                        authLimiter: AuthFailureLimiter? = nil, limits: ServerLimits = ServerLimits()) -> Router<RegistryContext> {
     let hub = hub ?? WatchHub(seq: store.auditSeq)
     store.addCommitObserver { seq in hub.publish(seq) }
     let router = Router(context: RegistryContext.self)
-    router.add(middleware: ProblemMiddleware(metrics: metrics))
-    router.add(middleware: AuthMiddleware(store: store))
+    let routes = RouteTable()
+    router.add(middleware: ProblemMiddleware(metrics: metrics, routes: routes))
+    router.add(middleware: RequestLimitsMiddleware(limits: limits))
+    router.add(middleware: AuthMiddleware(store: store, limiter: authLimiter ?? AuthFailureLimiter(perSecond: limits.authFailuresPerSecond,
+                                                                                     burst: max(1, limits.authFailuresPerSecond)),
+                                           metrics: metrics))
     Routes(store: store, hub: hub, metrics: metrics).register(on: router)
     RolloutRoutes(store: store, metrics: metrics).register(on: router)
     XDSService(store: store, metrics: metrics, options: xds, tracker: gateways).register(on: router)
+    routes.set(router.routes)
     return router
 }
 
 /// The `serve` application: the router on `host:port`, calling `onListening` with the bound
 /// port once it accepts connections (port 0 picks a free one).
 public func buildApplication(store: RegistryStore, host: String, port: Int, logger: Logger, xds: XDSOptions = XDSOptions(),
+                             limits: ServerLimits = ServerLimits(),
                              onListening: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
     Application(
-        router: buildRouter(store: store, xds: xds),
+        router: buildRouter(store: store, xds: xds, limits: limits),
+        server: .guardedHTTP1(limits),
         configuration: .init(address: .hostname(host, port: port), serverName: "tower-registry"),
         onServerRunning: { channel in await onListening(channel.localAddress?.port ?? port) },
         logger: logger

@@ -1,14 +1,24 @@
 import Hummingbird
+import NIOCore
 import TowerDomain
 
 /// Per-request context: who is calling, once the auth middleware has looked at the token.
 public struct RegistryContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     public var principal: Principal?
+    /// Where the request came from, for the per-address limits ("unknown" in router tests).
+    public var sourceAddress: String
+    /// The connection, to tell its `ConnectionGuard` what the request has reached.
+    let connection: any Channel
+    /// When a body being read must have arrived (set by `RequestLimitsMiddleware`).
+    var bodyDeadline: ContinuousClock.Instant?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         principal = nil
+        sourceAddress = source.channel.remoteAddress?.ipAddress ?? "unknown"
+        connection = source.channel
+        bodyDeadline = nil
     }
 
     /// Bodies over 1 MiB are refused before they are read in full.

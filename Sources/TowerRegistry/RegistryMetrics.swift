@@ -39,6 +39,13 @@ public final class RegistryMetrics: Sendable {
         count("xds_polls", "Gateway (Envoy xDS) polls, by resource type and result", [("type", type), ("result", result)])
     }
 
+    /// A request refused for its credentials: `reason` missing, malformed or unknown (also revoked);
+    /// `limited` when it was answered 429 because its address had failed too often.
+    func authFailure(reason: String, limited: Bool) {
+        count("auth_failures", "Failed authentications, by reason and whether the address was rate-limited (429)",
+              [("reason", reason), ("limited", limited ? "true" : "false")])
+    }
+
     /// One more of `tower_registry_<name>_total` with these labels.
     private func count(_ name: String, _ help: String, _ labels: [(String, String)]) {
         registry.makeCounter(descriptor: .init(namespace: "tower_registry", metricName: name, unitName: "total", helpText: help),

@@ -82,7 +82,8 @@ public final class RegistryStore: Sendable {
 
     public func list(now: Date = Date()) -> EndpointList {
         let (eps, seq) = cache.withLock { c in (Array(c.endpoints.values), c.auditSeq) }
-        return EndpointList(endpoints: eps.sorted { $0.name < $1.name }.map { $0.resolvingDrains(now: now, timeout: drainTimeout) }, auditSeq: seq)
+        return EndpointList(endpoints: eps.sorted { $0.name < $1.name }.map { $0.resolvingDrains(now: now, timeout: drainTimeout) }, auditSeq: seq,
+                            drainTimeoutSeconds: drainTimeout)
     }
 
     /// The encoded list, reused until something changes or a drain completes: the hottest call.
@@ -250,6 +251,7 @@ public final class RegistryStore: Sendable {
             // The SLO and the baseline are recorded only when this spec changes them, so the entry
             // says so and entries of other changes keep their old shape.
             let sloChanged = before?.slo != after.slo, baselineChanged = before?.baseline != after.baseline
+            let judgeChanged = before?.judge != after.judge
             let entry = AuditEntry(seq: seq, time: now, actor: principal.name, role: principal.role,
                                    action: before == nil ? .create : .update, endpoint: spec.name, version: nil,
                                    fromRevision: before?.revision ?? 0, toRevision: after.revision, reason: reason,
@@ -257,7 +259,9 @@ public final class RegistryStore: Sendable {
                                    override: !overrides.isEmpty, summary: ChangeSummary.describe(before: before, after: after),
                                    sloBefore: sloChanged ? before?.slo?.notation : nil, sloAfter: sloChanged ? after.slo?.notation : nil,
                                    baselineBefore: baselineChanged ? before?.baseline : nil,
-                                   baselineAfter: baselineChanged ? after.baseline : nil, prevHash: prevHash)
+                                   baselineAfter: baselineChanged ? after.baseline : nil,
+                                   judgeBefore: judgeChanged ? before?.judge?.notation : nil,
+                                   judgeAfter: judgeChanged ? after.judge?.notation : nil, prevHash: prevHash)
             try Self.write(after, entry: entry, db: db, createdRevision: before == nil ? after.revision : nil)
             if before != nil {
                 try Self.pauseRolloutForManualChange(db: db, endpoint: spec.name, by: principal.name,
@@ -352,12 +356,12 @@ public final class RegistryStore: Sendable {
         try db.execute(sql: """
             INSERT INTO audit (seq, time_ms, actor, role, action, endpoint, version, from_revision, to_revision, reason,
                                weights_before, weights_after, override, summary, prev_hash, hash,
-                               slo_before, slo_after, baseline_before, baseline_after)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                               slo_before, slo_after, baseline_before, baseline_after, judge_before, judge_after)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, arguments: [e.seq, Timestamp.ms(e.time), e.actor, e.role.rawValue, e.action.rawValue, e.endpoint, e.version,
                              e.fromRevision, e.toRevision, e.reason, try weightsJSON(e.weightsBefore), try weightsJSON(e.weightsAfter),
                              e.override ? 1 : 0, e.summary, e.prevHash, e.hash,
-                             e.sloBefore, e.sloAfter, e.baselineBefore, e.baselineAfter])
+                             e.sloBefore, e.sloAfter, e.baselineBefore, e.baselineAfter, e.judgeBefore, e.judgeAfter])
     }
 
     static func auditEntry(_ row: Row) throws -> AuditEntry {
@@ -372,7 +376,8 @@ public final class RegistryStore: Sendable {
                            weightsAfter: try dec.decode([String: Int].self, from: Data((row["weights_after"] as String).utf8)),
                            override: (row["override"] as Int64) != 0, summary: row["summary"],
                            sloBefore: row["slo_before"], sloAfter: row["slo_after"],
-                           baselineBefore: row["baseline_before"], baselineAfter: row["baseline_after"], prevHash: row["prev_hash"])
+                           baselineBefore: row["baseline_before"], baselineAfter: row["baseline_after"],
+                           judgeBefore: row["judge_before"], judgeAfter: row["judge_after"], prevHash: row["prev_hash"])
         e.hash = row["hash"]
         return e
     }

@@ -59,10 +59,8 @@ struct Routes {
             let p = try ctx.require(.admin)
             let name = try ctx.parameters.require("name")
             guard let expected = try ifMatch(req, required: true) else { throw PreconditionRequired() }
-            var reason = req.uri.queryParameters.get("reason")
-            if reason == nil, req.headers[.contentLength].flatMap(Int.init) != 0 {
-                reason = try await decode(ReasonBody.self, from: req, context: ctx, emptyAllowed: true)?.reason
-            }
+            // From the query only, as docs/registry-api.yaml requires it: a body is not read.
+            let reason = req.uri.queryParameters.get("reason")
             let result = try await store.delete(name, expected: expected, principal: p, reason: reason ?? "")
             metrics.change("delete")
             return json(try Wire.encoder().encode(result.entry))
@@ -164,13 +162,12 @@ struct SpecBody: Codable {
     var override: Bool?
     var baseline: String?
     var slo: SLO?
+    var judge: JudgeSpec?
     var spec: EndpointSpec {
         EndpointSpec(name: name ?? "", path: path, owner: owner, versions: versions, reason: reason, override: override,
-                     baseline: baseline, slo: slo)
+                     baseline: baseline, slo: slo, judge: judge)
     }
 }
-
-struct ReasonBody: Codable { var reason: String? }
 
 
 func json(_ data: Data) -> Response {
@@ -195,7 +192,8 @@ func ifMatch(_ req: Request, required: Bool) throws -> Int64? {
     }
     var v = Substring(raw.trimmingCharacters(in: .whitespaces))
     if v.hasPrefix("\"") && v.hasSuffix("\"") && v.count >= 2 { v = v.dropFirst().dropLast() }
-    guard let n = Int64(v), n >= 1 else {
+    // Digits only, as the documented pattern says: Int64 alone would also take "+7" and "007".
+    guard v.first != "0", v.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let n = Int64(v), n >= 1 else {
         throw Problem(status: 400, title: "Bad Request",
                       detail: "If-Match must be the revision you read, in quotes, like If-Match: \"7\"; '\(Names.printable(raw, limit: 40))' is not a revision number")
     }
@@ -223,25 +221,38 @@ func decode<T: Decodable>(_ type: T.Type, from req: Request, context: RegistryCo
     if let len = req.headers[.contentLength].flatMap(Int.init), len > RegistryLimits.maxBody {
         throw Problem(status: 413, title: "Content Too Large", detail: "the request body is larger than 1 MiB")
     }
-    let buffer = try await req.body.collect(upTo: RegistryLimits.maxBody)
+    let buffer = try await collectBody(req, context: context, upTo: RegistryLimits.maxBody)
     let data = Data(buffer: buffer)
     if data.isEmpty {
         if emptyAllowed { return nil }
         throw Problem(status: 400, title: "Bad Request", detail: "the request needs a JSON body")
     }
+    let scan = JSONBodyScan(Array(data))
+    try scan.check()
     do {
         return try Wire.decoder().decode(T.self, from: data)
     } catch let e as DecodingError {
-        throw Problem(status: 400, title: "Bad Request", detail: describe(e))
+        throw Problem(status: 400, title: "Bad Request", detail: scan.numberProblem(e, path: codingPath(e)) ?? describe(e))
     } catch {
         throw Problem(status: 400, title: "Bad Request", detail: "the body is not valid JSON")
     }
 }
 
-func describe(_ e: DecodingError) -> String {
-    func path(_ p: [any CodingKey]) -> String {
-        p.isEmpty ? "the body" : p.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".").replacingOccurrences(of: ".[", with: "[")
+/// Where a decoding error happened, written as `JSONBodyScan` writes paths (`versions[0].weight`).
+func codingPath(_ e: DecodingError) -> String {
+    switch e {
+    case .dataCorrupted(let c), .typeMismatch(_, let c), .valueNotFound(_, let c): codingPathText(c.codingPath)
+    case .keyNotFound(let k, let c): codingPathText(c.codingPath + [k])
+    @unknown default: "the body"
     }
+}
+
+private func codingPathText(_ p: [any CodingKey]) -> String {
+    p.isEmpty ? "the body" : p.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".").replacingOccurrences(of: ".[", with: "[")
+}
+
+func describe(_ e: DecodingError) -> String {
+    func path(_ p: [any CodingKey]) -> String { codingPathText(p) }
     switch e {
     case .dataCorrupted(let c):
         if c.codingPath.isEmpty { return "the body is not valid JSON" + (c.debugDescription.isEmpty ? "" : ": \(c.debugDescription)") }

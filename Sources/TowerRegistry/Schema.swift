@@ -69,10 +69,17 @@ enum Schema {
                 ALTER TABLE audit ADD COLUMN baseline_after TEXT;
                 """)
         }
+        // The spec's judge settings (issue 10), audited like the SLO; NULL in older rows.
+        m.registerMigration("v3-audit-judge-spec") { db in
+            try db.execute(sql: """
+                ALTER TABLE audit ADD COLUMN judge_before TEXT;
+                ALTER TABLE audit ADD COLUMN judge_after TEXT;
+                """)
+        }
         // Rollouts (DESIGN §11): the whole state in `body` (TowerRollouts.Rollout as JSON), written
         // in the same transaction as any revision a step makes. The partial unique index is what
         // makes "one rollout per endpoint at a time" hold even against two racing starts.
-        m.registerMigration("v3-rollouts") { db in
+        m.registerMigration("v4-rollouts") { db in
             try db.execute(sql: """
                 CREATE TABLE rollout (
                     id INTEGER PRIMARY KEY AUTOINCREMENT,

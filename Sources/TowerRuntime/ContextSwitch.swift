@@ -33,11 +33,15 @@ public struct ContextSwitch: Sendable {
 public struct ConsoleHooks: Sendable {
     public var switchContext: @Sendable (String) throws -> ContextSwitch
     public var resolveTheme: @Sendable (String) throws -> Theme
+    /// The contexts `:ctx` alone lists, from the config file as it is now.
+    public var listContexts: @Sendable () throws -> [String]
 
     public init(switchContext: @escaping @Sendable (String) throws -> ContextSwitch,
-                resolveTheme: @escaping @Sendable (String) throws -> Theme) {
+                resolveTheme: @escaping @Sendable (String) throws -> Theme,
+                listContexts: @escaping @Sendable () throws -> [String] = { [] }) {
         self.switchContext = switchContext
         self.resolveTheme = resolveTheme
+        self.listContexts = listContexts
     }
 
     /// For hosts whose contexts change only the registry: the sources stay as they are.

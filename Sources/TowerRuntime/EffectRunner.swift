@@ -81,8 +81,8 @@ final class EffectRunner: @unchecked Sendable {
     func start() {
         current.withLock { c in
             if !c.sources.metrics.isEmpty {
-                let (names, staleAfter) = Self.health(of: c.sources.metrics)
-                post(.sourcesChanged(names, staleAfter: staleAfter ?? Telemetry().staleAfter))
+                let (names, staleAfter, window) = Self.health(of: c.sources.metrics)
+                post(.sourcesChanged(names, staleAfter: staleAfter ?? Telemetry().staleAfter, window: window))
             }
             c.pollers = startPollers(c.sources.metrics, generation: c.generation)
         }
@@ -96,12 +96,14 @@ final class EffectRunner: @unchecked Sendable {
         }
     }
 
-    /// The names the header shows (one per name), and when figures go stale: past two of the
-    /// longest interval (DESIGN §5); nil without sources.
-    static func health(of sources: [any MetricsSource]) -> ([String], TimeInterval?) {
+    /// The names the header shows (one per name), when figures go stale: past two of the longest
+    /// interval (DESIGN §5), nil without sources; and the window their rates are over, when they
+    /// all say the same one.
+    static func health(of sources: [any MetricsSource]) -> ([String], TimeInterval?, Int?) {
         var names: [String] = []
         for src in sources where !names.contains(src.name) { names.append(src.name) }
-        return (names, sources.map { $0.interval * 2 }.max())
+        let windows = Set(sources.map(\.rateWindowSeconds))
+        return (names, sources.map { $0.interval * 2 }.max(), windows.count == 1 ? windows.first! : nil)
     }
 
     /// Called with the lock held (the tasks post through it, so they wait until the swap is done).
@@ -150,8 +152,8 @@ final class EffectRunner: @unchecked Sendable {
             c.client = next.client
             if let sources = next.sources {
                 c.sources = sources
-                let (names, staleAfter) = Self.health(of: sources.metrics)
-                post(.sourcesChanged(names, staleAfter: staleAfter ?? Telemetry().staleAfter))
+                let (names, staleAfter, window) = Self.health(of: sources.metrics)
+                post(.sourcesChanged(names, staleAfter: staleAfter ?? Telemetry().staleAfter, window: window))
             }
             // Kept sources are polled again under the new generation: the old pollers' answers are now dropped.
             c.pollers = startPollers(c.sources.metrics, generation: c.generation)
@@ -171,11 +173,11 @@ final class EffectRunner: @unchecked Sendable {
             }
         case .submit(let request): submit(request)
         case .loadGateways: loadGateways()
-        case .loadAudit:
+        case .loadAudit(let endpoint):
             let (client, gen) = current.withLock { ($0.client, $0.generation) }
             Task.detached { [self] in
                 do {
-                    let page = try await client.recentAudit(limit: 500)
+                    let page = try await client.recentAudit(limit: 500, endpoint: endpoint)
                     let verdict = try? await client.verifyAudit()
                     post(.auditLoaded(page.entries, verdict, at: clock()), ifStill: gen)
                 } catch {
@@ -183,16 +185,24 @@ final class EffectRunner: @unchecked Sendable {
                 }
             }
         case .switchContext(let name): switchContext(name)
+        case .listContexts:
+            do {
+                let names = try hooks.listContexts()
+                post(.notice(names.isEmpty ? "no contexts: add them to the config file" : "contexts: \(names.joined(separator: ", "))  (:ctx NAME switches)"))
+            } catch { post(.notice("cannot read the contexts: \(error)")) }
         case .loadTheme(let name):
             do { post(.themeLoaded(try hooks.resolveTheme(name))) } catch { post(.notice("\(error)")) }
-        case .searchTraces(let endpoint, let path):
+        case .searchTraces(let endpoint, let path, let version, let p99Ms):
             let (source, mapping, gen) = current.withLock { ($0.sources.traces, $0.sources.traceMapping, $0.generation) }
             guard let source else {
                 post(.traceFailed("no trace source: start tower with --traces zipkin=URL (or jaeger=, tempo=), or give the context a traces: block"))
                 return
             }
             Task.detached { [self] in
-                do { post(.tracesLoaded(endpoint: endpoint, try await mapping.triage(source, endpoint: endpoint, path: path)), ifStill: gen) }
+                do {
+                    let found = try await mapping.triage(source, endpoint: endpoint, path: path, version: version, p99Ms: p99Ms)
+                    post(.tracesLoaded(endpoint: endpoint, found, version: version), ifStill: gen)
+                }
                 catch { post(.traceFailed("\(error)"), ifStill: gen) }
             }
         case .loadTrace(let id):

@@ -1,4 +1,5 @@
 import Foundation
+import TowerDomain
 import TowerMetrics
 import TowerTraces
 import Yams
@@ -200,6 +201,15 @@ public struct TowerConfig: Codable, Sendable, Equatable {
         }
         return c
     }
+
+    /// The context a command starts from. A `--registry` given without `--context` starts from
+    /// none: the current context's token, sources and read-only flag belong to its own registry,
+    /// and mixing them with another's puts one environment's figures beside another's routing
+    /// (or sends its token to the wrong registry).
+    public func context(named name: String?, registryFlag: String?) throws -> TowerContext? {
+        if registryFlag != nil && name == nil { return nil }
+        return try context(named: name)
+    }
 }
 
 public struct ConfigError: Error, CustomStringConvertible, Sendable, Equatable {
@@ -216,8 +226,11 @@ public enum TokenSource {
     }
 
     /// The token in `file` (a leading `~` is the home directory), trimmed. Errors name the file,
-    /// never what is in it.
+    /// never what is in it. A file its group or others can read is refused (`SecretFile`).
     public static func readFile(_ file: String) throws(ConfigError) -> String {
+        if let p = SecretFile.permissionProblem((file as NSString).expandingTildeInPath) {
+            throw ConfigError(p.replacingOccurrences(of: (file as NSString).expandingTildeInPath, with: file))
+        }
         guard let raw = try? String(contentsOfFile: (file as NSString).expandingTildeInPath, encoding: .utf8) else {
             throw ConfigError("cannot read token file \(file)")
         }

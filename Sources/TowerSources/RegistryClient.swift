@@ -84,8 +84,9 @@ public struct RegistryClient: Sendable {
     }
 
     /// The newest entries, newest first.
-    public func recentAudit(limit: Int = 100) async throws(RegistryClientError) -> AuditPage {
-        try await get("/v1/audit?limit=\(limit)")
+    /// The newest entries, of one endpoint when `endpoint` is given.
+    public func recentAudit(limit: Int = 100, endpoint: String? = nil) async throws(RegistryClientError) -> AuditPage {
+        try await get("/v1/audit?limit=\(limit)" + (endpoint.map { "&endpoint=" + Self.escape($0) } ?? ""))
     }
 
     /// The registry's verdict on its whole audit chain.

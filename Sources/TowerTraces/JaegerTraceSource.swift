@@ -37,12 +37,12 @@ public final class JaegerTraceSource: HTTPTraceSource {
                 known.withLock { $0 = .v3 }
                 // The gateway answers an empty search with 404 "No traces found" (v1 said 200 []).
                 if r.status == 404 { return [] }
-                return TraceKit.summaries(of: try JaegerDecoder.decodeV3Traces(try TraceHTTP.accepted(r)), errorsOnly: q.errorsOnly, limit: q.limit)
+                return TraceKit.summaries(of: try JaegerDecoder.decodeV3Traces(try TraceHTTP.accepted(r)), errorsOnly: q.errorsOnly, limit: q.limit, endpoint: q.endpoint)
             }
             known.withLock { $0 = .v1 }
         }
         let body = try await http.body("/api/traces", Self.v1Parameters(q))
-        return TraceKit.summaries(of: try JaegerDecoder.decodeV1Traces(body), errorsOnly: q.errorsOnly, limit: q.limit)
+        return TraceKit.summaries(of: try JaegerDecoder.decodeV1Traces(body), errorsOnly: q.errorsOnly, limit: q.limit, endpoint: q.endpoint)
     }
 
     public func trace(id: String) async throws(TraceSourceError) -> Trace {
@@ -88,7 +88,7 @@ public final class JaegerTraceSource: HTTPTraceSource {
         if let op = q.operation, !op.isEmpty { p.append(("operation", op)) }
         p.append(("start", String(TraceKit.micros(q.start))))
         p.append(("end", String(TraceKit.micros(q.end))))
-        if let d = q.minDuration, TraceKit.micros(d) > 0 { p.append(("minDuration", "\(TraceKit.micros(d))us")) }
+        if let d = q.minDuration, TraceKit.micros(d) > 0 { p.append(("minDuration", TraceKit.goDuration(d))) }
         if q.errorsOnly { p.append(("tags", #"{"error":"true"}"#)) }
         p.append(("limit", String(max(1, q.limit))))
         return p

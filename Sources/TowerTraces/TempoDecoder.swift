@@ -5,8 +5,10 @@ import TowerDomain
 public enum TempoDecoder {
     /// `GET /api/search`. Tempo omits zero values: no `traces` means no match, no `durationMs` a
     /// trace under a millisecond, no `errorCount` none. Span and error counts are known only when
-    /// the answer carries `serviceStats`.
-    public static func decodeSearch(_ body: [UInt8]) throws(TraceSourceError) -> [TraceSummary] {
+    /// the answer carries `serviceStats`. The version (`TraceVersion`) comes from a matched span's
+    /// `model.version` attribute when the span sets carry one, else from a service named
+    /// `<endpoint>-<version>` among the service stats.
+    public static func decodeSearch(_ body: [UInt8], endpoint: String? = nil) throws(TraceSourceError) -> [TraceSummary] {
         let what = "Tempo search"
         let answer = try TraceJSON.decode(Search.self, from: body, what: what)
         var out: [TraceSummary] = []
@@ -20,7 +22,9 @@ public enum TempoDecoder {
             out.append(TraceSummary(traceID: id, rootService: t.rootServiceName ?? "", rootName: t.rootTraceName ?? "",
                                     startMicros: t.startTimeUnixNano?.micros ?? 0, durationMicros: overflow ? .max : us,
                                     spanCount: stats.map { Int(clamping: $0.reduce(0) { TraceKit.add($0, $1.spanCount?.value ?? 0) }) },
-                                    errorCount: stats.map { Int(clamping: $0.reduce(0) { TraceKit.add($0, $1.errorCount?.value ?? 0) }) }))
+                                    errorCount: stats.map { Int(clamping: $0.reduce(0) { TraceKit.add($0, $1.errorCount?.value ?? 0) }) },
+                                    version: TraceVersion.of(attributes: t.matchedAttributes, services: (t.serviceStats?.keys).map { $0.sorted() } ?? [],
+                                                             endpoint: endpoint)))
         }
         return out
     }
@@ -43,6 +47,25 @@ public enum TempoDecoder {
             var startTimeUnixNano: WireNanos?
             var durationMs: WireInt?
             var serviceStats: [String: Stats]?
+            var spanSet: LenientSpanSet?
+            var spanSets: [LenientSpanSet]?
+
+            /// The attributes of the matched spans, in the order Tempo gave them.
+            var matchedAttributes: [[String: String]] {
+                ((spanSets ?? []) + (spanSet.map { [$0] } ?? [])).flatMap(\.attributes)
+            }
+        }
+        /// Span sets only lend a version: one that does not read is ignored, never a failed search.
+        struct LenientSpanSet: Decodable {
+            var attributes: [[String: String]] = []
+            struct Spans: Decodable { var spans: [Span]? }
+            struct Span: Decodable { var attributes: [OTLPTraces.KeyValue]? }
+            init(from decoder: any Decoder) throws {
+                let spans = (try? Spans(from: decoder))?.spans ?? []
+                attributes = spans.map { span in
+                    Dictionary((span.attributes ?? []).compactMap { kv in kv.key.map { ($0, kv.value?.text ?? "") } }, uniquingKeysWith: { a, _ in a })
+                }
+            }
         }
         struct Stats: Decodable { var spanCount: WireInt?; var errorCount: WireInt? }
         var traces: [Item]?

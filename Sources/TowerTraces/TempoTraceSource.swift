@@ -11,7 +11,7 @@ public struct TempoTraceSource: HTTPTraceSource {
     public init(_ http: TraceHTTP) { self.http = http }
 
     public func search(_ q: TraceQuery) async throws(TraceSourceError) -> [TraceSummary] {
-        let found = try TempoDecoder.decodeSearch(try await http.body("/api/search", Self.parameters(q))).sorted { $0.startMicros > $1.startMicros }
+        let found = try TempoDecoder.decodeSearch(try await http.body("/api/search", Self.parameters(q)), endpoint: q.endpoint).sorted { $0.startMicros > $1.startMicros }
         return Array(found.prefix(max(0, q.limit)))
     }
 
@@ -29,8 +29,11 @@ public struct TempoTraceSource: HTTPTraceSource {
         if q.errorsOnly { conditions.append("status = error") }
         let start = TraceKit.micros(q.start) / 1_000_000
         let end = max(start + 1, (TraceKit.micros(q.end) + 999_999) / 1_000_000)
-        return [("q", "{ " + conditions.joined(separator: " && ") + " }"), ("limit", String(max(1, q.limit))),
-                ("start", String(start)), ("end", String(end))]
+        var p = [("q", "{ " + conditions.joined(separator: " && ") + " }")]
+        // Tempo's own `minDuration` reads the whole trace's duration; the TraceQL condition above
+        // holds for the matched span. Both, so the threshold holds whichever Tempo applies.
+        if let d = q.minDuration, TraceKit.micros(d) > 0 { p.append(("minDuration", TraceKit.goDuration(d))) }
+        return p + [("limit", String(max(1, q.limit))), ("start", String(start)), ("end", String(end))]
     }
 
     static func quoted(_ s: String) -> String {

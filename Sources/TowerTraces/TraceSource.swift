@@ -23,11 +23,14 @@ public struct TraceQuery: Sendable, Equatable {
     public var limit: Int
     public var start: Date
     public var end: Date
+    /// The endpoint searched for, so a service named `<endpoint>-<version>` gives a trace's
+    /// version (`TraceVersion`). Not sent to the backend.
+    public var endpoint: String?
 
     public init(service: String, operation: String? = nil, minDuration: Duration? = nil, errorsOnly: Bool = false,
-                limit: Int = 20, start: Date, end: Date) {
+                limit: Int = 20, start: Date, end: Date, endpoint: String? = nil) {
         self.service = service; self.operation = operation; self.minDuration = minDuration; self.errorsOnly = errorsOnly
-        self.limit = limit; self.start = start; self.end = end
+        self.limit = limit; self.start = start; self.end = end; self.endpoint = endpoint
     }
 }
 
@@ -62,8 +65,8 @@ extension TraceSummary {
     /// The summary of a whole trace, for backends whose search returns whole traces (Jaeger,
     /// Zipkin). Root: a span without a parent, else one whose parent is not in the trace (the root
     /// may not have arrived yet), else any; the earliest of those. Window: earliest start to latest
-    /// end. Nil for a trace without spans.
-    public init?(summarizing trace: Trace) {
+    /// end. Version by `TraceVersion`'s rule. Nil for a trace without spans.
+    public init?(summarizing trace: Trace, endpoint: String? = nil) {
         guard !trace.spans.isEmpty else { return nil }
         let ids = Set(trace.spans.map(\.spanID))
         var candidates = trace.spans.filter { $0.parentID == nil }
@@ -77,7 +80,8 @@ extension TraceSummary {
         let end = window.map { TraceKit.add($0.startMicros, $0.durationMicros) }.max() ?? start
         self.init(traceID: trace.traceID, rootService: root.service, rootName: root.name, startMicros: start,
                   durationMicros: max(0, TraceKit.subtract(end, start)),
-                  spanCount: trace.spans.count, errorCount: trace.spans.count(where: { $0.status == .error }))
+                  spanCount: trace.spans.count, errorCount: trace.spans.count(where: { $0.status == .error }),
+                  version: TraceVersion.of(trace.spans, endpoint: endpoint))
     }
 }
 
@@ -99,8 +103,8 @@ enum TraceKit {
     }
 
     /// Summaries of whole traces, newest first, as the search of every client returns them.
-    static func summaries(of traces: [Trace], errorsOnly: Bool, limit: Int) -> [TraceSummary] {
-        let all = traces.compactMap(TraceSummary.init(summarizing:))
+    static func summaries(of traces: [Trace], errorsOnly: Bool, limit: Int, endpoint: String? = nil) -> [TraceSummary] {
+        let all = traces.compactMap { TraceSummary(summarizing: $0, endpoint: endpoint) }
             .filter { !errorsOnly || ($0.errorCount ?? 0) > 0 }
             .sorted { $0.startMicros > $1.startMicros }
         return Array(all.prefix(max(0, limit)))
@@ -132,6 +136,15 @@ enum TraceKit {
         return o ? (s > 0 ? .max : .min) : add(m, atto / 1_000_000_000_000)
     }
 
+    /// A Go duration string (Jaeger v1 and Tempo's `minDuration`) in the largest unit that keeps
+    /// it whole: `2s`, `250ms`, `1500us`.
+    static func goDuration(_ d: Duration) -> String {
+        let us = micros(d)
+        if us != 0 && us % 1_000_000 == 0 { return "\(us / 1_000_000)s" }
+        if us != 0 && us % 1000 == 0 { return "\(us / 1000)ms" }
+        return "\(us)us"
+    }
+
     static func micros(_ date: Date) -> Int64 {
         let v = (date.timeIntervalSince1970 * 1_000_000).rounded()
         return v.isFinite ? Int64(Swift.min(Swift.max(v, -9.2e18), 9.2e18)) : 0
@@ -152,14 +165,6 @@ public struct TraceMapping: Sendable, Equatable {
     public func query(endpoint: String, path: String, now: Date, window: TimeInterval = 900, errorsOnly: Bool, limit: Int) -> TraceQuery {
         func fill(_ t: String) -> String { t.replacingOccurrences(of: "{endpoint}", with: endpoint).replacingOccurrences(of: "{path}", with: path) }
         return TraceQuery(service: fill(service), operation: operation.map(fill), errorsOnly: errorsOnly, limit: limit,
-                          start: now.addingTimeInterval(-window), end: now)
-    }
-
-    /// The slowest and the failing traces of an endpoint, one list without duplicates.
-    public func triage(_ source: any TraceSource, endpoint: String, path: String, now: Date = Date()) async throws -> [TraceSummary] {
-        async let slow = source.search(query(endpoint: endpoint, path: path, now: now, errorsOnly: false, limit: 20))
-        async let failing = source.search(query(endpoint: endpoint, path: path, now: now, errorsOnly: true, limit: 10))
-        var seen = Set<String>()
-        return (try await failing + slow).filter { seen.insert($0.traceID).inserted }
+                          start: now.addingTimeInterval(-window), end: now, endpoint: endpoint)
     }
 }

@@ -10,7 +10,7 @@ public struct ZipkinTraceSource: HTTPTraceSource {
 
     public func search(_ q: TraceQuery) async throws(TraceSourceError) -> [TraceSummary] {
         let body = try await http.body("/api/v2/traces", Self.parameters(q))
-        return TraceKit.summaries(of: try ZipkinDecoder.decodeTraces(body), errorsOnly: q.errorsOnly, limit: q.limit)
+        return TraceKit.summaries(of: try ZipkinDecoder.decodeTraces(body), errorsOnly: q.errorsOnly, limit: q.limit, endpoint: q.endpoint)
     }
 
     public func trace(id: String) async throws(TraceSourceError) -> Trace {

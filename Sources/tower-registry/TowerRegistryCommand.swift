@@ -40,6 +40,16 @@ struct Serve: AsyncParsableCommand {
     var xdsAllowNode: [String] = []
     @Option(name: .customLong("xds-retry-after"), help: "Seconds in the Retry-After of an out-of-service endpoint's 503.")
     var xdsRetryAfter: Int = 30
+    @Option(help: "Open connections one IP address may hold; the next is answered 429 and closed.")
+    var maxConnectionsPerAddress: Int = ServerLimits().connectionsPerAddress
+    @Option(help: "Seconds a request's head may take from its first byte (408 after).")
+    var headerTimeout: Double = 10
+    @Option(help: "Seconds a request's body may take after its head (408 after).")
+    var bodyTimeout: Double = 20
+    @Option(help: "Seconds a keep-alive connection may stay idle before it is closed.")
+    var idleTimeout: Double = 30
+    @Option(help: "Failed authentications one IP address may make a second before they are answered 429.")
+    var authFailuresPerSecond: Double = 10
     @Option(help: "Prometheus base URL the rollouts' checks read (without one, every check is inconclusive).")
     var prometheus: String?
     @Option(help: "Metric names for --prometheus: envoy (envoy_cluster_…) or generic (http_requests_total…).")
@@ -55,6 +65,12 @@ struct Serve: AsyncParsableCommand {
         if prometheusTokenFile != nil && prometheus == nil { throw ValidationError("--prometheus-token-file needs --prometheus") }
         if !(0...86400).contains(xdsRetryAfter) { throw ValidationError("--xds-retry-after must be 0 to 86400 seconds") }
         if xdsAllowNode.contains(where: \.isEmpty) { throw ValidationError("--xds-allow-node needs a node id") }
+        if maxConnectionsPerAddress < 1 { throw ValidationError("--max-connections-per-address must be 1 or more") }
+        for (flag, v) in [("--header-timeout", headerTimeout), ("--body-timeout", bodyTimeout), ("--idle-timeout", idleTimeout)]
+        where !(v > 0 && v <= 3600) {
+            throw ValidationError("\(flag) must be more than 0 and at most 3600 seconds")
+        }
+        if !(authFailuresPerSecond > 0) { throw ValidationError("--auth-failures-per-second must be more than 0") }
     }
 
     func run() async throws {
@@ -74,7 +90,10 @@ struct Serve: AsyncParsableCommand {
         defer { loop.cancel() }
         let readyFile = readyFile
         let xds = XDSOptions(allowedNodes: Set(xdsAllowNode), retryAfterSeconds: xdsRetryAfter)
-        let app = buildApplication(store: store, host: host, port: port, logger: logger, xds: xds) { bound in
+        let limits = ServerLimits(connectionsPerAddress: maxConnectionsPerAddress, headerTimeout: .milliseconds(Int64(headerTimeout * 1000)),
+                                  bodyTimeout: .milliseconds(Int64(bodyTimeout * 1000)), idleTimeout: .milliseconds(Int64(idleTimeout * 1000)),
+                                  authFailuresPerSecond: authFailuresPerSecond)
+        let app = buildApplication(store: store, host: host, port: port, logger: logger, xds: xds, limits: limits) { bound in
             let url = "http://\(host):\(bound)"
             logger.notice("listening", metadata: ["url": .string(url), "data": .string(store.path)])
             if let readyFile {
@@ -230,6 +249,7 @@ struct EnvoyBootstrapCommand: ParsableCommand {
         if !(refreshDelay > 0 && refreshDelay <= 3600) { throw ValidationError("--refresh-delay must be more than 0 and at most 3600 seconds") }
         var token: String? = nil
         if let tokenFile {
+            if let p = SecretFile.permissionProblem(tokenFile) { throw ValidationError(p) }
             guard let text = try? String(contentsOfFile: tokenFile, encoding: .utf8) else {
                 throw ValidationError("cannot read the token file \(tokenFile)")
             }

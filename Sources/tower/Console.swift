@@ -32,7 +32,7 @@ struct Console: AsyncParsableCommand {
         let start: ConsoleSources
         do {
             cfg = try TowerConfig.load(path: config ?? TowerConfig.defaultPath())
-            ctx = try cfg.context(named: context)
+            ctx = try cfg.context(named: context, registryFlag: registry)
             token = try TokenSource.read(file: tokenFile ?? ctx?.tokenFile)
             flags = try sources.flags()
             start = try Self.sources(flags, ctx)
@@ -47,12 +47,19 @@ struct Console: AsyncParsableCommand {
         // starting registry). --read-only holds for every context: a session started read-only
         // must not become writable by a switch.
         let readOnlyFlag = readOnly
+        // The config file is read again at each `:ctx`, so a context added or changed since the
+        // console started is the one used.
+        let configPath = config ?? TowerConfig.defaultPath()
         let hooks = ConsoleHooks(switchContext: { name in
+            let cfg = try TowerConfig.load(path: configPath)
             guard let c = try cfg.context(named: name) else { throw ConfigError("no context named '\(name)'") }
             return ContextSwitch(client: RegistryClient(baseURL: c.registry, token: try TokenSource.read(file: c.tokenFile)),
                                  readOnly: readOnlyFlag || c.readOnly == true, sources: try Self.sources(flags, c),
                                  banner: try bannerColor(c))
-        }, resolveTheme: look.themeResolver())
+        }, resolveTheme: look.themeResolver(), listContexts: {
+            let cfg = try TowerConfig.load(path: configPath)
+            return cfg.contexts.map(\.name)
+        })
         let status = try await runConsole(client: RegistryClient(baseURL: url, token: token), sources: start, contextName: ctx?.name ?? "direct",
                                           readOnly: readOnly || ctx?.readOnly == true, banner: try bannerColor(ctx), look: look, hooks: hooks)
         if let status { throw ExitCode(128 + status) }
@@ -96,8 +103,9 @@ func runConsole(client: RegistryClient, sources: ConsoleSources, contextName: St
     let backend: CursesBackend
     do { backend = try CursesBackend(colorsAllowed: !look.noColor) } catch { throw ValidationError("\(error)") }
     let size = backend.size
-    let state = ConsoleState(width: size.width, height: size.height, now: Date(), contextName: contextName, readOnly: readOnly,
+    var state = ConsoleState(width: size.width, height: size.height, now: Date(), contextName: contextName, readOnly: readOnly,
                              banner: banner, keymap: keymap, theme: theme)
+    state.timeZone = .current
     let loop = try ConsoleLoop(backend: backend, client: client, sources: sources, state: state, hooks: hooks)
     return await withCheckedContinuation { (c: CheckedContinuation<Int32?, Never>) in
         let t = Thread { c.resume(returning: loop.run()) }

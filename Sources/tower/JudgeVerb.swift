@@ -77,7 +77,7 @@ struct JudgeCommand: AsyncParsableCommand {
         } else if order.isEmpty {
             print("\(e.name): no version to judge against \(base)")
         } else {
-            print(order.compactMap { v in judgements[v].map { Judging.text(version: v, $0, window: label, minSamples: JudgePolicy.standard.minSamples) } }
+            print(order.compactMap { v in judgements[v].map { Judging.text(version: v, $0, window: label, minSamples: JudgePolicy(e.judge).minSamples) } }
                 .joined(separator: "\n"))
         }
         return Self.exitCode(verdict)

@@ -8,13 +8,14 @@ import TowerMetrics
 enum Judging {
     /// Each non-baseline version's judgement against the baseline (the spec's `baseline`, else the
     /// version with the most weight), from the window counts of `figures` (keyed by `FigureKey`).
-    /// A version without counts is judged `no-data`, with the reason.
-    static func judgements(_ e: Endpoint, figures: [String: Figures], policy: JudgePolicy = .standard) -> [String: Judgement] {
+    /// A version without counts is judged `no-data`, with the reason. By the spec's `judge` settings
+    /// unless a policy is given.
+    static func judgements(_ e: Endpoint, figures: [String: Figures], policy: JudgePolicy? = nil) -> [String: Judgement] {
         let windows = e.versions.map { v in
             let w = figures[EndpointVersionKey(e.name, v.name).description]?.window
             return VersionWindow(name: v.name, weight: v.weight, latencyBuckets: w?.latencyBuckets, requests: w?.requests, errors: w?.errors)
         }
-        return Judge.endpoint(windows, baseline: e.baseline, policy: policy)
+        return Judge.endpoint(windows, baseline: e.baseline, policy: policy ?? JudgePolicy(e.judge))
     }
 
     /// The baseline's name, as `Judge` picks it.
@@ -89,6 +90,17 @@ enum Judging {
         return "\(signed(ms, digits: 1)) ms"
     }
 
+    /// The tail test: "p95 212 → 480 ms [+120, +310] (8 vs 2 % above 250 ms, p = 0.0001)".
+    static func tail(_ t: TailJudgement) -> String {
+        var text = "tail \(t.verdict.rawValue)"
+        if let q = t.quantileMs, q.count == 2 { text += ": p95 \(Int(q[1].rounded())) → \(Int(q[0].rounded())) ms" }
+        if let i = t.intervalMs, i.count == 2 {
+            text += " [\(i[0].map { signed($0, digits: 0) } ?? "−∞"), \(i[1].map { signed($0, digits: 0) } ?? "+∞")]"
+        }
+        let p = t.pValue < 0.0001 ? "p < 0.0001" : "p = \(pValue(t.pValue))"
+        return text + " (above \(Int(t.thresholdMs)) ms: \(grouped(t.above[0]))/\(grouped(t.above[1])), \(p))"
+    }
+
     /// One version's verdict with its evidence, e.g.
     /// `v2 fail against v1 over 5m at 98 %`
     /// `  latency fail: +38 % [+21 %, +55 %] (+12.0 ms), p = 0.0001, n = 412/3,980`.
@@ -107,6 +119,7 @@ enum Judging {
         var l: [String] = []
         if let s = shift(j.latency) { l.append(s) }
         if let p = j.latency.pValue { l.append("p = \(pValue(p))") }
+        if let t = j.latency.tail { l.append(tail(t)) }
         if let n = j.latency.samples, n.count == 2 { l.append("n = \(grouped(n[0]))/\(grouped(n[1]))") }
         lines.append("  latency " + evidence(j.latency.verdict, j.latency.samples, j.latency.samplesNeeded, j.latency.reason, l))
         var e: [String] = []

@@ -59,7 +59,7 @@ struct ConnectionOptions: ParsableArguments {
 
     func client() throws -> (RegistryClient, TowerContext?) {
         let cfg = try TowerConfig.load(path: config ?? TowerConfig.defaultPath())
-        let ctx = try cfg.context(named: context)
+        let ctx = try cfg.context(named: context, registryFlag: registry)
         guard let url = registry ?? ctx?.registry else {
             throw ConfigError("no registry: pass --registry URL or choose a context with --context")
         }

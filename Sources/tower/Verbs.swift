@@ -82,7 +82,10 @@ struct Drain: AsyncParsableCommand {
             if version == nil && confirm != endpoint {
                 throw VerbError(message: "draining the whole endpoint stops all its traffic; repeat its name with --confirm \(endpoint)", code: Exit.invalid)
             }
-            try await applyChange(connection, change, endpoint, verb: "drained") { try await $0.drain(endpoint, version: version, reason: change.reason, expected: $1) }
+            try await applyChange(connection, change, endpoint, verb: "drained", alreadyDone: { e in
+                if let version { return e.version(version).flatMap { $0.state == .serving ? nil : "\(version) already \($0.state.rawValue)" } }
+                return e.state == .outOfService ? "already out of service" : nil
+            }) { try await $0.drain(endpoint, version: version, reason: change.reason, expected: $1) }
         }
     }
 }
@@ -97,7 +100,10 @@ struct Undrain: AsyncParsableCommand {
 
     func run() async throws {
         try await perform(connection.output) {
-            try await applyChange(connection, change, endpoint, verb: "undrained") { try await $0.undrain(endpoint, version: version, reason: change.reason, expected: $1) }
+            try await applyChange(connection, change, endpoint, verb: "undrained", alreadyDone: { e in
+                if let version { return e.version(version).flatMap { $0.state == .serving ? "\(version) already serving" : nil } }
+                return e.state == .serving ? "already serving" : nil
+            }) { try await $0.undrain(endpoint, version: version, reason: change.reason, expected: $1) }
         }
     }
 }
@@ -154,12 +160,34 @@ struct Audit: AsyncParsableCommand {
 
 /// The shared shape of every change verb: connect, refuse when read-only, learn the revision to
 /// expect, make the call, print the result.
+/// `alreadyDone` says when the endpoint is already as the change would leave it (a drain of a
+/// drained version): then nothing is sent and the verb succeeds, saying so, so a runbook can be
+/// re-run (as `kubectl` and Argo treat a change already made). Checked again after a 409, in case
+/// someone else made the same change in between.
 func applyChange(_ connection: ConnectionOptions, _ change: ChangeOptions, _ endpoint: String, verb: String,
+                 alreadyDone: ((Endpoint) -> String?)? = nil,
                  _ call: (RegistryClient, Int64) async throws -> Endpoint) async throws {
     let (client, ctx) = try connection.client()
     try refuseIfReadOnly(change, ctx)
+    if let alreadyDone {
+        let current = try await client.endpoint(endpoint)
+        if let said = alreadyDone(current) { return try showUnchanged(current, said, connection.output) }
+        do {
+            try show(try await call(client, change.expectRevision ?? current.revision), connection.output, verb: verb)
+        } catch let RegistryClientError.refused(problem) where problem.status == 409 {
+            let now = try await client.endpoint(endpoint)
+            guard let said = alreadyDone(now) else { throw RegistryClientError.refused(problem) }
+            try showUnchanged(now, said, connection.output)
+        }
+        return
+    }
     let expected = try await expectedRevision(client, endpoint, change)
     try show(try await call(client, expected), connection.output, verb: verb)
+}
+
+private func showUnchanged(_ e: Endpoint, _ said: String, _ output: OutputFormat) throws {
+    if output == .json { try printJSON(e); return }
+    print("\(e.name): \(said); nothing changed (revision \(e.revision), \(StatusText.split(e)))")
 }
 
 func refuseIfReadOnly(_ change: ChangeOptions, _ ctx: TowerContext?) throws {

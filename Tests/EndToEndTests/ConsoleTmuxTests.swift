@@ -124,7 +124,7 @@ import TowerHTTP
         // One condition on one capture, waited for: a capture can catch the terminal half-way
         // through a redraw (the new "read" drawn, the old error not yet overwritten), so checking the
         // first capture that says "read" for the absence of the error raced (issue 9).
-        let back = term.waitUntil(timeout: 15) { $0.contains("read 0s ago") && !$0.contains("unreachable") }
+        let back = term.waitUntil(timeout: 15) { $0.contains("registry ✓ live") && !$0.contains("unreachable") }
         #expect(back.found, "the console should recover on its own: \(back.screen)")
         term.keys("q")
     }

@@ -58,6 +58,7 @@ import TowerDomain
         defer { prom.stop() }
         let promToken = reg.dataDir + "/prom.token"
         try "prom-s3cret-\(UUID().uuidString)\n".write(toFile: promToken, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: promToken)
         let secret = try String(contentsOfFile: promToken, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         let home = try Self.configHome("""
             currentContext: prod
@@ -87,6 +88,7 @@ import TowerDomain
 
         // A broken token file is said at once, naming the file, not its contents.
         try "   \n".write(toFile: promToken, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: promToken)
         let (broken, _) = try Self.status([], home: home)
         #expect(broken.status == 2 && broken.err.contains("token file \(promToken) is empty"), "\(broken.status) \(broken.err)")
     }

@@ -30,6 +30,8 @@ import TowerDomain
     static func tokenFile(_ reg: RegistryProcess, _ name: String, _ role: String) throws -> String {
         let path = reg.dataDir + "/\(name).token"
         try reg.token(name, role: role).write(toFile: path, atomically: true, encoding: .utf8)
+        // Private, as a token file must be (a readable one is refused).
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
         return path
     }
 
@@ -66,8 +68,14 @@ import TowerDomain
         #expect(try Self.tower(["status", "--registry", "http://127.0.0.1:9", "--token-file", op]).status == 5)
 
         #expect(try Self.tower(["drain", "alpha", "v2", "--reason", "p99 red"] + conn).status == 0)
+        // A runbook re-run: the drain is already made, so the verb succeeds and says so, and no
+        // revision is added.
+        let again = try Self.tower(["drain", "alpha", "v2", "--reason", "p99 red (re-run)"] + conn)
+        #expect(again.status == 0 && again.out.contains("v2 already draining; nothing changed (revision 3"), "\(again.out) \(again.err)")
         #expect(try Self.tower(["drain", "alpha", "--reason", "x"] + conn).status == 2, "whole-endpoint drain needs --confirm")
         #expect(try Self.tower(["undrain", "alpha", "v2", "--reason", "fixed"] + conn).status == 0)
+        let undrainAgain = try Self.tower(["undrain", "alpha", "v2", "--reason", "fixed (re-run)"] + conn)
+        #expect(undrainAgain.status == 0 && undrainAgain.out.contains("v2 already serving; nothing changed (revision 4"), "\(undrainAgain.out)")
         let back = try Self.tower(["rollback", "alpha", "--to", "2", "--reason", "back to canary", "--output", "json"] + conn)
         #expect(back.status == 0, "\(back.err)")
         #expect(try Wire.decoder().decode(Endpoint.self, from: Data(back.out.utf8)).weights == ["v1": 70, "v2": 30])

@@ -25,7 +25,9 @@ import TowerDomain
         #expect(j.verdict == .pass)
         #expect(j.baseline == "v1")
         #expect(j.latency.samples == [400, 4000])
-        #expect(j.latency.shiftMs == 0)
+        // The rank test does not reject, so there is no shift interval to weigh (nor its cost).
+        #expect(j.latency.pValue == 1)
+        #expect(j.latency.shiftMs == nil && j.latency.intervalMs == nil)
         #expect(j.latency.verdict == .pass && j.errors.verdict == .pass)
     }
 
@@ -148,5 +150,24 @@ import TowerDomain
     @Test func theBenchmarkJudgesTheWholeFleet() {
         let f = JudgeBenchmark.run(endpoints: 20, versions: 3, buckets: 20, repeats: 1)
         #expect(f.judgements == 40)
+    }
+}
+
+@Suite struct JudgePolicyFromSpecTests {
+    @Test func absentSettingsAreTheDefaultsAndPointsBecomeARatio() {
+        #expect(JudgePolicy(nil) == .standard)
+        let p = JudgePolicy(JudgeSpec(errorTolerancePoints: 0.5, minSamples: 200))
+        #expect(p.errorTolerance == 0.005 && p.minSamples == 200)
+        #expect(p.confidence == 0.98 && p.latencyTolerance == 0.25)
+    }
+
+    @Test func theEndpointsSettingsDecideTheVerdict() {
+        // 400 canary requests: enough by default, not by a spec asking for 1,000.
+        let canary = JudgeTests.window("v2", weight: 10, JudgeTests.base.map { $0 / 10 })
+        let base = JudgeTests.window("v1", weight: 90, JudgeTests.base)
+        #expect(Judge.endpoint([base, canary], policy: JudgePolicy(nil))["v2"]?.verdict == .pass)
+        let strict = Judge.endpoint([base, canary], policy: JudgePolicy(JudgeSpec(minSamples: 1000)))["v2"]
+        #expect(strict?.verdict == .inconclusive)
+        #expect(strict?.latency.samplesNeeded == [600, 0])
     }
 }

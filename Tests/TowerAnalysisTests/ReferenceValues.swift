@@ -58,5 +58,17 @@ let zReferences: [ZReference] = [
     ZReference(name: "huge", canaryErrors: 1000100, canaryTotal: 1000000000, baselineErrors: 1000000, baselineTotal: 1000000000, p: 0.4718006341318372),
 ]
 
+/// The latency tail test: threshold (the bound at or below the pooled p95), requests above it, and
+/// scipy.stats.fisher_exact(..., alternative="greater") or the pooled z-test on them.
+struct TailReference: Sendable { let name: String; let bounds: [Double]; let x: [UInt64]; let y: [UInt64]; let thresholdMs: Double; let aboveX: UInt64; let aboveY: UInt64; let test: String; let p: Double }
+
+let tailReferences: [TailReference] = [
+    TailReference(name: "p99Doubled", bounds: [5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0, .infinity], x: [2, 11, 71, 108, 92, 68, 6, 2, 0], y: [40, 270, 1020, 1010, 720, 170, 8, 2, 0], thresholdMs: 100.0, aboveX: 76, aboveY: 180, test: "fisher", p: 2.2411696231078142e-20),
+    TailReference(name: "aa", bounds: [5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0, .infinity], x: [4, 26, 105, 104, 71, 17, 1, 0, 0], y: [40, 270, 1020, 1010, 720, 170, 8, 2, 0], thresholdMs: 100.0, aboveX: 18, aboveY: 180, test: "fisher", p: 0.5586271829284957),
+    TailReference(name: "canaryLighter", bounds: [10.0, 50.0, 100.0, .infinity], x: [30, 60, 10, 0], y: [20, 50, 20, 10], thresholdMs: 100.0, aboveX: 0, aboveY: 10, test: "fisher", p: 1.0),
+    TailReference(name: "allInInf", bounds: [10.0, .infinity], x: [0, 5], y: [0, 7], thresholdMs: 10.0, aboveX: 5, aboveY: 7, test: "fisher", p: 1.0),
+    TailReference(name: "large", bounds: [5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0, .infinity], x: [400, 2700, 10200, 10100, 7200, 1900, 90, 20, 5], y: [4000, 27000, 102000, 101000, 72000, 17000, 800, 200, 40], thresholdMs: 100.0, aboveX: 2015, aboveY: 18040, test: "z", p: 2.496112277221068e-06),
+]
+
 /// scipy.stats.norm.ppf(0.99), the two-sided z at 0.98.
 let normalQuantile099 = 2.3263478740408408

@@ -92,7 +92,7 @@ import TowerDomain
     }
 
     @Test func eachStateAsText() {
-        #expect(Self.header([Self.gw("e", inSync: true)]).0.contains(" registry ✓ read 1s ago  gateway ✓ "))
+        #expect(Self.header([Self.gw("e", inSync: true)]).0.contains(" registry ✓ live  gateway ✓ "))
         #expect(Self.header([Self.gw("e", inSync: false)], at: 4.9).0.contains(" gateway … syncing "))
         #expect(Self.header([Self.gw("e", inSync: false)], at: 7).0.contains(" gateway ✗ behind 7s "))
         #expect(Self.header([Self.gw("e", inSync: true, polled: 12)]).0.contains(" gateway ✗ silent 12s "))

@@ -72,4 +72,16 @@ import TowerDomain
         #expect(Sparkline.render([0, 0], width: 2) == "▁▁")
         #expect(Sparkline.render([0, 8], width: 2, ascii: true) == "_#")
     }
+
+    /// Side by side, sparklines share one scale (issue 11): a flat 190 ms line must not look like a
+    /// flat 950 ms one, and the title names the top.
+    @Test func sparklinesOnAScreenShareOneScaleNamedInTheTitle() {
+        let top = Sparkline.top(of: [[100, 200], [800, 400, nil]], width: 12)
+        #expect(top == 800)
+        #expect(Sparkline.render([100, 200], width: 2, top: top) == "▂▃")
+        #expect(Sparkline.render([800, 400], width: 2, top: top) == "█▅")
+        #expect(Sparkline.top(of: [[nil], []], width: 4) == nil)
+        let s = Self.live(width: 120, height: 30)
+        #expect(view(s).text.contains("P99 ≤950ms"), "the overview's trend column names its scale")
+    }
 }

@@ -146,7 +146,8 @@ import TowerDomain
     @Test func sortingPutsTroubleFirstByDefaultAndCycles() {
         var s = CF.loaded()
         s.sort = .attention
-        #expect(s.visibleEndpoints.map(\.name) == ["vision-ocr", "translate-ru", "fraud-score", "alpha", "doc-embed"])
+        // fraud-score's failed gate is on v4, at weight 0: not an incident, so it sorts with the healthy.
+        #expect(s.visibleEndpoints.map(\.name) == ["vision-ocr", "translate-ru", "alpha", "doc-embed", "fraud-score"])
         CF.keys(&s, [.char("o")])
         #expect(s.sort == .name && s.visibleEndpoints.first?.name == "alpha")
         CF.keys(&s, [.char("o")])
@@ -155,9 +156,10 @@ import TowerDomain
 
     @Test func theCommandLineOpensTheAuditAndSwitchesContextAndTheme() {
         var s = CF.loaded()
-        #expect(CF.keys(&s, [.char(":")] + CF.type("audit") + [.enter]) == [.loadAudit])
+        #expect(CF.keys(&s, [.char(":")] + CF.type("audit") + [.enter]) == [.loadAudit()])
         #expect(s.screen == .audit)
         #expect(CF.keys(&s, [.char(":")] + CF.type("ctx prod") + [.enter]) == [.switchContext("prod")])
+        #expect(CF.keys(&s, [.char(":")] + CF.type("ctx") + [.enter]) == [.listContexts], "`:ctx` alone lists them")
         #expect(CF.keys(&s, [.char(":")] + CF.type("theme light") + [.enter]) == [.loadTheme("light")])
         CF.keys(&s, [.char(":")] + CF.type("bogus") + [.enter])
         #expect(s.toast?.hasPrefix("unknown command :bogus") == true)
@@ -216,7 +218,7 @@ import TowerDomain
         #expect(!s.isStale && s.registryError == nil)
         // Nothing of the error is left on screen once the registry reads again (issue 9's flaky tmux test).
         let back = view(s).text
-        #expect(back.contains("registry ✓ read 0s ago") && !back.contains("unreachable"), "\(back)")
+        #expect(back.contains("registry ✓ live") && !back.contains("unreachable"), "\(back)")
     }
 
     @Test func theAuditFilterMatchesActorsEndpointsAndReasons() {

@@ -65,13 +65,15 @@ import Yams
     /// with everything set, and require only keys that are always there.
     @Test func theSpecFieldsAreDocumentedWhereTheyTravel() async throws {
         try await Harness.run { h, c in
-            let put = try await c.call(.put, "/v1/endpoints/alpha", token: h.admin, ifMatch: "\"1\"", json: SLOSpecTests.withSLO)
+            let withAll = SLOSpecTests.alphaSpec(#""baseline":"v1","slo":\#(SLOSpecTests.sloJSON),"judge":\#(JudgeSpecRouterTests.judgeJSON),"reason":"all","#)
+            let put = try await c.call(.put, "/v1/endpoints/alpha", token: h.admin, ifMatch: "\"1\"", json: withAll)
             #expect(put.status == 200)
             let endpoint = try #require(try JSONSerialization.jsonObject(with: put.body) as? [String: Any])
             let entry = try #require(try await h.store.recentAudit(limit: 1, endpoint: "alpha").entries.first)
             let sent: [(String, [String: Any])] = [
                 ("Endpoint", endpoint),
                 ("SLO", try #require(endpoint["slo"] as? [String: Any])),
+                ("JudgeSpec", try #require(endpoint["judge"] as? [String: Any])),
                 ("AuditEntry", try #require(try JSONSerialization.jsonObject(with: Wire.encoder().encode(entry)) as? [String: Any])),
             ]
             for (schema, object) in sent {
@@ -79,9 +81,10 @@ import Yams
                 #expect(Set(object.keys).isSubset(of: doc.properties), "\(schema): undocumented \(Set(object.keys).subtracting(doc.properties))")
                 #expect(doc.required.isSubset(of: Set(object.keys)), "\(schema): required but absent \(doc.required.subtracting(object.keys))")
             }
-            #expect(try Self.schemaProperties("AuditEntry").properties.isSuperset(of: ["sloBefore", "sloAfter", "baselineBefore", "baselineAfter"]))
+            #expect(try Self.schemaProperties("AuditEntry").properties.isSuperset(of: ["sloBefore", "sloAfter", "baselineBefore", "baselineAfter", "judgeBefore", "judgeAfter"]))
             // What the PUT body reads (SpecBody, every field set) is what EndpointSpec documents.
-            let body = SpecBody(name: "alpha", path: "/a", owner: "o", versions: [], reason: "r", override: true, baseline: "v1", slo: SLOSpecTests.slo)
+            let body = SpecBody(name: "alpha", path: "/a", owner: "o", versions: [], reason: "r", override: true, baseline: "v1", slo: SLOSpecTests.slo,
+                                judge: JudgeSpecRouterTests.judge)
             let keys = Set(try #require(try JSONSerialization.jsonObject(with: Wire.encoder().encode(body)) as? [String: Any]).keys)
             #expect(keys == (try Self.schemaProperties("EndpointSpec").properties))
         }
@@ -117,7 +120,8 @@ import Yams
             if op.path == "/v1/watch" { return ("/v1/watch?timeout=99", h.viewer, nil, nil) }
             if op.path == "/v1/audit" { return ("/v1/audit?after=x", h.viewer, nil, nil) }
             if op.path.hasSuffix("/revisions") { return (uri + "?limit=0", h.viewer, nil, nil) }
-            if op.method == "DELETE" { return (uri, h.admin, "\"1\"", "{oops") }
+            // DELETE reads no body: its 400 is a malformed If-Match (digits only, as the pattern says).
+            if op.method == "DELETE" { return (uri + "?reason=r", h.admin, "\"+1\"", nil) }
             if op.method == "PUT" { return ("/v1/endpoints/beta", h.admin, nil, "{oops") }
             return (uri, roleToken, "\"1\"", "{oops")
         case 401:

@@ -253,15 +253,22 @@ final class FakeMetrics: RolloutMetricsReader, Sendable {
                 await ctl.tick()
                 try await Task.sleep(for: .milliseconds(100))
             }
-            // Run the loop for about four intervals.
-            while Date().timeIntervalSince(start) < 5 {
+            // Run the loop until every rollout has had several rounds (a condition, not a time: on
+            // two busy cores the four intervals this takes idle can take much longer).
+            func roundsSoFar() async throws -> Int {
+                var n = 0
+                for i in 0..<10 { n += try await h.store.rolloutStatus(endpoint: "m\(i)").current?.rounds.count ?? 0 }
+                return n
+            }
+            var rounds = 0
+            while Date().timeIntervalSince(start) < 60 {
                 await ctl.tick()
+                rounds = try await roundsSoFar()
+                if rounds >= 30 { break }
                 try await Task.sleep(for: .milliseconds(50))
             }
             let elapsed = Date().timeIntervalSince(start)
             let reads = ctl.reads.load(ordering: .relaxed)
-            var rounds = 0
-            for i in 0..<10 { rounds += try await h.store.rolloutStatus(endpoint: "m\(i)").current?.rounds.count ?? 0 }
             #expect(rounds >= 30, "every rollout had its rounds: \(rounds)")
             #expect(Double(reads) <= elapsed * 2 + 1, "\(reads) reads in \(elapsed) s for \(rounds) rounds")
         }

@@ -141,10 +141,24 @@ final class CountingSource: MetricsSource, @unchecked Sendable {
     }
 
     @Test func staleAfterIsTwoOfTheLongestIntervals() throws {
-        let (names, staleAfter) = EffectRunner.health(of: [CountingSource(name: "scrape", rps: 1, interval: 1),
-                                                          CountingSource(name: "prometheus", rps: 1, interval: 3),
-                                                          CountingSource(name: "scrape", rps: 1, interval: 1)])
+        let (names, staleAfter, window) = EffectRunner.health(of: [CountingSource(name: "scrape", rps: 1, interval: 1),
+                                                                  CountingSource(name: "prometheus", rps: 1, interval: 3),
+                                                                  CountingSource(name: "scrape", rps: 1, interval: 1)])
         #expect(names == ["scrape", "prometheus"] && staleAfter == 6)
+        #expect(window == nil, "sources that do not say their window")
         #expect(EffectRunner.health(of: []).1 == nil)
+    }
+
+    @Test func theWindowIsTheSourcesOwnWhenTheyAgree() throws {
+        let scrape = ScrapeMetricsSource(urls: [], interval: 5)
+        #expect(EffectRunner.health(of: [scrape]).2 == 5, "a scrape source's rates are between two scrapes")
+        let prom = PrometheusMetricsSource(client: try PrometheusClient(baseURL: "http://127.0.0.1:9"), profile: try MetricsProfile(kind: .envoy, windowSeconds: 60))
+        #expect(EffectRunner.health(of: [prom]).2 == 60)
+        #expect(EffectRunner.health(of: [prom, scrape]).2 == nil, "two windows: neither is shown as the one")
+        // The console shows it beside the figures.
+        var s = ConsoleState(width: 80, height: 24, now: Date())
+        _ = update(&s, .sourcesChanged(["prometheus"], staleAfter: 10, window: 60))
+        _ = update(&s, .endpointsLoaded(EndpointList(endpoints: [], auditSeq: 1), at: Date()))
+        #expect(view(s).text.contains("ERR/1m"))
     }
 }

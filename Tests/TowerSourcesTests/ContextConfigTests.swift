@@ -66,6 +66,15 @@ import TowerDomain
         #expect(local.metrics == nil && local.traces == nil)
     }
 
+    /// Environments must not mix (issue 11): `--registry` without `--context` takes nothing from
+    /// the current context, whose sources and token belong to another registry.
+    @Test func aRegistryFlagWithoutAContextStartsFromNone() throws {
+        let cfg = try Self.parse(Self.full)
+        #expect(try cfg.context(named: nil, registryFlag: "http://elsewhere:8470") == nil)
+        #expect(try cfg.context(named: nil, registryFlag: nil)?.name == "prod", "no flag: the current context")
+        #expect(try cfg.context(named: "local", registryFlag: "http://elsewhere:8470")?.name == "local", "both named: the context's sources are asked for")
+    }
+
     @Test func oneScrapeURLMayBeWrittenWithoutAList() throws {
         let cfg = try Self.parse(Self.context("metrics: {scrape: http://127.0.0.1:9464/metrics}"))
         #expect(cfg.contexts[0].metrics?.scrape == ["http://127.0.0.1:9464/metrics"])
@@ -214,11 +223,13 @@ import TowerDomain
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try "  \n".write(toFile: dir + "/empty", atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: dir + "/empty")
         let empty = SourceSettings(prometheus: .init(url: "http://p", tokenFile: dir + "/empty", queries: [:]))
         #expect(throws: ConfigError("token file \(dir)/empty is empty")) { try empty.metricsSources() }
         let missing = SourceSettings(prometheus: .init(url: "http://p", tokenFile: dir + "/missing", queries: [:]))
         #expect(throws: ConfigError("cannot read token file \(dir)/missing")) { try missing.metricsSources() }
         try "s3cret\n".write(toFile: dir + "/ok", atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: dir + "/ok")
         let ok = SourceSettings(prometheus: .init(url: "http://p", tokenFile: dir + "/ok", queries: [:]))
         #expect(try ok.metricsSources().count == 1)
     }

@@ -56,7 +56,7 @@ import TowerHTTP
         #expect(jaeger.api == .v1)
         #expect(fake.log.paths == ["/api/v3/traces", "/api/traces"])
         #expect(fake.log.lastQuery == ["service": "my.service", "operation": "I'm a server span", "start": "1544712000000000",
-                                       "end": "1544713000500000", "minDuration": "250000us", "limit": "5"])
+                                       "end": "1544713000500000", "minDuration": "250ms", "limit": "5"])
         _ = try? await jaeger.search(q)
         #expect(fake.log.lastQuery["tags"] == #"{"error":"true"}"#)
         let t = try await jaeger.trace(id: "W47/95gDgQPSabYzgT/GDA==")

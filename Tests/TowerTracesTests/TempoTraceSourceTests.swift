@@ -16,7 +16,7 @@ import TowerHTTP
         #expect(found.map(\.traceID) == ["00000000000000000d6e9329d67b6146", "00000000000000004bf92f3577b34da6"])
         #expect(fake.log.lastQuery == [
             "q": #"{ resource.service.name = "check\"out" && name = "POST /v1/models/alpha:predict" && duration >= 100000us && status = error }"#,
-            "limit": "2", "start": "1767225000", "end": "1767225901",
+            "minDuration": "100ms", "limit": "2", "start": "1767225000", "end": "1767225901",
         ])
         #expect(fake.log.urls[0].contains("q=%7B%20resource.service.name%20%3D%20%22check%5C%22out%22"))
         #expect(fake.log.requests.withLock { $0[0].headers.contains { $0 == ("X-Scope-OrgID", "ops") } })

@@ -172,6 +172,64 @@ for name, (e1, n1), (e2, n2) in ZTEST:
     p(f'    ZReference(name: "{name}", canaryErrors: {e1}, canaryTotal: {n1}, baselineErrors: {e2}, baselineTotal: {n2}, p: {float(stats.norm.sf(z))!r}),')
 p("]")
 p("")
+# The latency tail test: the highest finite bound with at least 5 % of the pooled requests above it,
+# the requests above it per side, and the one-sided test on them (Fisher below the z-test's size,
+# as ErrorComparison.usesZTest decides), from SciPy on the expanded counts.
+TAIL = [
+    ("p99Doubled", [5, 10, 25, 50, 100, 250, 500, 1000, math.inf],
+     [2, 11, 71, 108, 92, 68, 6, 2, 0], [40, 270, 1020, 1010, 720, 170, 8, 2, 0]),
+    ("aa", [5, 10, 25, 50, 100, 250, 500, 1000, math.inf],
+     [4, 26, 105, 104, 71, 17, 1, 0, 0], [40, 270, 1020, 1010, 720, 170, 8, 2, 0]),
+    ("canaryLighter", [10, 50, 100, math.inf], [30, 60, 10, 0], [20, 50, 20, 10]),
+    ("allInInf", [10, math.inf], [0, 5], [0, 7]),
+    ("large", [5, 10, 25, 50, 100, 250, 500, 1000, math.inf],
+     [400, 2700, 10200, 10100, 7200, 1900, 90, 20, 5], [4000, 27000, 102000, 101000, 72000, 17000, 800, 200, 40]),
+]
+
+
+def tail_threshold(bounds, a, b):
+    finite = len(bounds) - 1 if math.isinf(bounds[-1]) else len(bounds)
+    limit = 0.95 * (sum(a) + sum(b))
+    cum = 0
+    chosen = 0
+    for k in range(finite):
+        cum += a[k] + b[k]
+        if cum > limit:
+            break
+        chosen = k
+    return chosen
+
+
+def uses_z(c_err, c_n, b_err, b_n):
+    if c_n < 1000 or b_n < 1000:
+        return False
+    n = c_n + b_n
+    errors = c_err + b_err
+    return min(errors, n - errors) * min(c_n, b_n) / n >= 5
+
+
+p("/// The latency tail test: threshold (the bound at or below the pooled p95), requests above it, and")
+p("/// scipy.stats.fisher_exact(..., alternative=\"greater\") or the pooled z-test on them.")
+p("struct TailReference: Sendable { let name: String; let bounds: [Double]; let x: [UInt64]; let y: [UInt64]; let thresholdMs: Double; let aboveX: UInt64; let aboveY: UInt64; let test: String; let p: Double }")
+p("")
+p("let tailReferences: [TailReference] = [")
+for name, bounds, a, b in TAIL:
+    t = tail_threshold(bounds, a, b)
+    # Expanded: one value per request, the bucket's index; above the threshold is index > t.
+    x = expand(a)
+    y = expand(b)
+    ax, ay = int((x > t).sum()), int((y > t).sum())
+    nx, ny = len(x), len(y)
+    if uses_z(ax, nx, ay, ny):
+        pooled = (ax + ay) / (nx + ny)
+        se = math.sqrt(pooled * (1 - pooled) * (1 / nx + 1 / ny))
+        pv, test = float(stats.norm.sf((ax / nx - ay / ny) / se)), "z"
+    else:
+        pv, test = float(stats.fisher_exact([[ax, nx - ax], [ay, ny - ay]], alternative="greater").pvalue), "fisher"
+    bs = "[" + ", ".join(".infinity" if math.isinf(v) else repr(float(v)) for v in bounds) + "]"
+    p(f'    TailReference(name: "{name}", bounds: {bs}, x: {a}, y: {b}, thresholdMs: {float(bounds[t])!r}, aboveX: {ax}, aboveY: {ay}, test: "{test}", p: {pv!r}),')
+p("]")
+p("")
 p(f"/// scipy.stats.norm.ppf(0.99), the two-sided z at 0.98.")
 p(f"let normalQuantile099 = {float(stats.norm.ppf(0.99))!r}")
 
