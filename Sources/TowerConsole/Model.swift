@@ -236,7 +236,21 @@ public struct ConsoleState: Equatable, Sendable {
     /// with a thousand endpoints, sorting per frame would be most of the frame's cost.
     public private(set) var visibleEndpoints: [Endpoint] = []
 
-    private mutating func refreshVisible() { visibleEndpoints = sorted(filtered) }
+    private mutating func refreshVisible() {
+        visibleEndpoints = sorted(filtered)
+        rolloutsChanged()
+    }
+
+    /// The widest mark the overview's ROLLOUT column has to show (0: none, so no column); kept
+    /// here, like `alertWidth`, so a frame does not compute every row's mark to lay out (with a
+    /// thousand endpoints that tripled the frame's time).
+    public private(set) var rolloutWidth = 0
+
+    /// After the rollouts read or the rows shown changed.
+    mutating func rolloutsChanged() {
+        let g = Glyphs(ascii: ascii)
+        rolloutWidth = visibleEndpoints.reduce(0) { max($0, RolloutText.overviewMark($1, self, g)?.text.count ?? 0) }
+    }
 
     /// The widest mark the overview's ALERT column has to show (0: no row is marked, so the
     /// column is left out); kept here so a frame does not compute every row's mark to lay out.

@@ -84,8 +84,7 @@ private func liveOverview(_ f: inout Frame, _ s: ConsoleState, _ r: Rect, _ g: G
 
 /// The ROLLOUT column, there only while some row has a rollout mark (see `RolloutText.overviewMark`).
 private func rolloutColumn(_ s: ConsoleState, _ g: Glyphs) -> [TableColumn<Endpoint>] {
-    let marks = s.visibleEndpoints.compactMap { RolloutText.overviewMark($0, s, g)?.text.count }
-    guard let widest = marks.max() else { return [] }
-    let width = min(26, widest)
+    guard s.rolloutWidth > 0 else { return [] }
+    let width = min(26, s.rolloutWidth)
     return [TableColumn("ROLLOUT", minWidth: min(12, width), maxWidth: width) { e in RolloutText.overviewMark(e, s, g) ?? "" }]
 }

@@ -117,4 +117,5 @@ func rolloutLoaded(_ state: inout ConsoleState, _ status: RolloutStatus, at: Dat
     state.rollouts.status[status.endpoint] = status
     state.rollouts.skew[status.endpoint] = status.now.timeIntervalSince(at)
     state.rollouts.error[status.endpoint] = nil
+    state.rolloutsChanged()
 }
