@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 import TowerDomain
 import TowerRollouts
 
@@ -161,9 +162,38 @@ extension RegistryStore {
         try saveRollout(r, db: db)
     }
 
-    static func encodeRollout(_ r: Rollout) throws -> String { String(decoding: try Wire.encoder().encode(r), as: UTF8.self) }
+    static func encodeRollout(_ r: Rollout) throws -> String {
+        String(decoding: try Wire.encoder().encode(r), as: UTF8.self)
+    }
 
-    static func decodeRollout(_ body: String) throws -> Rollout { try Wire.decoder().decode(Rollout.self, from: Data(body.utf8)) }
+    static func decodeRollout(_ body: String) throws -> Rollout {
+        if let r = decoded.lookup(body) { return r }
+        let r = try Wire.decoder().decode(Rollout.self, from: Data(body.utf8))
+        decoded.remember(body, r)
+        return r
+    }
+
+    /// Rows already decoded, by their exact text. The loop re-reads every active rollout after each
+    /// commit and each pass reads its rows again inside the transaction; decoding the same JSON again
+    /// and again was half the registry's CPU with 100 rollouts (perf; docs/performance.md). Decoding
+    /// is a pure function of the text, so a hit is the value a decode would give. (Encoding does not
+    /// fill it: a value in memory can hold times finer than the text keeps.)
+    static let decoded = DecodedRollouts()
+}
+
+final class DecodedRollouts: Sendable {
+    private let memo = Mutex<[String: Rollout]>([:])
+    /// Two rows per active rollout (before and after a pass) fit with room; past that, start over.
+    static let capacity = 1024
+
+    func lookup(_ body: String) -> Rollout? { memo.withLock { $0[body] } }
+
+    func remember(_ body: String, _ r: Rollout) {
+        memo.withLock { m in
+            if m.count >= Self.capacity { m.removeAll(keepingCapacity: true) }
+            m[body] = r
+        }
+    }
 }
 
 extension Endpoint {

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Synchronization
 import Testing
 import TowerDomain
@@ -86,6 +87,23 @@ final class FakeMetrics: RolloutMetricsReader, Sendable {
             #expect(entries[2].action == .drain && entries[2].version == "v1")
             #expect(entries.map(\.toRevision) == [2, 3, 4])
             #expect(try h.store.verifyAudit() == nil)
+        }
+    }
+
+    /// The loop reads every active row after each commit; a row read again is not decoded again,
+    /// and what comes back is what a decode of the stored text gives.
+    @Test func storedRowsAreDecodedOnceAndTheMemoIsBounded() async throws {
+        try await Harness.run { h, c in
+            #expect(try await Self.start(c, h).status == 201)
+            let body = try #require(try await h.store.pool.read { db in try String.fetchOne(db, sql: "SELECT body FROM rollout") })
+            let fresh = try Wire.decoder().decode(Rollout.self, from: Data(body.utf8))
+            let first = try h.store.activeRollouts(), again = try h.store.activeRollouts()
+            #expect(first == [fresh] && again == [fresh])
+            #expect(RegistryStore.decoded.lookup(body) == fresh)
+            let memo = DecodedRollouts()
+            for i in 0...DecodedRollouts.capacity { memo.remember("row \(i)", fresh) }
+            #expect(memo.lookup("row \(DecodedRollouts.capacity)") == fresh)
+            #expect(memo.lookup("row 0") == nil)
         }
     }
 
