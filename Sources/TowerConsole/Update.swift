@@ -14,6 +14,7 @@ public func update(_ state: inout ConsoleState, _ message: Message) -> [Effect] 
         state.now = now
         state.resolveDrains()
         return requestGateways(&state, at: now, now: false) + rolloutRequests(&state, force: false)
+            + rolloutListRequests(&state, force: false)
     case .endpointsLoaded(let list, let at):
         let selected = state.selectedEndpoint?.name
         let onScreen = state.selectedEndpoint
@@ -28,7 +29,7 @@ public func update(_ state: inout ConsoleState, _ message: Message) -> [Effect] 
         state.selection = min(state.selection, max(0, state.visibleEndpoints.count - 1))
         // Weights, versions or the named baseline may have changed: the verdicts follow them.
         judge(&state, state.endpoints)
-        var effects: [Effect] = [.watch(after: list.auditSeq)]
+        var effects: [Effect] = [.watch(after: list.auditSeq)] + rolloutListRequests(&state, force: true)
         var targets: [String: SLO] = [:]
         for e in list.endpoints { if let slo = e.slo { targets[e.name] = slo } }
         if targets != state.slo.targets {
@@ -219,6 +220,9 @@ public func update(_ state: inout ConsoleState, _ message: Message) -> [Effect] 
     case .rolloutFailed(let endpoint, let why, let at):
         state.now = max(state.now, at)
         state.rollouts.error[endpoint] = why
+        return []
+    case .rolloutListLoaded(let list, let at):
+        rolloutListLoaded(&state, list, at: at)
         return []
     case .rolloutChanged(let status, let verb):
         rolloutLoaded(&state, status, at: state.now)

@@ -25,6 +25,10 @@ struct RolloutRoutes {
             response.status = .created
             return response
         }
+        v1.get("rollouts") { _, ctx in
+            _ = try ctx.require(.viewer)
+            return json(try Wire.encoder().encode(try await store.rolloutList()))
+        }
         v1.get("endpoints/{name}/rollout") { _, ctx in
             _ = try ctx.require(.viewer)
             return try await status(try ctx.parameters.require("name"))

@@ -61,6 +61,25 @@ extension RegistryStore {
         return RolloutStatus(endpoint: name, now: Timestamp.now(), current: current, last: last)
     }
 
+    /// Every running or paused rollout, and each other endpoint's last one if it finished within
+    /// `RolloutList.recent`, as the overview marks them.
+    public func rolloutList() async throws -> RolloutList {
+        let now = Timestamp.now()
+        let rows = try await pool.read { db in
+            try String.fetchAll(db, sql: """
+                SELECT body FROM rollout WHERE active = 1
+                   OR id IN (SELECT MAX(id) FROM rollout WHERE active = 0 GROUP BY endpoint)
+                ORDER BY endpoint, id
+                """).map(Self.decodeRollout)
+        }
+        let active = Set(rows.filter(\.isActive).map(\.endpoint))
+        let recent = now.addingTimeInterval(-RolloutList.recent)
+        let shown = rows.filter { r in
+            r.isActive || (!active.contains(r.endpoint) && (r.finishedAt ?? .distantPast) >= recent)
+        }
+        return RolloutList(now: now, rollouts: shown.map(RolloutSummary.init))
+    }
+
     /// Every running or paused rollout.
     public func activeRollouts() throws -> [Rollout] {
         try pool.read { db in

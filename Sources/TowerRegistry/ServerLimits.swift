@@ -109,6 +109,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     private var counted = false
     private var awaitingHead = true
     private var headTimer: Scheduled<Void>?
+    private var closeAfterFlush = false
 
     init(limits: ServerLimits, counter: ConnectionCounter, logger: Logger) {
         self.limits = limits; self.counter = counter; self.logger = logger
@@ -162,6 +163,14 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         context.write(data, promise: promise)
     }
 
+    func flush(context: ChannelHandlerContext) {
+        context.flush()
+        guard closeAfterFlush else { return }
+        closeAfterFlush = false
+        // A moment for the answer to leave before the close, as `refuse` gives its own.
+        context.eventLoop.assumeIsolatedUnsafeUnchecked().scheduleTask(in: .milliseconds(200)) { context.close(promise: nil) }
+    }
+
     func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
         if event is RequestHeadRead {
             headTimer?.cancel()
@@ -171,7 +180,12 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
             return
         }
         if event is CloseAfterTimeout {
-            context.eventLoop.assumeIsolatedUnsafeUnchecked().scheduleTask(in: .milliseconds(200)) { context.close(promise: nil) }
+            // The 408 is written after this event, once the error has passed the middleware: on a
+            // loaded machine that took longer than a fixed delay, and the connection closed before
+            // its answer (seen at load average 12). So close a moment after the next flush, the
+            // answer's, with a later close in case no answer ever comes.
+            closeAfterFlush = true
+            context.eventLoop.assumeIsolatedUnsafeUnchecked().scheduleTask(in: .seconds(5)) { context.close(promise: nil) }
             promise?.succeed(())
             return
         }

@@ -19,6 +19,16 @@ extension EffectRunner {
         }
     }
 
+    /// Every endpoint's rollout for the overview. A failed read is dropped: the list ages out of
+    /// belief on screen (`RolloutsView.listFreshFor`), and the endpoint reads tell the registry's health.
+    func loadRolloutList() {
+        let (client, gen) = current.withLock { ($0.client, $0.generation) }
+        Task.detached { [self] in
+            guard let list: RolloutList = try? await client.rollouts() else { return }
+            post(.rolloutListLoaded(list, at: clock()), ifStill: gen)
+        }
+    }
+
     /// `$XDG_CONFIG_HOME/tower/runbooks/`: the YAML files in it, by name. Contexts have no
     /// `runbooks:` key yet, so every context offers the same folder.
     func listRunbooks() {

@@ -214,6 +214,7 @@ final class EffectRunner: @unchecked Sendable {
         case .pollBurn(let targets): pollBurn(targets)
         case .loadImpact(let endpoint, let revision, let at, let window): loadImpact(endpoint, revision, at: at, window: window)
         case .loadRollout(let name): loadRollout(name)
+        case .loadRolloutList: loadRolloutList()
         case .listRunbooks: listRunbooks()
         case .quit: break
         }

@@ -14,6 +14,11 @@ extension RegistryClient {
         try await get("/v1/endpoints/\(Self.escape(name))/rollout")
     }
 
+    /// `GET /v1/rollouts`: every endpoint's running, paused or recently finished rollout.
+    public func rollouts<T: Decodable>() async throws(RegistryClientError) -> T {
+        try await get("/v1/rollouts")
+    }
+
     /// `POST /v1/endpoints/{name}/rollout/{pause|resume|promote|abort}`.
     public func rolloutAction<T: Decodable>(_ name: String, action: String, reason: String) async throws(RegistryClientError) -> T {
         try await send("POST", "/v1/endpoints/\(Self.escape(name))/rollout/\(Self.escape(action))", body: RolloutReasonBody(reason: reason), ifMatch: nil)

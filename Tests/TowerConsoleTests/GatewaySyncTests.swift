@@ -11,8 +11,9 @@ import TowerDomain
                       clusters: .init(applied: "c1", current: "c1"), routes: .init(applied: inSync ? "r2" : "r1", current: "r2"))
     }
 
+    /// The gateway reads each tick asks for (the tick asks for other things too).
     static func ticks(_ s: inout ConsoleState, seconds: [Double]) -> [[Effect]] {
-        seconds.map { update(&s, .tick(CF.now.addingTimeInterval($0))) }
+        seconds.map { update(&s, .tick(CF.now.addingTimeInterval($0))).filter { $0 == .loadGateways } }
     }
 
     @Test func theClockAsksAtMostEveryTwoSecondsAndOneAtATime() {

@@ -111,7 +111,7 @@ import TowerDomain
 
     @Test func thePollForBurnFollowsTheSLOsInTheRegistry() {
         var s = ConsoleState(width: 80, height: 24, now: CF.now)
-        #expect(update(&s, .endpointsLoaded(EndpointList(endpoints: CF.fleet, auditSeq: 1), at: CF.now)) == [.watch(after: 1)])
+        #expect(update(&s, .endpointsLoaded(EndpointList(endpoints: CF.fleet, auditSeq: 1), at: CF.now)) == [.watch(after: 1), .loadRolloutList])
         var fleet = CF.fleet
         fleet[0].slo = SLO(availability: 0.999)
         let fx = update(&s, .endpointsLoaded(EndpointList(endpoints: fleet, auditSeq: 2), at: CF.now))

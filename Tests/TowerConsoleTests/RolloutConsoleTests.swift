@@ -120,6 +120,44 @@ enum RF {
         #expect(view(s).text.contains("ROLLOUT"))
     }
 
+    /// The list covers endpoints never opened: a paused rollout whose last revision was a
+    /// person's still shows, a finished one only while it made the last revision, and a list too
+    /// old to believe gives way to what the endpoints say.
+    @Test func theListMarksEndpointsNeverOpenedAndAgesOut() throws {
+        var s = CF.loaded()
+        var fleet = CF.fleet
+        fleet[1] = CF.e("doc-embed", [CF.v("v7", 60), CF.v("v8", 40)], revision: 13, by: "bob")
+        fleet[2] = CF.e(fleet[2].name, fleet[2].versions, revision: 9, by: "rollout:3")
+        _ = update(&s, .endpointsLoaded(EndpointList(endpoints: fleet, auditSeq: 41), at: CF.now))
+        let g = Glyphs(ascii: false)
+        #expect(RolloutText.overviewMark(fleet[1], s, g) == nil)
+        var paused = RolloutSummary(try RF.rollout(phase: .paused))
+        paused.endpoint = "doc-embed"
+        var done = RolloutSummary(try RF.rollout())
+        done.id = 3; done.endpoint = fleet[2].name; done.phase = .completed
+        _ = update(&s, .rolloutListLoaded(RolloutList(now: CF.now, rollouts: [paused, done]), at: CF.now))
+        #expect(RolloutText.overviewMark(fleet[1], s, g)?.text == "⏸ paused: by bob")
+        #expect(RolloutText.overviewMark(fleet[2], s, g)?.text == "✓ done")
+        #expect(view(s).text.contains("⏸ paused: by"))
+        // Someone shifts after the rollout finished: its mark goes.
+        fleet[2] = CF.e(fleet[2].name, fleet[2].versions, revision: 10, by: "carol")
+        _ = update(&s, .endpointsLoaded(EndpointList(endpoints: fleet, auditSeq: 42), at: CF.now))
+        #expect(RolloutText.overviewMark(fleet[2], s, g) == nil)
+        // The list stops arriving: past `listFreshFor` it is not believed.
+        _ = update(&s, .tick(CF.now.addingTimeInterval(RolloutsView.listFreshFor + 1)))
+        #expect(RolloutText.overviewMark(fleet[1], s, g) == nil)
+    }
+
+    @Test func theListIsReadOnTheTickAndWhenTheEndpointsChangeButNotTwiceASecond() {
+        var s = CF.loaded()
+        s.rollouts.listRequestedAt = CF.now
+        #expect(!update(&s, .tick(CF.now.addingTimeInterval(1))).contains(.loadRolloutList))
+        #expect(update(&s, .tick(CF.now.addingTimeInterval(RolloutsView.listInterval))).contains(.loadRolloutList))
+        let at = CF.now.addingTimeInterval(RolloutsView.listInterval)
+        #expect(!update(&s, .endpointsLoaded(EndpointList(endpoints: CF.fleet, auditSeq: 50), at: at)).contains(.loadRolloutList))
+        #expect(update(&s, .endpointsLoaded(EndpointList(endpoints: CF.fleet, auditSeq: 51), at: at.addingTimeInterval(1))).contains(.loadRolloutList))
+    }
+
     @Test func pauseThenResumeGoThroughTheDialogWithAReason() throws {
         var s = try RF.onAlpha()
         CF.keys(&s, [.char("p")])

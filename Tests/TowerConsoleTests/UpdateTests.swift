@@ -8,7 +8,7 @@ import TowerDomain
     @Test func loadingTheFleetStartsAWatchFromItsSequence() {
         var s = ConsoleState(width: 80, height: 24, now: CF.now)
         let fx = update(&s, .endpointsLoaded(EndpointList(endpoints: CF.fleet, auditSeq: 40), at: CF.now))
-        #expect(fx == [.watch(after: 40)])
+        #expect(fx == [.watch(after: 40), .loadRolloutList])
         #expect(s.endpoints.count == 5 && s.lastRead == CF.now)
     }
 

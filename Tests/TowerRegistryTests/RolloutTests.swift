@@ -169,6 +169,25 @@ final class FakeMetrics: RolloutMetricsReader, Sendable {
         }
     }
 
+    @Test func theListHasEveryEndpointsRunningPausedAndRecentlyFinishedRollout() async throws {
+        try await Harness.run { h, c in
+            #expect(try await c.call(.get, "/v1/rollouts", token: nil).status == 401)
+            #expect(try await c.call(.get, "/v1/rollouts", token: h.viewer).decode(RolloutList.self).rollouts.isEmpty)
+            #expect(try await Self.start(c, h, runbook: Self.runbook(pause: "1h")).status == 201)
+            #expect(try await c.call(.post, "/v1/endpoints/alpha/rollout/pause", token: h.op, json: #"{"reason":"look"}"#).status == 200)
+            let paused = try await c.call(.get, "/v1/rollouts", token: h.viewer).decode(RolloutList.self).rollouts
+            #expect(paused.map(\.endpoint) == ["alpha"])
+            #expect(paused.first?.phase == .paused && paused.first?.pause?.by == "otto" && paused.first?.steps == 3)
+            #expect(try await c.call(.post, "/v1/endpoints/alpha/rollout/abort", token: h.op, json: #"{"reason":"no"}"#).status == 200)
+            let ended = try await c.call(.get, "/v1/rollouts", token: h.viewer).decode(RolloutList.self).rollouts
+            #expect(ended.map(\.phase) == [.aborted] && ended.first?.finishedAt != nil)
+            // A new rollout on the endpoint hides the finished one.
+            #expect(try await Self.start(c, h, runbook: Self.runbook(pause: "1h")).status == 201)
+            let again = try await c.call(.get, "/v1/rollouts", token: h.viewer).decode(RolloutList.self).rollouts
+            #expect(again.map(\.phase) == [.running] && again.first?.id == 2)
+        }
+    }
+
     @Test func promoteAndAbortByAPerson() async throws {
         try await Harness.run { h, c in
             #expect(try await Self.start(c, h, runbook: Self.runbook(pause: "1h", inconclusiveLimit: 100)).status == 201)

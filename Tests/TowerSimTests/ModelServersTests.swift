@@ -80,10 +80,12 @@ import TowerHTTP
         #expect(failed.body.contains("\"error\""))
 
         // The server sleeps at least the sampled latency, so the measured median cannot be much
-        // below the configured one; above, it carries loopback and scheduling overhead.
+        // below the configured one; above, it carries loopback and scheduling overhead, which on
+        // two loaded cores reached 150 ms for 25 requests at once. The upper bound only catches a
+        // unit slip (seconds for milliseconds), not scheduling.
         let m1 = Self.median(v1.map(\.ms)), m2 = Self.median(v2.map(\.ms))
-        #expect(m1 >= 7 && m1 < 10 * 5 + 100, "v1 median \(m1) ms, configured 10")
-        #expect(m2 >= 45 && m2 < 60 * 5 + 100, "v2 median \(m2) ms, configured 60")
+        #expect(m1 >= 7 && m1 < 2000, "v1 median \(m1) ms, configured 10")
+        #expect(m2 >= 45 && m2 < 2000, "v2 median \(m2) ms, configured 60")
 
         // Every request is in the exposition, exactly, with its status.
         let text = live.exposition()
