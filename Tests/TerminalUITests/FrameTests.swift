@@ -18,6 +18,16 @@ import Testing
         #expect(f.text == "a?[2Jb?c")
     }
 
+    /// One cell per Character, whether the text is ASCII (walked by bytes) or not.
+    @Test func everyCharacterTakesOneCellWhateverItsBytes() {
+        var f = Frame(width: 12, height: 3)
+        #expect(f.put("a\r\nb\tc", x: 0, y: 0) == 5)
+        #expect(f.put("naïve ✓ é", x: 0, y: 1) == 9)
+        #expect(f.put("plain ascii", x: 0, y: 2, maxWidth: 5) == 5)
+        #expect(f.text == "a?b?c\nnaïve ✓ é\nplain")
+        #expect(f.text.split(separator: "\n").map(\.count) == [5, 9, 5])
+    }
+
     @Test func changesAreOnlyTheCellsThatDiffer() {
         var a = Frame(width: 20, height: 3)
         a.put("endpoint alpha 90", x: 0, y: 1)
