@@ -83,8 +83,8 @@ struct Drain: AsyncParsableCommand {
                 throw VerbError(message: "draining the whole endpoint stops all its traffic; repeat its name with --confirm \(endpoint)", code: Exit.invalid)
             }
             try await applyChange(connection, change, endpoint, verb: "drained", alreadyDone: { e in
-                if let version { return e.version(version).flatMap { $0.state == .serving ? nil : "\(version) already \($0.state.rawValue)" } }
-                return e.state == .outOfService ? "already out of service" : nil
+                if let version { return e.version(version).flatMap { $0.state == .serving ? nil : "\(version) already \(Vocabulary.word($0.state))" } }
+                return e.state == .outOfService ? "already \(Vocabulary.word(e.state))" : nil
             }) { try await $0.drain(endpoint, version: version, reason: change.reason, expected: $1) }
         }
     }
@@ -101,8 +101,8 @@ struct Undrain: AsyncParsableCommand {
     func run() async throws {
         try await perform(connection.output) {
             try await applyChange(connection, change, endpoint, verb: "undrained", alreadyDone: { e in
-                if let version { return e.version(version).flatMap { $0.state == .serving ? "\(version) already serving" : nil } }
-                return e.state == .serving ? "already serving" : nil
+                if let version { return e.version(version).flatMap { $0.state == .serving ? "\(version) already \(Vocabulary.word($0.state))" : nil } }
+                return e.state == .serving ? "already \(Vocabulary.word(e.state))" : nil
             }) { try await $0.undrain(endpoint, version: version, reason: change.reason, expected: $1) }
         }
     }
