@@ -48,7 +48,6 @@ import TowerSim
         let env = ["XDG_CONFIG_HOME": s.config]
         func tower(_ args: [String]) throws -> HeadlessVerbTests.Run { try HeadlessVerbTests.tower(args + ["--context", "local"], env: env) }
         let api = RawClient(base: s.m.registry, token: s.token(s.m.tokens.operator))
-        let started = Date()
 
         // From all-baseline, so each setWeight is a revision of its own.
         let reset = try tower(["shift", "alpha", "v1=100", "v2=0", "--reason", "before the rollout"])
@@ -104,7 +103,6 @@ import TowerSim
         #expect(entries.last?["action"] as? String == "drain")
 
         try Self.prometheusDownPausesAndNeverPromotes(s, api, tower)
-        print("RolloutStackEndToEndTests: \(Int(Date().timeIntervalSince(started))) s from the first rollout")
     }
 
     /// While alpha's rollout waits in its first timed pause, the operator shifts alpha by hand: the
