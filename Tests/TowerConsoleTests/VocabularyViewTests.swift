@@ -45,6 +45,18 @@ import TowerDomain
         #expect(Vocabulary.strayWords(in: body).isEmpty, "\(Vocabulary.strayWords(in: body))\n\(body)")
     }
 
+    /// The overview with live figures (its own, denser columns) keeps to the table too.
+    @Test(arguments: sizes) func theLiveOverviewNamesStatesInTheTablesWords(_ size: (Int, Int)) {
+        let s = TelemetryViewTests.live(width: size.0, height: size.1)
+        let lines = view(s).text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        for e in CF.fleet {
+            let row = lines.first { $0.contains(" \(e.name) ") } ?? ""
+            #expect(row.dropFirst(2).hasPrefix(Self.expectedState(e).short + " "), "\(e.name): \(row)")
+        }
+        let body = lines.dropLast().joined(separator: "\n")
+        #expect(Vocabulary.strayWords(in: body).isEmpty, "\(Vocabulary.strayWords(in: body))\n\(body)")
+    }
+
     @Test(arguments: sizes) func theEndpointScreenNamesStatesAndGatesInTheTablesWords(_ size: (Int, Int)) {
         for e in Self.fleet {
             var s = Self.loaded(width: size.0, height: size.1)
