@@ -67,7 +67,9 @@ import TowerDomain
         #expect(try Self.tower(["drain", "alpha", "v2", "--reason", "x", "--read-only"] + conn).status == 4)
         #expect(try Self.tower(["status", "--registry", "http://127.0.0.1:9", "--token-file", op]).status == 5)
 
-        #expect(try Self.tower(["drain", "alpha", "v2", "--reason", "p99 red"] + conn).status == 0)
+        let drained = try Self.tower(["drain", "alpha", "v2", "--reason", "p99 red"] + conn)
+        // The action applied, and the state it left: draining (drained comes with the drain timeout).
+        #expect(drained.status == 0 && drained.out.contains("alpha: drain applied, revision 3") && drained.out.contains("v2=0 (draining)"), "\(drained.out)")
         // States in the table's words on `tower status`'s text (issue 11: one vocabulary).
         let draining = try Self.tower(["status"] + conn).out
         #expect(draining.contains("v2=0 (\(Vocabulary.word(VersionState.draining)))") && Vocabulary.strayWords(in: draining).isEmpty, "\(draining)")
