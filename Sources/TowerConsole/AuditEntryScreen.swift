@@ -24,8 +24,8 @@ func auditEntryScreen(_ f: inout Frame, _ s: ConsoleState, _ seq: Int64, _ r: Re
     }
     let time = String(Timestamp.rfc3339(ms: Timestamp.ms(e.time)).prefix(19)).replacingOccurrences(of: "T", with: " ")
     row("time", "\(time) UTC (\(ageText(s.now.timeIntervalSince(e.time))) ago)")
-    row("actor", "\(e.actor) as \(e.role.rawValue)")
-    row("action", e.action.rawValue + (e.override ? "  OVERRIDE of a gate that had not passed" : ""), e.override ? s.theme.warn : .plain)
+    row("actor", Vocabulary.actor(e.actor, role: e.role))
+    row("action", e.action.rawValue + (e.override ? "  \(Vocabulary.override.word) of a gate that had not \(Vocabulary.word(GateStatus.passed))" : ""), e.override ? s.theme.warn : .plain)
     let versions = Set(e.weightsBefore.keys).union(e.weightsAfter.keys).sorted()
     let weights = versions.map { v in "\(v) \(e.weightsBefore[v].map(String.init) ?? "—") \(g.arrow) \(e.weightsAfter[v].map(String.init) ?? "—")" }
     row("weights", weights.isEmpty ? "unchanged" : weights.joined(separator: ", "))

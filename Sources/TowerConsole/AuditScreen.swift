@@ -26,9 +26,9 @@ func auditScreen(_ f: inout Frame, _ s: ConsoleState, _ r: Rect, _ g: Glyphs) {
             let t = String(Timestamp.rfc3339(ms: Timestamp.ms(e.time)).prefix(19)).replacingOccurrences(of: "T", with: " ")
             return TableCell(wide ? t : String(t.dropFirst(5)))
         },
-        TableColumn("ACTOR", width: wide ? 14 : 8, priority: 1) { TableCell($0.actor) },
+        TableColumn("ACTOR", width: wide ? 14 : 8, priority: 1) { TableCell(Vocabulary.actor($0.actor)) },
         TableColumn("ACTION", width: 13) { e in
-            TableCell(e.action.rawValue + (e.version.map { " \($0)" } ?? "") + (e.override ? " !OVR" : ""), e.override ? s.theme.warn : .plain)
+            TableCell(e.action.rawValue + (e.version.map { " \($0)" } ?? "") + (e.override ? " !" + Vocabulary.override.short : ""), e.override ? s.theme.warn : .plain)
         },
         TableColumn("ENDPOINT", width: 12) { TableCell($0.endpoint) },
         TableColumn("REV", minWidth: 5, maxWidth: 7, priority: 2) { e in TableCell("\(e.fromRevision)\(g.arrow)\(e.toRevision)") },
@@ -40,7 +40,7 @@ func auditScreen(_ f: inout Frame, _ s: ConsoleState, _ r: Rect, _ g: Glyphs) {
         .draw(into: &f, in: Rect(x: 0, y: r.y + 2, width: s.width, height: visible + 1))
     if !wide, rows.indices.contains(s.audit.selection) {
         let e = rows[s.audit.selection]
-        f.put("\(e.actor) (\(e.role.rawValue)): \(Names.printable(e.reason))  [\(e.summary)]", x: 0, y: r.maxY - 1, style: Style(bold: true), maxWidth: s.width)
+        f.put("\(Vocabulary.actor(e.actor, role: e.role)): \(Names.printable(e.reason))  [\(e.summary)]", x: 0, y: r.maxY - 1, style: Style(bold: true), maxWidth: s.width)
     }
     if rows.isEmpty { f.put(s.audit.loadedAt == nil ? "loading the audit log…" : "no entries", x: 2, y: r.y + 4, style: s.theme.dim) }
 }

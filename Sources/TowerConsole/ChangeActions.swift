@@ -20,7 +20,7 @@ func beginAction(_ state: inout ConsoleState, _ action: Action) -> [Effect] {
     switch action {
     case .stepUp, .stepDown:
         guard let v = onVersion() else { state.toast = "open an endpoint and select a version to move its weight"; return [] }
-        if v.state != .serving { state.toast = "\(v.name) is \(v.state.rawValue); undrain it first"; return [] }
+        if v.state != .serving { state.toast = "\(v.name) is \(Vocabulary.word(v.state)); undrain it first"; return [] }
         let target = Weights.step(e.weights, version: v.name, by: action == .stepUp ? 5 : -5, serving: serving)
         if target == e.weights { state.toast = "\(v.name) cannot move further"; return [] }
         open(.shift(target.filter { serving.contains($0.key) }), "Shift \(e.name): \(v.name) \(action == .stepUp ? "+5" : "-5")", after: target)
@@ -31,7 +31,7 @@ func beginAction(_ state: inout ConsoleState, _ action: Action) -> [Effect] {
     case .drain:
         let outOfService = state.keymap.keys(.drainEndpoint)
         guard let v = onVersion() else { state.toast = "select a version to drain (\(outOfService) takes the whole endpoint out of service)"; return [] }
-        if v.state != .serving { state.toast = "\(v.name) is already \(v.state.rawValue)"; return [] }
+        if v.state != .serving { state.toast = "\(v.name) is already \(Vocabulary.word(v.state))"; return [] }
         var after = e.weights
         let recipients = e.versions.filter { $0.name != v.name && $0.state == .serving && $0.gate == .passed }
         // Said before a reason is typed: the registry would refuse it after.
@@ -49,11 +49,11 @@ func beginAction(_ state: inout ConsoleState, _ action: Action) -> [Effect] {
         } else if e.state == .outOfService {
             open(.undrain(version: nil), "Bring \(e.name) back into service", after: e.weights)
         } else {
-            state.toast = "nothing to undrain: select a draining or drained version"
+            state.toast = "nothing to undrain: select a \(Vocabulary.word(VersionState.draining)) or \(Vocabulary.word(VersionState.drained)) version"
         }
     case .drainEndpoint:
-        if e.state == .outOfService { state.toast = "\(e.name) is already out of service"; return [] }
-        open(.drain(version: nil), "Take \(e.name) OUT OF SERVICE (the gateway answers 503)",
+        if e.state == .outOfService { state.toast = "\(e.name) is already \(Vocabulary.word(EndpointState.outOfService))"; return [] }
+        open(.drain(version: nil), "Take \(e.name) \(Vocabulary.word(EndpointState.outOfService)) (the gateway answers 503)",
              after: e.weights.mapValues { _ in 0 }, typedName: true)
     case .rollback:
         open(.rollback(toRevision: nil), "Roll back \(e.name)", after: e.weights)

@@ -25,7 +25,7 @@ func dialogView(_ f: inout Frame, _ s: ConsoleState, _ d: Dialog, _ g: Glyphs) {
         lines.append(DialogBox.Line(" roll back to (Up/Down to choose):"))
         let top = max(0, d.revisionIndex - 4)
         for (i, rec) in d.revisions.dropFirst(top).prefix(5).enumerated() {
-            lines.append(DialogBox.Line("   r\(rec.revision) \(rec.actor): \(rec.summary)\(g.dash) \(Names.printable(rec.reason, limit: Reason.maxLength))", top + i == d.revisionIndex ? s.theme.selected : nil))
+            lines.append(DialogBox.Line("   r\(rec.revision) \(Vocabulary.actor(rec.actor)): \(rec.summary)\(g.dash) \(Names.printable(rec.reason, limit: Reason.maxLength))", top + i == d.revisionIndex ? s.theme.selected : nil))
         }
     }
     if case .startRollout(let path, _) = d.request.kind {
@@ -45,7 +45,7 @@ func dialogView(_ f: inout Frame, _ s: ConsoleState, _ d: Dialog, _ g: Glyphs) {
         lines += DialogBox.wrapped(" \(g.bad) \(e)", width: inner, indent: 3, style: s.theme.error)
         if let now = d.conflict {
             // Who changed it, when, and the weights it has now: what the operator decides on.
-            let when = "\(now.updatedBy) \(ageText(s.now.timeIntervalSince(now.updatedAt))) ago"
+            let when = "\(Vocabulary.actor(now.updatedBy)) \(ageText(s.now.timeIntervalSince(now.updatedAt))) ago"
             lines += DialogBox.wrapped(" now r\(now.revision) by \(when): \(splitText(now))", width: inner, indent: 3, style: s.theme.error)
         }
     } else if d.submitting {

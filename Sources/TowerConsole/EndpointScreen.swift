@@ -37,7 +37,7 @@ func endpointScreen(_ f: inout Frame, _ s: ConsoleState, _ name: String, _ r: Re
     f.put("RECENT REVISIONS", x: 0, y: y, style: s.theme.title)
     y += 1
     for rec in s.revisions[name] ?? [] where y < r.maxY {
-        let line = "r\(rec.revision)  \(ageText(s.now.timeIntervalSince(rec.time))) ago  \(rec.actor)  \(rec.action.rawValue): \(rec.summary)\(g.dash) \(Names.printable(rec.reason, limit: Reason.maxLength))"
+        let line = "r\(rec.revision)  \(ageText(s.now.timeIntervalSince(rec.time))) ago  \(Vocabulary.actor(rec.actor))  \(rec.action.rawValue): \(rec.summary)\(g.dash) \(Names.printable(rec.reason, limit: Reason.maxLength))"
         f.put(line, x: 0, y: y, maxWidth: s.width)
         y += 1
         // What the change did, under it: the answer to "did that change cause this?".
@@ -89,7 +89,7 @@ private func versionTable(_ e: Endpoint, _ s: ConsoleState, _ g: Glyphs) -> Tabl
         TableColumn("", width: 21, priority: 2) { v in
             TableCell(WeightBar.level(v.weight, of: 100, width: 20, ascii: g.ascii).text, v.state == .serving ? .plain : s.theme.dim)
         },
-        TableColumn("STATE", width: 9) { v in TableCell(v.state.rawValue, v.state == .serving ? s.theme.ok : s.theme.warn) },
+        TableColumn("STATE", width: 9) { versionStateLabel($0, s.theme) },
         TableColumn("GATE", width: 10, priority: 1) { gateLabel($0.gate, g, s.theme) },
         TableColumn("STAGE", width: 8, priority: 3) { TableCell($0.stage.rawValue) },
         TableColumn("ARTIFACT", minWidth: 8, priority: 4) { TableCell(String($0.artifact.digest.dropFirst(7).prefix(12))) },

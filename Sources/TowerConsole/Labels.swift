@@ -2,19 +2,27 @@ import TerminalUI
 import TowerDomain
 
 // How an endpoint's state, gates, split and traffic read on the overview and endpoint screens:
-// in words and glyphs as well as colour.
+// in words and glyphs as well as colour. The words are `Vocabulary`'s, as on every other surface.
 
-func stateLabel(_ e: Endpoint, _ g: Glyphs, _ t: Theme) -> TableCell {
-    if e.state == .outOfService { return TableCell("\(g.bad) OUT", t.bad) }
-    if e.versions.contains(where: { $0.state == .draining }) { return TableCell("\(g.pending) drain", t.warn) }
-    return TableCell("\(g.ok) serve", t.ok)
+/// The endpoint's state: out of service, else draining while a version drains, else serving.
+/// `short` takes the table's abbreviation, for a narrow column (the overview's STATE).
+func stateLabel(_ e: Endpoint, _ g: Glyphs, _ t: Theme, short: Bool = false) -> TableCell {
+    func text(_ term: Vocabulary.Term) -> String { short ? term.short : term.word }
+    if e.state == .outOfService { return TableCell("\(g.bad) \(text(Vocabulary.term(EndpointState.outOfService)))", t.bad) }
+    if e.versions.contains(where: { $0.state == .draining }) { return TableCell("\(g.pending) \(text(Vocabulary.term(VersionState.draining)))", t.warn) }
+    return TableCell("\(g.ok) \(text(Vocabulary.term(EndpointState.serving)))", t.ok)
+}
+
+/// A version's state, in the table's word.
+func versionStateLabel(_ v: Version, _ t: Theme) -> TableCell {
+    TableCell(Vocabulary.word(v.state), v.state == .serving ? t.ok : t.warn)
 }
 
 func gateLabel(_ gate: GateStatus, _ g: Glyphs, _ t: Theme) -> TableCell {
     switch gate {
-    case .passed: TableCell("\(g.ok) passed", t.ok)
-    case .failed: TableCell("\(g.bad) failed", t.bad)
-    case .pending: TableCell("\(g.pending) pending", t.warn)
+    case .passed: TableCell("\(g.ok) \(Vocabulary.word(gate))", t.ok)
+    case .failed: TableCell("\(g.bad) \(Vocabulary.word(gate))", t.bad)
+    case .pending: TableCell("\(g.pending) \(Vocabulary.word(gate))", t.warn)
     }
 }
 
@@ -26,9 +34,9 @@ func gatesLabel(_ e: Endpoint, _ g: Glyphs, _ t: Theme) -> TableCell {
     return TableCell("\(l.text.prefix(1)) \(failing.map(\.name).joined(separator: ","))", l.style)
 }
 
-/// `v1 90 v2 10d`: each version's weight, `d` when draining, `x` when drained.
+/// `v1 90 v2 0d`: each version's weight and the table's mark of its state (`d` draining, `x` drained).
 func splitText(_ e: Endpoint) -> String {
-    e.versions.map { v in "\(v.name) \(v.weight)" + (v.state == .serving ? "" : v.state == .draining ? "d" : "x") }.joined(separator: " ")
+    e.versions.map { v in "\(v.name) \(v.weight)" + Vocabulary.splitMark(v.state) }.joined(separator: " ")
 }
 
 /// The traffic split as a bar of `width` cells, one shade per version; empty when nothing has weight.

@@ -9,7 +9,7 @@ func overviewScreen(_ f: inout Frame, _ s: ConsoleState, _ r: Rect, _ g: Glyphs)
     // The priorities decide what a narrow screen keeps: state, name and split first, the bar that
     // repeats the split later, who changed it last.
     let columns: [TableColumn<Endpoint>] = [
-        TableColumn("STATE", width: 8) { stateLabel($0, g, s.theme) },
+        TableColumn("STATE", width: 10) { stateLabel($0, g, s.theme, short: true) },
         TableColumn(s.sort == .name ? "ENDPOINT" + g.ascending : "ENDPOINT", width: wide ? 24 : 16) { TableCell($0.name) },
     ] + rolloutColumn(s, g) + [
         TableColumn("TRAFFIC", width: bar, priority: 2) { e in
@@ -17,8 +17,9 @@ func overviewScreen(_ f: inout Frame, _ s: ConsoleState, _ r: Rect, _ g: Glyphs)
         },
         TableColumn("SPLIT", width: wide ? 30 : 16, priority: 1) { TableCell(splitText($0)) },
         TableColumn("REV", width: 5, priority: 3) { TableCell("r\($0.revision)") },
-        TableColumn("GATES", width: 10, priority: 1) { gatesLabel($0, g, s.theme) },
-        TableColumn(s.sort == .changed ? "CHANGED" + g.descending : "CHANGED", minWidth: 8, priority: 4) { e in TableCell("\(e.updatedBy) \(ageText(s.now.timeIntervalSince(e.updatedAt)))") },
+        // 8 cells hold `✓ passed`; the STATE column's full words took the cells it gives up at 80.
+        TableColumn("GATES", width: wide ? 10 : 8, priority: 1) { gatesLabel($0, g, s.theme) },
+        TableColumn(s.sort == .changed ? "CHANGED" + g.descending : "CHANGED", minWidth: 8, priority: 4) { e in TableCell("\(Vocabulary.actor(e.updatedBy)) \(ageText(s.now.timeIntervalSince(e.updatedAt)))") },
     ]
     let rows = s.visibleEndpoints
     Table(columns: columns, rows: rows, selection: s.selection, titleStyle: s.theme.title, selectedStyle: s.theme.selected)
@@ -37,8 +38,9 @@ private func liveOverview(_ f: inout Frame, _ s: ConsoleState, _ r: Rect, _ g: G
         return TableCell(text(fg), alarm(fg) ? s.theme.bad : .plain)
     }
     var columns: [TableColumn<Endpoint>] = [
-        TableColumn("STATE", width: 7) { stateLabel($0, g, s.theme) },
-        TableColumn(s.sort == .name ? "ENDPOINT" + g.ascending : "ENDPOINT", width: 15) { TableCell($0.name) },
+        TableColumn("STATE", width: 10) { stateLabel($0, g, s.theme, short: true) },
+        // 12 cells at 80 columns (the STATE column's full words took three), more when there is room.
+        TableColumn(s.sort == .name ? "ENDPOINT" + g.ascending : "ENDPOINT", minWidth: 12, maxWidth: 15) { TableCell($0.name) },
     ] + rolloutColumn(s, g)
     // The mark of a row in trouble, naming the version: kept first at any width (80 columns keep
     // its first 17 characters, and the split beside it, giving up RPS; a wide screen all of it),
@@ -73,7 +75,7 @@ private func liveOverview(_ f: inout Frame, _ s: ConsoleState, _ r: Rect, _ g: G
         TableColumn("P95", width: 6, priority: 4) { e in metric(e) { Fmt.ms($0.p95Ms) } },
         TableColumn("N", width: 6, priority: 4) { e in metric(e) { Fmt.count($0.samples) } },
         TableColumn("GATES", width: 9, priority: 3) { gatesLabel($0, g, s.theme) },
-        TableColumn(s.sort == .changed ? "CHANGED" + g.descending : "CHANGED", width: 14, priority: 5) { e in TableCell("\(e.updatedBy) \(ageText(s.now.timeIntervalSince(e.updatedAt)))") },
+        TableColumn(s.sort == .changed ? "CHANGED" + g.descending : "CHANGED", width: 14, priority: 5) { e in TableCell("\(Vocabulary.actor(e.updatedBy)) \(ageText(s.now.timeIntervalSince(e.updatedAt)))") },
     ]
     Table(columns: columns, rows: rows, selection: s.selection, titleStyle: s.theme.title, selectedStyle: s.theme.selected)
         .draw(into: &f, in: r)

@@ -1,5 +1,6 @@
 import Foundation
 import TerminalUI
+import TowerDomain
 import TowerRollouts
 
 /// The Endpoint screen's rollout panel, drawn from `y` down to `maxY` in the order a short screen
@@ -86,7 +87,7 @@ func rolloutPanel(_ f: inout Frame, _ s: ConsoleState, _ name: String, y: Int, m
 
     // 5. Who acted, newest last.
     for e in r.events.suffix(6) where e.action != .step {
-        line("  \(ageText(now.timeIntervalSince(e.time))) ago  \(e.action.rawValue) by \(e.actor)\(g.dash) \(e.reason)", t.dim)
+        line("  \(ageText(now.timeIntervalSince(e.time))) ago  \(e.action.rawValue) by \(Vocabulary.actor(e.actor))\(g.dash) \(e.reason)", t.dim)
     }
 
     // A finished rollout is history: how it ended is enough here (`tower rollout status` has the rest).

@@ -67,9 +67,9 @@ enum RolloutText {
         guard let p else { return "paused" }
         switch p.kind {
         case .step: return "awaiting promote"
-        case .person: return "by \(p.by)"
+        case .person: return "by \(Vocabulary.actor(p.by))"
         case .inconclusive: return "inconclusive"
-        case .manualChange: return "manual change by \(p.by)"
+        case .manualChange: return "manual change by \(Vocabulary.actor(p.by))"
         case .blocked: return "blocked"
         }
     }
@@ -90,7 +90,7 @@ enum RolloutText {
             guard let r = v.list[e.name], r.isActive || e.updatedBy == r.actor else { return nil }
             return cell(r, s.theme, g)
         }
-        guard e.updatedBy.hasPrefix("rollout:") else { return nil }
+        guard Vocabulary.isRollout(e.updatedBy) else { return nil }
         return TableCell("\(mark(.running, ascii: g.ascii)) rollout", s.theme.warn)
     }
 

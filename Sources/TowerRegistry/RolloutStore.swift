@@ -166,7 +166,7 @@ extension RegistryStore {
                        arguments: [r.isActive ? 1 : 0, try encodeRollout(r), r.id])
     }
 
-    static func isRolloutActor(_ name: String) -> Bool { name.hasPrefix("rollout:") }
+    static func isRolloutActor(_ name: String) -> Bool { Vocabulary.isRollout(name) }
 
     /// A person changed routing by hand: the rollout stops and says who, so it never fights them.
     static func pauseRolloutForManualChange(db: Database, endpoint: String, by who: String, what: String, now: Date) throws {

@@ -39,7 +39,7 @@ public struct Rollout: Codable, Sendable, Equatable {
     public static let keptRounds = 12
     public static let keptEvents = 200
 
-    public var actor: String { "rollout:\(id)" }
+    public var actor: String { Vocabulary.rolloutActor(id) }
     public var isActive: Bool { phase == .running || phase == .paused }
 
     public init(id: Int64, endpoint: String, runbook: Runbook, target: String, baseline: String, startedBy: String,

@@ -144,7 +144,7 @@ enum RolloutText {
         if r.isActive { parts.append(r.stepLabel(r.step)) }
         if let end = s.pauseEndsAt { parts.append("\(seconds(max(0, end.timeIntervalSince(s.now)))) left") }
         parts.append("\(r.target) at \(r.weight)%")
-        if let p = r.pause, r.phase == .paused { parts.append("paused by \(p.by): \(p.reason)") }
+        if let p = r.pause, r.phase == .paused { parts.append("paused by \(Vocabulary.actor(p.by)): \(p.reason)") }
         if !r.isActive, let o = r.outcome { parts.append(o) }
         return parts.joined(separator: ", ")
     }
@@ -165,7 +165,7 @@ enum RolloutText {
     }
 
     static func rollout(_ r: Rollout, _ s: RolloutStatus) -> [String] {
-        var out = ["\(r.endpoint) rollout \(r.id): runbook \(r.runbook.name), \(r.target) against \(r.baseline), started by \(r.startedBy) at \(time(r.startedAt)): \(r.reason)"]
+        var out = ["\(r.endpoint) rollout \(r.id): runbook \(r.runbook.name), \(r.target) against \(r.baseline), started by \(Vocabulary.actor(r.startedBy)) at \(time(r.startedAt)): \(r.reason)"]
         out.append("  \(line(RolloutStatus(endpoint: r.endpoint, now: s.now, current: r.isActive ? r : nil, last: r.isActive ? nil : r)).split(separator: ",", maxSplits: 0).joined())")
         for (i, step) in r.runbook.steps.enumerated() {
             let rec = r.steps.last { $0.index == i }
@@ -184,7 +184,7 @@ enum RolloutText {
             }
         }
         for e in r.events.suffix(8) where e.action != .step {
-            out.append("  \(time(e.time)) \(e.action.rawValue) by \(e.actor): \(e.reason)" + (e.revision.map { " (revision \($0))" } ?? ""))
+            out.append("  \(time(e.time)) \(e.action.rawValue) by \(Vocabulary.actor(e.actor)): \(e.reason)" + (e.revision.map { " (revision \($0))" } ?? ""))
         }
         return out
     }

@@ -2,16 +2,17 @@ import Foundation
 import TowerAnalysis
 import TowerDomain
 
-/// Plain-text renderings for the headless verbs: fixed columns, no colour, state in words.
+/// Plain-text renderings for the headless verbs: fixed columns, no colour, states, gates and actors
+/// in `Vocabulary`'s words (JSON keeps the API's enum values).
 enum StatusText {
     static func split(_ e: Endpoint) -> String {
         let parts = e.versions.map { v -> String in
             var s = "\(v.name)=\(v.weight)"
-            if v.state != .serving { s += " (\(v.state.rawValue))" }
-            if v.gate != .passed { s += " [gate \(v.gate.rawValue)]" }
+            if v.state != .serving { s += " (\(Vocabulary.word(v.state)))" }
+            if v.gate != .passed { s += " [gate \(Vocabulary.word(v.gate))]" }
             return s
         }
-        return (e.state == .outOfService ? "OUT OF SERVICE, " : "") + parts.joined(separator: " ")
+        return (e.state == .outOfService ? Vocabulary.word(e.state) + ", " : "") + parts.joined(separator: " ")
     }
 
     /// The VERDICT column: the most urgent of the judged versions (fail, then no-data, then
@@ -33,7 +34,7 @@ enum StatusText {
             return String(format: "%.\(digits)f", v * scale)
         }
         for e in endpoints {
-            var row = [e.name, e.state.rawValue, String(e.revision), split(e), "\(e.updatedBy) \(age(now.timeIntervalSince(e.updatedAt))) ago"]
+            var row = [e.name, Vocabulary.word(e.state), String(e.revision), split(e), "\(Vocabulary.actor(e.updatedBy)) \(age(now.timeIntervalSince(e.updatedAt))) ago"]
             if let figures {
                 let f = figures[EndpointVersionKey(e.name).description]
                 row += [n(f?.rps), n(f?.errorRatio, 100, 2), n(f?.p50Ms, 1, 0), n(f?.p95Ms, 1, 0), n(f?.p99Ms, 1, 0), n(f?.samples, 1, 0)]
@@ -47,8 +48,8 @@ enum StatusText {
     static func audit(_ entries: [AuditEntry]) -> String {
         var rows = [["SEQ", "TIME", "ACTOR", "ACTION", "ENDPOINT", "REV", "REASON"]]
         for e in entries {
-            rows.append([String(e.seq), Timestamp.rfc3339(ms: Timestamp.ms(e.time)), "\(e.actor) (\(e.role.rawValue))",
-                         e.action.rawValue + (e.version.map { " \($0)" } ?? "") + (e.override ? " OVERRIDE" : ""),
+            rows.append([String(e.seq), Timestamp.rfc3339(ms: Timestamp.ms(e.time)), Vocabulary.actor(e.actor, role: e.role),
+                         e.action.rawValue + (e.version.map { " \($0)" } ?? "") + (e.override ? " " + Vocabulary.override.word : ""),
                          e.endpoint, "\(e.fromRevision)→\(e.toRevision)", Names.printable(e.reason)])
         }
         return columns(rows)

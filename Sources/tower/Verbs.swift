@@ -63,7 +63,7 @@ struct Shift: AsyncParsableCommand {
             }
             let total = split.values.reduce(0, +)
             if total != 100 { throw VerbError(message: "the weights add up to \(total); they must add up to 100", code: Exit.invalid) }
-            try await applyChange(connection, change, endpoint, verb: "shifted") { try await $0.shift(endpoint, weights: split, reason: change.reason, expected: $1, override: override) }
+            try await applyChange(connection, change, endpoint, verb: "shift") { try await $0.shift(endpoint, weights: split, reason: change.reason, expected: $1, override: override) }
         }
     }
 }
@@ -82,9 +82,9 @@ struct Drain: AsyncParsableCommand {
             if version == nil && confirm != endpoint {
                 throw VerbError(message: "draining the whole endpoint stops all its traffic; repeat its name with --confirm \(endpoint)", code: Exit.invalid)
             }
-            try await applyChange(connection, change, endpoint, verb: "drained", alreadyDone: { e in
-                if let version { return e.version(version).flatMap { $0.state == .serving ? nil : "\(version) already \($0.state.rawValue)" } }
-                return e.state == .outOfService ? "already out of service" : nil
+            try await applyChange(connection, change, endpoint, verb: "drain", alreadyDone: { e in
+                if let version { return e.version(version).flatMap { $0.state == .serving ? nil : "\(version) already \(Vocabulary.word($0.state))" } }
+                return e.state == .outOfService ? "already \(Vocabulary.word(e.state))" : nil
             }) { try await $0.drain(endpoint, version: version, reason: change.reason, expected: $1) }
         }
     }
@@ -100,9 +100,9 @@ struct Undrain: AsyncParsableCommand {
 
     func run() async throws {
         try await perform(connection.output) {
-            try await applyChange(connection, change, endpoint, verb: "undrained", alreadyDone: { e in
-                if let version { return e.version(version).flatMap { $0.state == .serving ? "\(version) already serving" : nil } }
-                return e.state == .serving ? "already serving" : nil
+            try await applyChange(connection, change, endpoint, verb: "undrain", alreadyDone: { e in
+                if let version { return e.version(version).flatMap { $0.state == .serving ? "\(version) already \(Vocabulary.word($0.state))" : nil } }
+                return e.state == .serving ? "already \(Vocabulary.word(e.state))" : nil
             }) { try await $0.undrain(endpoint, version: version, reason: change.reason, expected: $1) }
         }
     }
@@ -118,7 +118,7 @@ struct Rollback: AsyncParsableCommand {
 
     func run() async throws {
         try await perform(connection.output) {
-            try await applyChange(connection, change, endpoint, verb: "rolled back") { try await $0.rollback(endpoint, to: to, reason: change.reason, expected: $1, override: override) }
+            try await applyChange(connection, change, endpoint, verb: "rollback") { try await $0.rollback(endpoint, to: to, reason: change.reason, expected: $1, override: override) }
         }
     }
 }
@@ -203,5 +203,7 @@ func expectedRevision(_ client: RegistryClient, _ endpoint: String, _ change: Ch
 
 func show(_ e: Endpoint, _ output: OutputFormat, verb: String) throws {
     if output == .json { try printJSON(e); return }
-    print("\(e.name) \(verb): revision \(e.revision), \(StatusText.split(e))")
+    // "drain applied", not "drained": a drained version is a state (`Vocabulary`), which a version
+    // reaches only after the drain timeout; right after the call it is draining.
+    print("\(e.name): \(verb) applied, revision \(e.revision), \(StatusText.split(e))")
 }

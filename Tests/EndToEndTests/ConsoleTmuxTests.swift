@@ -151,7 +151,7 @@ import TowerHTTP
         let (reg, term, tokenFile, _) = try Self.registryAndTerminal()
         defer { term.kill(); reg.cleanUp() }
         try term.start("env LANG=C LC_ALL=C \(HeadlessVerbTests.tower) --registry \(reg.url) --token-file \(tokenFile)")
-        let shown = term.waitFor("+ serve")
+        let shown = term.waitFor("+ serving")
         #expect(shown.found, "\(shown.screen)")
         #expect(shown.screen.unicodeScalars.allSatisfy { $0.isASCII }, "\(shown.screen)")
         term.keys("q")

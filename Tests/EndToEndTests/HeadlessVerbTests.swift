@@ -67,7 +67,12 @@ import TowerDomain
         #expect(try Self.tower(["drain", "alpha", "v2", "--reason", "x", "--read-only"] + conn).status == 4)
         #expect(try Self.tower(["status", "--registry", "http://127.0.0.1:9", "--token-file", op]).status == 5)
 
-        #expect(try Self.tower(["drain", "alpha", "v2", "--reason", "p99 red"] + conn).status == 0)
+        let drained = try Self.tower(["drain", "alpha", "v2", "--reason", "p99 red"] + conn)
+        // The action applied, and the state it left: draining (drained comes with the drain timeout).
+        #expect(drained.status == 0 && drained.out.contains("alpha: drain applied, revision 3") && drained.out.contains("v2=0 (draining)"), "\(drained.out)")
+        // States in the table's words on `tower status`'s text (issue 11: one vocabulary).
+        let draining = try Self.tower(["status"] + conn).out
+        #expect(draining.contains("v2=0 (\(Vocabulary.word(VersionState.draining)))") && Vocabulary.strayWords(in: draining).isEmpty, "\(draining)")
         // A runbook re-run: the drain is already made, so the verb succeeds and says so, and no
         // revision is added.
         let again = try Self.tower(["drain", "alpha", "v2", "--reason", "p99 red (re-run)"] + conn)
@@ -84,6 +89,16 @@ import TowerDomain
         #expect(audit.status == 0, "\(audit.err)")
         #expect(audit.out.contains("\"verified\" : true"))
         #expect(audit.out.contains("back to canary") && audit.out.contains("\"actor\" : \"otto\""))
+
+        // The whole endpoint out of service: the table's phrase in the text, the API's value in JSON.
+        #expect(try Self.tower(["drain", "alpha", "--confirm", "alpha", "--reason", "incident"] + conn).status == 0)
+        let out = try Self.tower(["status"] + conn).out
+        let row = out.split(separator: "\n").first { $0.hasPrefix("alpha ") } ?? ""
+        #expect(row.contains(" \(Vocabulary.word(EndpointState.outOfService))  ") && row.contains(Vocabulary.word(EndpointState.outOfService) + ", v1="), "\(out)")
+        #expect(Vocabulary.strayWords(in: out).isEmpty, "\(Vocabulary.strayWords(in: out)) in \(out)")
+        #expect(try Self.tower(["status", "--output", "json"] + conn).out.contains(#""state" : "out-of-service""#))
+        let auditText = try Self.tower(["audit"] + conn).out
+        #expect(auditText.contains(Vocabulary.actor("otto", role: .operator)), "\(auditText)")
 
         // The token can come from the environment too, and never appears in any output.
         let env = try Self.tower(["status", "--registry", reg.url], env: ["TOWER_TOKEN": try String(contentsOfFile: op, encoding: .utf8)])

@@ -198,7 +198,7 @@ import TowerSim
 
         // D: the whole endpoint out of service — Envoy itself answers 503 with Retry-After.
         term.keys("D")
-        #expect(term.waitFor("OUT OF SERVICE").found)
+        #expect(term.waitFor("Take alpha out of service").found)
         term.type("alpha")
         term.keys("Tab")
         term.type("all versions failing")

@@ -134,7 +134,7 @@ func assertSnapshotText(_ body: String, named name: String, sourceLocation: Sour
 
     @Test func selectionAndStateAreNotToldByColourAlone() {
         let f = view(CF.loaded())
-        #expect(f.text.contains("✗ OUT") && f.text.contains("✓ serve") && f.text.contains("… drain"))
+        #expect(f.text.contains("✗ out ") && f.text.contains("✓ serving") && f.text.contains("… draining"))
         #expect(f[2, 2].style.reverse, "the selected row is reversed, not only coloured")
     }
 }

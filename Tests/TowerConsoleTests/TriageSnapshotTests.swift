@@ -81,7 +81,7 @@ import TowerDomain
         CF.keys(&s, [.char("j"), .enter])
         #expect(s.screen == .auditEntry(3))
         let whole = view(s).text
-        #expect(whole.contains("oncall-maria as operator") && whole.contains("v1 90 → 100, v2 10 → 0"))
+        #expect(whole.contains("oncall-maria (operator)") && whole.contains("v1 90 → 100, v2 10 → 0"))
         #expect(whole.replacingOccurrences(of: "\n", with: " ").contains("tokenizer"), "the full reason, wrapped")
         #expect(whole.contains(Self.auditEntries()[1].hash.prefix(20)), "its hash")
         try assertSnapshot(view(s), named: "triage-audit-entry-\(size.0)x\(size.1)")
