@@ -383,20 +383,22 @@ import TowerDomain
 
     @Test(.enabled(if: XDSTests.envoy != nil, "TOWER_ENVOY is not set: `source scripts/setup` installs Envoy and exports it"),
           arguments: [("127.0.0.1", "twr_x", false), ("registry.internal", nil, true)] as [(String, String?, Bool)])
-    func envoyAcceptsTheBootstrap(_ host: String, _ token: String?, tracing: Bool) throws {
+    func envoyAcceptsTheBootstrap(_ host: String, _ token: String?, tracing: Bool) async throws {
         // With tracing: the Zipkin tracer and its collector cluster (`envoy-bootstrap --zipkin`).
         let zipkin: (host: String, port: Int)? = tracing ? ("127.0.0.1", 9411) : nil
         let path = NSTemporaryDirectory() + "tower-bootstrap-\(UUID().uuidString).yaml"
         defer { try? FileManager.default.removeItem(atPath: path) }
         try EnvoyBootstrap.yaml(nodeID: "edge-1", nodeCluster: "tower-gateway", token: token, registryHost: host, registryPort: 8470,
                                 listenerPort: 10000, adminPort: 9901, zipkin: zipkin).write(toFile: path, atomically: true, encoding: .utf8)
-        let (status, text) = try Self.envoyValidate(path)
+        let (status, text) = try await Self.envoyValidate(path)
         #expect(status == 0, "envoy --mode validate: \(text)")
         #expect(text.contains("OK"), "\(text)")
     }
 
-    /// `envoy --mode validate -c path`: its exit status and what it printed.
-    static func envoyValidate(_ path: String) throws -> (Int32, String) {
+    /// `envoy --mode validate -c path`: its exit status and what it printed. Waited for on a
+    /// thread of its own: blocking one of Swift's few shared threads for Envoy's start-up (seconds
+    /// on a loaded machine, and the cases run in parallel) starved the other suites' pollers.
+    static func envoyValidate(_ path: String) async throws -> (Int32, String) {
         let envoy = try #require(Self.envoy)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: envoy)
@@ -405,15 +407,20 @@ import TowerDomain
         p.standardOutput = out
         p.standardError = out
         try p.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        return (p.terminationStatus, text)
+        let handle = out.fileHandleForReading
+        return await withCheckedContinuation { c in
+            Thread.detachNewThread {
+                let text = String(decoding: handle.readDataToEndOfFile(), as: UTF8.self)
+                p.waitUntilExit()
+                c.resume(returning: (p.terminationStatus, text))
+            }
+        }
     }
 
     /// The resources themselves pass Envoy's validation: served as a static config, which Envoy
     /// checks with the same rules (and validates that every route's clusters exist).
     @Test(.enabled(if: XDSTests.envoy != nil, "TOWER_ENVOY is not set: `source scripts/setup` installs Envoy and exports it"))
-    func envoyAcceptsTheResources() throws {
+    func envoyAcceptsTheResources() async throws {
         var specs = Harness.seed
         specs[0].versions[0].upstream = "127.0.0.1:9001"
         specs[0].versions[1].upstream = "model.internal:9002"
@@ -451,7 +458,7 @@ import TowerDomain
         let path = NSTemporaryDirectory() + "tower-static-\(UUID().uuidString).json"
         defer { try? FileManager.default.removeItem(atPath: path) }
         try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: path))
-        let (status, text) = try Self.envoyValidate(path)
+        let (status, text) = try await Self.envoyValidate(path)
         #expect(status == 0, "envoy --mode validate: \(text)")
     }
 }
