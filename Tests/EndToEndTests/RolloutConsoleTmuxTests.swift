@@ -4,7 +4,8 @@ import TowerDomain
 import TowerHTTP
 
 /// The console's rollout keys in a real terminal against a real registry: `R` starts a rollout
-/// with a runbook from `$XDG_CONFIG_HOME/tower/runbooks/`, the panel shows it with the time left,
+/// with a runbook from `$XDG_CONFIG_HOME/tower/runbooks/`, the panel shows it with the time left
+/// (and so does a new console after the first is killed),
 /// `p` pauses and `p` resumes, `A` aborts; the registry records each with the reason and the
 /// token's name, and the aborted target's traffic is back on the baseline.
 @Suite(.serialized) struct RolloutConsoleTmuxTests {
@@ -15,8 +16,8 @@ import TowerHTTP
         try FileManager.default.createDirectory(atPath: config + "/tower/runbooks", withIntermediateDirectories: true)
         try "name: long\nsteps:\n  - setWeight: 50\n  - pause: 1h\n  - setWeight: 100\n"
             .write(toFile: config + "/tower/runbooks/long.yaml", atomically: true, encoding: .utf8)
-        try term.start("XDG_CONFIG_HOME=\(config) \(HeadlessVerbTests.tower) --registry \(reg.url) --token-file \(tokenFile) 2>\(reg.dataDir)/console.err",
-                       width: 120, height: 40)
+        let console = "XDG_CONFIG_HOME=\(config) \(HeadlessVerbTests.tower) --registry \(reg.url) --token-file \(tokenFile) 2>>\(reg.dataDir)/console.err"
+        try term.start(console, width: 120, height: 40)
         #expect(term.waitFor("alpha").found, "overview: \(term.screen())")
 
         // R on v2: the runbook is offered from the folder; the rollout starts at step 2/3 (50%, the pause).
@@ -29,6 +30,17 @@ import TowerHTTP
         term.keys("Enter")
         let running = term.waitUntil { $0.contains("ROLLOUT ▶ RUNNING") && $0.contains("step 2/3") && $0.contains("left") }
         #expect(running.found, "the panel shows the running rollout with the time left: \(running.screen)")
+
+        // The console killed with its terminal, as when an SSH session drops: the rollout goes on in
+        // the registry; a new console marks it on the overview before alpha is opened (the
+        // rollouts list), then shows it at its step with the time left.
+        term.tmux(["kill-session", "-t", "t"])
+        try term.start(console, width: 120, height: 40)
+        let marked = term.waitUntil(timeout: 15) { $0.contains("▶ 2/3 50%") }
+        #expect(marked.found, "a new console marks the rollout on the overview: \(marked.screen)")
+        term.keys("Enter")
+        let again = term.waitUntil { $0.contains("ROLLOUT ▶ RUNNING") && $0.contains("step 2/3") && $0.contains("left") }
+        #expect(again.found, "the new console shows the rollout at its step with the time left: \(again.screen)")
 
         // p pauses, p again resumes.
         term.keys("p")
