@@ -74,6 +74,19 @@ import TowerDomain
         let list = try T.tower(["gate", "list", "alpha", "v3"] + asCI)
         #expect(list.status == 0 && list.out.split(separator: "\n").count == 2, "\(list.out)")
 
+        // --prune deletes only the owner's endpoints that the files no longer declare, and says which.
+        func doc(_ name: String, owner: String) -> String {
+            "name: \(name)\npath: /v1/models/\(name)\nowner: \(owner)\nversions:\n  - {name: v1, artifact: {uri: s3://m/\(name), digest: \"\(alphaDigest)\"}, stage: dev}\n"
+        }
+        let more = reg.dataDir + "/more.yaml"
+        try (changed + "---\n" + doc("beta", owner: "team-vision") + "---\n" + doc("gamma", owner: "team-other")).write(toFile: more, atomically: true, encoding: .utf8)
+        let created = try T.tower(["apply", "-f", more] + asCI)
+        #expect(created.status == 0 && created.out.contains("+ beta created (revision 1, out of service"), "\(created.out) \(created.err)")
+        let pruned = try T.tower(["apply", "-f", specs, "--prune", "--owner", "team-vision"] + asCI)
+        #expect(pruned.status == 0 && pruned.out.contains("- beta deleted") && !pruned.out.contains("gamma"), "\(pruned.out) \(pruned.err)")
+        let left = try Wire.decoder().decode(EndpointList.self, from: Data(try T.tower(["status", "--output", "json"] + asCI).out.utf8))
+        #expect(left.endpoints.map(\.name) == ["alpha", "gamma"])
+
         // A refusal names the file and the key.
         try changed.replacingOccurrences(of: "stage: staging", with: "stage: staging\n    weight: 10").write(toFile: specs, atomically: true, encoding: .utf8)
         let refused = try T.tower(["apply", "-f", specs] + asCI)
