@@ -33,6 +33,7 @@ func endpointScreen(_ f: inout Frame, _ s: ConsoleState, _ name: String, _ r: Re
         y += 1
     }
     y += 1
+    y = provenanceLines(&f, s, e, y: y, maxY: r.maxY, g)
     guard y < r.maxY else { return }
     f.put("RECENT REVISIONS", x: 0, y: y, style: s.theme.title)
     y += 1

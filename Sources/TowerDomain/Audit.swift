@@ -3,6 +3,8 @@ import Foundation
 
 public enum AuditAction: String, Codable, Sendable, Equatable {
     case create, update, delete, shift, drain, undrain, rollback
+    /// An evaluation was submitted for a version and its gate follows from the policy (DESIGN §13).
+    case evaluate
 }
 
 /// One entry of the append-only audit log. `hash` is SHA-256 over `prevHash` and the entry's
