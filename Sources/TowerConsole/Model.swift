@@ -218,6 +218,9 @@ public struct ConsoleState: Equatable, Sendable {
 
     /// The context's banner colour: a production context can be told apart at a glance.
     public var banner: Color?
+    /// A server of the context is reached without verifying its certificate (`insecureSkipVerify`):
+    /// the header says `TLS UNVERIFIED` for as long as it is so.
+    public var tlsUnverified = false
     /// Clock times on screen ("no new traffic since 03:12:09") are in this zone: the terminal's
     /// own in the console, UTC where frames must not depend on the machine (tests).
     public var timeZone = TimeZone(identifier: "UTC")!
@@ -380,7 +383,7 @@ public enum Message: Equatable, Sendable {
     case changeApplied(Endpoint)
     case changeFailed(ChangeFailure)
     case auditLoaded([AuditEntry], AuditVerification?, at: Date)
-    case contextSwitched(name: String, readOnly: Bool, banner: Color? = nil)
+    case contextSwitched(name: String, readOnly: Bool, banner: Color? = nil, tlsUnverified: Bool = false)
     case themeLoaded(Theme)
     /// A metrics source answered: figures by `Telemetry.key`.
     case figuresLoaded(source: String, [String: Figures], at: Date, warnings: [String] = [])
