@@ -140,25 +140,49 @@ import TowerHTTP
         old.waitUntilExit()
         #expect(old.terminationStatus != 0, "a TLS 1.1 handshake with the registry succeeded")
 
-        // A server that speaks only TLS 1.1: this client refuses it, in a sentence.
+        // A server that speaks only TLS 1.1: this client refuses it, in a sentence. (s_server's
+        // "ACCEPT host:port" line sits in a pipe's buffer, so the port is chosen here.)
+        let oldPort = try Self.freePort()
         let server = Process()
         server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        server.arguments = ["openssl", "s_server", "-accept", "127.0.0.1:0", "-cert", pki.cert("server"), "-key", pki.key("server"),
+        server.arguments = ["openssl", "s_server", "-accept", "127.0.0.1:\(oldPort)", "-cert", pki.cert("server"), "-key", pki.key("server"),
                             "-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0", "-www"]
-        let out = Pipe()
-        server.standardOutput = out; server.standardError = Pipe(); server.standardInput = Pipe()
+        server.standardOutput = Pipe(); server.standardError = Pipe(); server.standardInput = Pipe()
         try server.run()
-        defer { server.terminate(); server.waitUntilExit() }
-        var banner = ""
+        // s_server ignores SIGTERM.
+        defer { kill(server.processIdentifier, SIGKILL); server.waitUntilExit() }
         let deadline = Date().addingTimeInterval(10)
-        while !banner.contains("ACCEPT"), Date() < deadline {
-            let chunk = out.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            banner += String(decoding: chunk, as: UTF8.self)
-        }
-        let oldPort = try #require(banner.split(separator: "\n").first(where: { $0.hasPrefix("ACCEPT") })?.split(separator: ":").last)
+        while !Self.accepts(oldPort), Date() < deadline, server.isRunning { usleep(20_000) }
+        try #require(Self.accepts(oldPort), "openssl s_server did not listen on \(oldPort)")
         let tls11 = tlsRefusal { () throws(HTTPTransportError) in try get(session(pki, as: nil), "https://127.0.0.1:\(oldPort)/") }
         #expect(tls11?.contains("offers only TLS 1.0 or 1.1") == true, "\(tls11 ?? "accepted")")
+    }
+
+    /// A port nothing listens on right now (the kernel's choice, released at once).
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &addr) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
+        }
+        guard bound else { throw E2EError("no free port") }
+        return Int(UInt16(bigEndian: addr.sin_port))
+    }
+
+    static func accepts(_ port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = in_port_t(UInt16(port).bigEndian)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        return withUnsafePointer(to: &addr) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
     }
 
     @Test func plainHTTPOffLoopbackIsRefusedUnlessInsecureListen() throws {
