@@ -25,6 +25,10 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        // TLS for the registry's server only (TowerRegistryTLS): the console reaches servers through libcurl.
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
     ],
     targets: [
         .systemLibrary(name: "CNCursesw", pkgConfig: "ncursesw", providers: [.apt(["libncursesw5-dev"])]),
@@ -82,8 +86,23 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ]),
+        // The registry served over TLS (DESIGN §14): NIOSSL, client-certificate verification and CRLs.
+        // Kept apart from TowerRegistry so that `tower` (whose `demo` embeds the registry on loopback,
+        // in plain HTTP) does not link a second BoringSSL.
+        .target(name: "TowerRegistryTLS", dependencies: [
+            "TowerRegistry", "TowerDomain",
+            .product(name: "HummingbirdCore", package: "hummingbird"),
+            .product(name: "HummingbirdTLS", package: "hummingbird"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOTLS", package: "swift-nio"),
+            .product(name: "X509", package: "swift-certificates"),
+            .product(name: "SwiftASN1", package: "swift-asn1"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .executableTarget(name: "tower-registry", dependencies: [
-            "TowerRegistry", "TowerDomain", "TowerMetrics",
+            "TowerRegistry", "TowerRegistryTLS", "TowerDomain", "TowerMetrics",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
@@ -140,6 +159,10 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
+        ]),
+        .testTarget(name: "TowerRegistryTLSTests", dependencies: [
+            "TowerRegistryTLS",
+            .product(name: "X509", package: "swift-certificates"),
         ]),
         .testTarget(name: "EndToEndTests", dependencies: [
             "TowerMetrics", "TowerDomain", "TowerHTTP", "TowerSim",

@@ -17,6 +17,8 @@ func header(_ f: inout Frame, _ s: ConsoleState, _ g: Glyphs) {
         ctxStyle.bold = true
     }
     x = f.put(" ctx \(s.contextName) ", x: x, y: 0, style: ctxStyle)
+    // Before the health texts, so that no error can push it off a narrow screen.
+    if s.tlsUnverified { x = f.put(" TLS UNVERIFIED ", x: x, y: 0, style: s.theme.error) }
     let health: String
     var style = s.theme.header
     if let err = s.registryError {

@@ -16,7 +16,7 @@ public enum Message: Equatable, Sendable {
     case changeApplied(Endpoint)
     case changeFailed(ChangeFailure)
     case auditLoaded([AuditEntry], AuditVerification?, at: Date)
-    case contextSwitched(name: String, readOnly: Bool, banner: Color? = nil)
+    case contextSwitched(name: String, readOnly: Bool, banner: Color? = nil, tlsUnverified: Bool = false)
     case themeLoaded(Theme)
     /// A metrics source answered: figures by `Telemetry.key`.
     case figuresLoaded(source: String, [String: Figures], at: Date, warnings: [String] = [])

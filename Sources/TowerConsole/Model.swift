@@ -218,6 +218,9 @@ public struct ConsoleState: Equatable, Sendable {
 
     /// The context's banner colour: a production context can be told apart at a glance.
     public var banner: Color?
+    /// A server of the context is reached without verifying its certificate (`insecureSkipVerify`):
+    /// the header says `TLS UNVERIFIED` for as long as it is so.
+    public var tlsUnverified = false
     /// Clock times on screen ("no new traffic since 03:12:09") are in this zone: the terminal's
     /// own in the console, UTC where frames must not depend on the machine (tests).
     public var timeZone = TimeZone(identifier: "UTC")!

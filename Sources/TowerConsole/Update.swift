@@ -98,9 +98,10 @@ public func update(_ state: inout ConsoleState, _ message: Message) -> [Effect] 
             && entries.allSatisfy { $0.computedHash() == $0.hash }
         state.audit.selection = min(state.audit.selection, max(0, entries.count - 1))
         return []
-    case .contextSwitched(let name, let readOnly, let banner):
+    case .contextSwitched(let name, let readOnly, let banner, let tlsUnverified):
         state.contextName = name
         state.banner = banner
+        state.tlsUnverified = tlsUnverified
         state.readOnly = readOnly
         state.endpoints = []
         state.lastRead = nil

@@ -28,9 +28,19 @@ public enum Role: String, Codable, Sendable, CaseIterable, Comparable {
     public var mayApplySpecs: Bool { self == .deployer || self == .admin }
 }
 
-/// Who performs a call: the token's name and its role.
+/// Who performs a call: the token's (or the client certificate's mapped) name and its role.
 public struct Principal: Sendable, Equatable, Codable {
     public var name: String
     public var role: Role
-    public init(name: String, role: Role) { self.name = name; self.role = role }
+    /// The verified client certificate behind the call (`cert SUBJECT sha256:HEX`), if any.
+    public var certificate: String?
+    public init(name: String, role: Role, certificate: String? = nil) {
+        self.name = name; self.role = role; self.certificate = certificate
+    }
+
+    /// What the audit records as the actor: the name, and the certificate when there is one.
+    public var actor: String { certificate.map { "\(name) (\($0))" } ?? name }
+
+    /// How refusals name the caller's credential.
+    public var credential: String { certificate == nil ? "the token '\(name)'" : "the certificate of '\(name)'" }
 }

@@ -66,7 +66,21 @@ public final class CurlSession: @unchecked Sendable {
         list = curl_slist_append(list, "Expect:")
         let ms = Int(request.timeout.components.seconds * 1000 + request.timeout.components.attoseconds / 1_000_000_000_000_000)
 
-        tower_curl_setopt_str(h, CURLOPT_URL, request.url)
+        var url = request.url
+        var connectTo: UnsafeMutablePointer<curl_slist>? = nil
+        defer { curl_slist_free_all(connectTo) }
+        if let name = tls.serverName, var c = URLComponents(string: url), let host = c.host, c.scheme?.lowercased() == "https", host != name {
+            // The certificate is checked against (and SNI names) the URL's host: name the server
+            // there, and have libcurl connect to where the URL pointed.
+            let port = c.port ?? 443
+            connectTo = curl_slist_append(connectTo, "\(name):\(port):\(host):\(port)")
+            c.host = name
+            url = c.string ?? url
+        }
+        tower_curl_setopt_str(h, CURLOPT_URL, url)
+        if connectTo != nil { tower_curl_setopt_slist(h, CURLOPT_CONNECT_TO, connectTo) }
+        tower_curl_setopt_long(h, CURLOPT_SSLVERSION, CURL_SSLVERSION_TLSv1_2)
+        var errorBuffer = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
         tower_curl_setopt_long(h, CURLOPT_NOSIGNAL, 1)
         tower_curl_setopt_long(h, CURLOPT_TIMEOUT_MS, max(1, ms))
         tower_curl_setopt_long(h, CURLOPT_CONNECTTIMEOUT_MS, max(1, min(ms, 5000)))
@@ -96,10 +110,18 @@ public final class CurlSession: @unchecked Sendable {
                     tower_curl_setopt_ptr(h, CURLOPT_POSTFIELDS, UnsafeMutableRawPointer(mutating: raw.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!))
                 }
             }
-            return withExtendedLifetime(sink) { curl_easy_perform(h) }
+            return errorBuffer.withUnsafeMutableBytes { eb in
+                tower_curl_setopt_ptr(h, CURLOPT_ERRORBUFFER, eb.baseAddress)
+                return withExtendedLifetime(sink) { curl_easy_perform(h) }
+            }
         }
+        tower_curl_setopt_ptr(h, CURLOPT_ERRORBUFFER, nil)
         guard code == CURLE_OK else {
-            let message = String(cString: curl_easy_strerror(code))
+            let detail = errorBuffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+            let message = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
+            if let sentence = TLSFailure.sentence(code: code, detail: detail, url: request.url, tls: tls) {
+                throw .tls(sentence)
+            }
             switch code {
             case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY, CURLE_GOT_NOTHING,
                  CURLE_RECV_ERROR, CURLE_SEND_ERROR:

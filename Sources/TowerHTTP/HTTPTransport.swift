@@ -45,14 +45,20 @@ public enum HTTPTransportError: Error, Sendable, Equatable, CustomStringConverti
     }
 }
 
-public struct TLSOptions: Sendable {
-    /// Verification is on unless turned off explicitly, for one source, by configuration.
+/// TLS as libcurl does it: TLS 1.2 at least, always; the peer verified against `caBundle` (or
+/// the system's CAs) unless turned off explicitly, for one source, by configuration.
+public struct TLSOptions: Sendable, Equatable {
     public var verifyPeer: Bool = true
     public var caBundle: String?
     public var clientCertificate: String?
     public var clientKey: String?
-    public init(verifyPeer: Bool = true, caBundle: String? = nil, clientCertificate: String? = nil, clientKey: String? = nil) {
+    /// The name the server's certificate must carry (and the SNI sent), when the URL's host is
+    /// another (an address, a tunnel): the connection still goes to the URL's host.
+    public var serverName: String?
+    public init(verifyPeer: Bool = true, caBundle: String? = nil, clientCertificate: String? = nil, clientKey: String? = nil,
+                serverName: String? = nil) {
         self.verifyPeer = verifyPeer; self.caBundle = caBundle; self.clientCertificate = clientCertificate; self.clientKey = clientKey
+        self.serverName = serverName
     }
 }
 

@@ -11,7 +11,8 @@ public enum EnvoyBootstrap {
 
     public static func yaml(nodeID: String, nodeCluster: String, token: String?, registryHost: String, registryPort: Int,
                             listenerPort: Int, adminPort: Int, refreshDelay: Double = 0.5, statsFlushSeconds: Int = 1,
-                            listenerAddress: String = "127.0.0.1", zipkin: (host: String, port: Int)? = nil) -> String {
+                            listenerAddress: String = "127.0.0.1", zipkin: (host: String, port: Int)? = nil,
+                            tls: UpstreamTLS? = nil) -> String {
         // Strings are written as JSON strings, which YAML reads as double-quoted scalars: a node id
         // or token cannot break out of its field whatever it holds.
         func q(_ s: String) -> String { String(decoding: CanonicalJSON.string(s).bytes, as: UTF8.self) }
@@ -61,7 +62,7 @@ public enum EnvoyBootstrap {
                     - endpoint:
                         address:
                           socket_address: {address: \(q(host)), port_value: \(registryPort)}
-            \(zipkin.map { z in tracesCluster(host: z.host, port: z.port) } ?? "")\(listenersKey)
+            \(tls.map { transportSocket($0, host: host, hostIsAddress: hostIsAddress) } ?? "")\(zipkin.map { z in tracesCluster(host: z.host, port: z.port) } ?? "")\(listenersKey)
               - name: ingress
                 address:
                   socket_address: {address: \(q(listenerAddress)), port_value: \(listenerPort)}
@@ -82,6 +83,49 @@ public enum EnvoyBootstrap {
 
             """
         return out
+    }
+
+    /// How Envoy reaches a registry that serves TLS: the CA its certificate must chain to, and
+    /// Envoy's own certificate when the registry maps client certificates to identities (then the
+    /// bootstrap needs no token).
+    public struct UpstreamTLS: Sendable, Equatable {
+        public var caFile: String
+        public var certFile: String?
+        public var keyFile: String?
+        public init(caFile: String, certFile: String? = nil, keyFile: String? = nil) {
+            self.caFile = caFile; self.certFile = certFile; self.keyFile = keyFile
+        }
+    }
+
+    /// The registry cluster's UpstreamTlsContext, at the indentation of the cluster's fields: TLS
+    /// 1.2 at least, the registry's certificate checked against the CA and against the host Envoy
+    /// dials (as a SAN, IP or DNS), and SNI when the host is a name.
+    static func transportSocket(_ tls: UpstreamTLS, host: String, hostIsAddress: Bool) -> String {
+        func q(_ s: String) -> String { String(decoding: CanonicalJSON.string(s).bytes, as: UTF8.self) }
+        var lines = [
+            "    transport_socket:",
+            "      name: envoy.transport_sockets.tls",
+            "      typed_config:",
+            "        \"@type\": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext",
+        ]
+        if !hostIsAddress { lines.append("        sni: \(q(host))") }
+        lines += [
+            "        common_tls_context:",
+            "          tls_params: {tls_minimum_protocol_version: TLSv1_2}",
+            "          validation_context:",
+            "            trusted_ca: {filename: \(q(tls.caFile))}",
+            "            match_typed_subject_alt_names:",
+            "            - san_type: \(hostIsAddress ? "IP_ADDRESS" : "DNS")",
+            "              matcher: {exact: \(q(host))}",
+        ]
+        if let cert = tls.certFile, let key = tls.keyFile {
+            lines += [
+                "          tls_certificates:",
+                "          - certificate_chain: {filename: \(q(cert))}",
+                "            private_key: {filename: \(q(key))}",
+            ]
+        }
+        return lines.joined(separator: "\n") + "\n"
     }
 
     // Interpolated lines carry their own indentation, so the line after them starts at column 0.

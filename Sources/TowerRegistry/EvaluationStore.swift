@@ -42,7 +42,7 @@ extension RegistryStore {
             after.updatedAt = now
             after.updatedBy = principal.name
             try after.validate()
-            let entry = AuditEntry(seq: seq, time: now, actor: principal.name, role: principal.role, action: .evaluate,
+            let entry = AuditEntry(seq: seq, time: now, actor: principal.actor, role: principal.role, action: .evaluate,
                                    endpoint: name, version: version, fromRevision: before.revision, toRevision: after.revision,
                                    reason: "evaluation \(document.suite) \(r.sha256)", weightsBefore: before.weights,
                                    weightsAfter: after.weights, override: false,

@@ -62,9 +62,9 @@ struct ProblemMiddleware: RouterMiddleware {
             metrics.conflict("missing-if-match")
             return problem(Problem(status: 428, title: title(428),
                                    detail: "changes need an If-Match header naming the revision you read, like If-Match: \"7\" (GET the endpoint for its ETag)"))
-        case is Unauthenticated:
+        case let e as Unauthenticated:
             var r = problem(Problem(status: 401, title: title(401),
-                                    detail: "a valid token is required: send Authorization: Bearer <token> (tokens are made with 'tower-registry token create')"))
+                                    detail: e.detail ?? "a valid token is required: send Authorization: Bearer <token> (tokens are made with 'tower-registry token create')"))
             r.headers[.wwwAuthenticate] = "Bearer realm=\"tower-registry\""
             return r
         case let e as RateLimited:

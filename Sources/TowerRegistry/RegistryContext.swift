@@ -6,6 +6,8 @@ import TowerDomain
 public struct RegistryContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     public var principal: Principal?
+    /// The principal the connection's verified client certificate maps to, if any (xDS accepts it).
+    public var certificatePrincipal: Principal?
     /// Where the request came from, for the per-address limits ("unknown" in router tests).
     public var sourceAddress: String
     /// The connection, to tell its `ConnectionGuard` what the request has reached.
@@ -16,6 +18,7 @@ public struct RegistryContext: RequestContext {
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         principal = nil
+        certificatePrincipal = nil
         sourceAddress = source.channel.remoteAddress?.ipAddress ?? "unknown"
         connection = source.channel
         bodyDeadline = nil
@@ -28,7 +31,7 @@ public struct RegistryContext: RequestContext {
     func require(_ role: Role) throws -> Principal {
         guard let p = principal else { throw Unauthenticated() }
         if p.role < role {
-            throw RoutingError.forbidden("this needs the \(role.rawValue) role; the token '\(p.name)' has \(p.role.rawValue)")
+            throw RoutingError.forbidden("this needs the \(role.rawValue) role; \(p.credential) has \(p.role.rawValue)")
         }
         return p
     }
@@ -38,4 +41,7 @@ public enum RegistryLimits {
     public static let maxBody = 1 << 20
 }
 
-struct Unauthenticated: Error {}
+struct Unauthenticated: Error {
+    /// Why, when it is more than "no valid token" (a certificate nobody is mapped to, two credentials that disagree).
+    var detail: String? = nil
+}

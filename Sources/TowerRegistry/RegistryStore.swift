@@ -201,7 +201,7 @@ public final class RegistryStore: Sendable {
         after.revision = before.revision + 1
         after.updatedAt = now
         after.updatedBy = principal.name
-        let entry = AuditEntry(seq: seq, time: now, actor: principal.name, role: principal.role, action: change.action,
+        let entry = AuditEntry(seq: seq, time: now, actor: principal.actor, role: principal.role, action: change.action,
                                endpoint: name, version: change.version, fromRevision: before.revision,
                                toRevision: after.revision, reason: reason, weightsBefore: before.weights,
                                weightsAfter: after.weights, override: !after.gateOverrides(comparedTo: before).isEmpty,
@@ -293,7 +293,7 @@ public final class RegistryStore: Sendable {
             let judgeChanged = before?.judge != after.judge
             let isOverride = !overrides.isEmpty || (!spec.isDeclarative && !manualGates.isEmpty)
             let (seq, prevHash) = try Self.nextLink(db)
-            let entry = AuditEntry(seq: seq, time: now, actor: principal.name, role: principal.role,
+            let entry = AuditEntry(seq: seq, time: now, actor: principal.actor, role: principal.role,
                                    action: before == nil ? .create : .update, endpoint: spec.name, version: nil,
                                    fromRevision: before?.revision ?? 0, toRevision: after.revision, reason: reason,
                                    weightsBefore: before?.weights ?? [:], weightsAfter: after.weights,
@@ -321,7 +321,7 @@ public final class RegistryStore: Sendable {
             }
             let before = try Self.decodeEndpoint(body).resolvingDrains(now: now, timeout: drainTimeout)
             if before.revision != expected { throw StaleRevision(expected: expected, current: before) }
-            let entry = AuditEntry(seq: seq, time: now, actor: principal.name, role: principal.role, action: .delete,
+            let entry = AuditEntry(seq: seq, time: now, actor: principal.actor, role: principal.role, action: .delete,
                                    endpoint: name, version: nil, fromRevision: before.revision, toRevision: before.revision + 1,
                                    reason: reason, weightsBefore: before.weights, weightsAfter: [:], override: false,
                                    summary: "endpoint deleted", prevHash: prevHash)

@@ -12,13 +12,21 @@ struct Routes {
     let store: RegistryStore
     let hub: WatchHub
     let metrics: RegistryMetrics
+    /// Said in `/readyz` while the registry runs in a configuration that needs attention
+    /// (`--insecure-listen`: plain HTTP off loopback).
+    var warning: String? = nil
 
     func register(on router: Router<RegistryContext>) {
         router.get("/healthz") { _, _ in json(Data(#"{"status":"ok"}"#.utf8)) }
+        let ready: Data = {
+            guard let warning else { return Data(#"{"status":"ready"}"#.utf8) }
+            return (try? JSONSerialization.data(withJSONObject: ["status": "ready", "warning": warning], options: [.sortedKeys]))
+                ?? Data(#"{"status":"ready"}"#.utf8)
+        }()
         router.get("/readyz") { _, _ in
             do {
                 _ = try store.auditCount()
-                return json(Data(#"{"status":"ready"}"#.utf8))
+                return json(ready)
             } catch {
                 throw Problem(status: 503, title: "Service Unavailable", detail: "the registry cannot read its database: \(error)")
             }

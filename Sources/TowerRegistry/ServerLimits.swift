@@ -236,9 +236,21 @@ struct GuardedHTTP1Channel: ServerChildChannel {
     }
 }
 
+/// Wraps each connection's guarded HTTP/1.1 channel in another layer (TLS, from TowerRegistryTLS,
+/// which TowerRegistry does not import so that the console links no TLS library of its own).
+/// (A struct, not a bare closure, so that a trailing `onListening` closure is never taken for it.)
+public struct ChannelWrapper: Sendable {
+    let wrap: @Sendable (any ServerChildChannel, ServerLimits) throws -> any ServerChildChannel
+    public init(_ wrap: @escaping @Sendable (any ServerChildChannel, ServerLimits) throws -> any ServerChildChannel) { self.wrap = wrap }
+}
+
 extension HTTPServerBuilder {
-    /// HTTP/1.1 with the registry's per-connection limits.
-    static func guardedHTTP1(_ limits: ServerLimits, counter: ConnectionCounter = ConnectionCounter()) -> HTTPServerBuilder {
-        .init { responder in GuardedHTTP1Channel(responder: responder, limits: limits, counter: counter) }
+    /// HTTP/1.1 with the registry's per-connection limits, wrapped by `wrap` when given.
+    static func guardedHTTP1(_ limits: ServerLimits, counter: ConnectionCounter = ConnectionCounter(),
+                             wrap: ChannelWrapper? = nil) -> HTTPServerBuilder {
+        .init { responder in
+            let plain = GuardedHTTP1Channel(responder: responder, limits: limits, counter: counter)
+            return try wrap?.wrap(plain, limits) ?? plain
+        }
     }
 }

@@ -137,11 +137,11 @@ struct XDSService: Sendable {
             throw Problem(status: 400, title: "Bad Request",
                           detail: "type_url '\(Names.printable(t))' does not belong on /v3/discovery:\(type.rawValue), which serves \(type.typeURL)")
         }
-        guard try await authorized(req, body: body, node: node) else {
+        guard try await authorized(req, body: body, node: node, certificate: ctx.certificatePrincipal) else {
             metrics.xdsPoll(type: type.rawValue, result: "denied")
             ctx.logger.debug("xds poll denied", metadata: ["node": .string(Names.printable(node, limit: 128)), "type": .string(type.rawValue)])
             throw Problem(status: 401, title: "Unauthorized",
-                          detail: "xDS needs a token with the gateway role or above, in node.metadata.tower_token of the bootstrap (tower-registry envoy-bootstrap writes it) or as Authorization: Bearer; or start the registry with --xds-allow-node for this node id")
+                          detail: "xDS needs a client certificate mapped to a role (--identities), or a token with the gateway role or above, in node.metadata.tower_token of the bootstrap (tower-registry envoy-bootstrap writes it) or as Authorization: Bearer; or start the registry with --xds-allow-node for this node id")
         }
         let names = Array((body.resourceNames ?? []).prefix(XDS.maxRouteConfigNames))
         if let long = names.first(where: { $0.utf8.count > 256 }) {
@@ -159,9 +159,10 @@ struct XDSService: Sendable {
         return json(r.body)
     }
 
-    /// Any one of: a bearer token, a token in the node's metadata, or an allow-listed node id.
-    /// Every role is at least `gateway`, so any valid token will do.
-    private func authorized(_ req: Request, body: DiscoveryRequest, node: String) async throws -> Bool {
+    /// Any one of: a verified client certificate mapped to a role, a bearer token, a token in the
+    /// node's metadata, or an allow-listed node id. Every role is at least `gateway`, so any will do.
+    private func authorized(_ req: Request, body: DiscoveryRequest, node: String, certificate: Principal?) async throws -> Bool {
+        if certificate != nil { return true }
         if let header = req.headers[.authorization] {
             let parts = header.split(separator: " ", maxSplits: 1)
             if parts.count == 2, parts[0].lowercased() == "bearer" {

@@ -22,9 +22,11 @@ public struct ContextSwitch: Sendable {
     /// The new context's sources; nil keeps the ones the console has.
     public var sources: ConsoleSources?
     public var banner: Color?
+    /// The context turns certificate verification off somewhere (`TLS UNVERIFIED` in the header).
+    public var tlsUnverified: Bool
 
-    public init(client: RegistryClient, readOnly: Bool, sources: ConsoleSources? = nil, banner: Color? = nil) {
-        self.client = client; self.readOnly = readOnly; self.sources = sources; self.banner = banner
+    public init(client: RegistryClient, readOnly: Bool, sources: ConsoleSources? = nil, banner: Color? = nil, tlsUnverified: Bool = false) {
+        self.client = client; self.readOnly = readOnly; self.sources = sources; self.banner = banner; self.tlsUnverified = tlsUnverified
     }
 }
 

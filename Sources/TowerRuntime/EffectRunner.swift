@@ -157,7 +157,7 @@ final class EffectRunner: @unchecked Sendable {
             }
             // Kept sources are polled again under the new generation: the old pollers' answers are now dropped.
             c.pollers = startPollers(c.sources.metrics, generation: c.generation)
-            post(.contextSwitched(name: name, readOnly: next.readOnly, banner: next.banner))
+            post(.contextSwitched(name: name, readOnly: next.readOnly, banner: next.banner, tlsUnverified: next.tlsUnverified))
         }
         inFlight.withLock { $0 = InFlight() }
     }

@@ -1,5 +1,6 @@
 import Foundation
 import TowerDomain
+import TowerHTTP
 import TowerMetrics
 import TowerTraces
 import Yams
@@ -17,14 +18,19 @@ public struct TowerContext: Codable, Sendable, Equatable {
     public var banner: String?
     public var metrics: MetricsSettings?
     public var traces: TraceSettings?
+    /// TLS to the registry: its CA, a client certificate, the server name (DESIGN §14).
+    public var tls: ContextTLS?
 
     public init(name: String, registry: String, tokenFile: String? = nil, readOnly: Bool? = nil, banner: String? = nil,
-                metrics: MetricsSettings? = nil, traces: TraceSettings? = nil) {
+                metrics: MetricsSettings? = nil, traces: TraceSettings? = nil, tls: ContextTLS? = nil) {
         self.name = name; self.registry = registry; self.tokenFile = tokenFile; self.readOnly = readOnly; self.banner = banner
-        self.metrics = metrics; self.traces = traces
+        self.metrics = metrics; self.traces = traces; self.tls = tls
     }
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case name, registry, tokenFile, readOnly, banner, metrics, traces }
+    enum CodingKeys: String, CodingKey, CaseIterable { case name, registry, tokenFile, readOnly, banner, metrics, traces, tls }
+
+    /// Whether any server of this context is reached without verifying its certificate.
+    public var tlsUnverified: Bool { tls?.unverified == true || metrics?.tls?.unverified == true || traces?.tls?.unverified == true }
 
     public init(from decoder: any Decoder) throws {
         try StrictKeys.check(decoder, CodingKeys.self)
@@ -38,6 +44,7 @@ public struct TowerContext: Codable, Sendable, Equatable {
         banner = try c.decodeIfPresent(String.self, forKey: .banner)
         metrics = try c.decodeIfPresent(MetricsSettings.self, forKey: .metrics)
         traces = try c.decodeIfPresent(TraceSettings.self, forKey: .traces)
+        tls = try c.decodeIfPresent(ContextTLS.self, forKey: .tls)
     }
 }
 
@@ -57,14 +64,16 @@ public struct MetricsSettings: Codable, Sendable, Equatable {
     /// PromQL replacing the profile's own, keyed by `MetricsQuery` raw value (`requestRate`,
     /// `errorRate`, `bucketRate`).
     public var queries: [String: String]?
+    /// TLS to Prometheus and the scraped URLs.
+    public var tls: ContextTLS?
 
     public init(prometheus: String? = nil, scrape: [String]? = nil, profile: String? = nil, interval: Double? = nil,
-                timeout: Double? = nil, tokenFile: String? = nil, queries: [String: String]? = nil) {
+                timeout: Double? = nil, tokenFile: String? = nil, queries: [String: String]? = nil, tls: ContextTLS? = nil) {
         self.prometheus = prometheus; self.scrape = scrape; self.profile = profile; self.interval = interval
-        self.timeout = timeout; self.tokenFile = tokenFile; self.queries = queries
+        self.timeout = timeout; self.tokenFile = tokenFile; self.queries = queries; self.tls = tls
     }
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case prometheus, scrape, profile, interval, timeout, tokenFile, queries }
+    enum CodingKeys: String, CodingKey, CaseIterable { case prometheus, scrape, profile, interval, timeout, tokenFile, queries, tls }
 
     public init(from decoder: any Decoder) throws {
         try StrictKeys.check(decoder, CodingKeys.self)
@@ -86,6 +95,7 @@ public struct MetricsSettings: Codable, Sendable, Equatable {
         if let t = timeout, !(t > 0 && t.isFinite) { throw StrictKeys.invalid(c, .timeout, "must be more than 0 seconds, not \(String(format: "%g", t))") }
         tokenFile = try c.decodeIfPresent(String.self, forKey: .tokenFile)
         queries = try c.decodeIfPresent([String: String].self, forKey: .queries)
+        tls = try c.decodeIfPresent(ContextTLS.self, forKey: .tls)
         for (key, promql) in queries ?? [:] {
             if MetricsQuery(rawValue: key) == nil {
                 throw StrictKeys.invalid(c, .queries, "unknown query '\(key)'; known: \(MetricsQuery.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -101,11 +111,11 @@ public struct MetricsSettings: Codable, Sendable, Equatable {
 public enum TraceKind: String, Codable, Sendable, CaseIterable {
     case jaeger, tempo, zipkin
 
-    public func source(baseURL: String) -> any TraceSource {
+    public func source(baseURL: String, transport: any HTTPTransport = CurlTransport()) -> any TraceSource {
         switch self {
-        case .jaeger: JaegerTraceSource(baseURL: baseURL)
-        case .tempo: TempoTraceSource(baseURL: baseURL)
-        case .zipkin: ZipkinTraceSource(baseURL: baseURL)
+        case .jaeger: JaegerTraceSource(baseURL: baseURL, transport: transport)
+        case .tempo: TempoTraceSource(baseURL: baseURL, transport: transport)
+        case .zipkin: ZipkinTraceSource(baseURL: baseURL, transport: transport)
         }
     }
 
@@ -119,12 +129,14 @@ public struct TraceSettings: Codable, Sendable, Equatable {
     public var url: String
     public var service: String?
     public var operation: String?
+    /// TLS to the tracing backend.
+    public var tls: ContextTLS?
 
-    public init(kind: TraceKind, url: String, service: String? = nil, operation: String? = nil) {
-        self.kind = kind; self.url = url; self.service = service; self.operation = operation
+    public init(kind: TraceKind, url: String, service: String? = nil, operation: String? = nil, tls: ContextTLS? = nil) {
+        self.kind = kind; self.url = url; self.service = service; self.operation = operation; self.tls = tls
     }
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case kind, url, service, operation }
+    enum CodingKeys: String, CodingKey, CaseIterable { case kind, url, service, operation, tls }
 
     public init(from decoder: any Decoder) throws {
         try StrictKeys.check(decoder, CodingKeys.self)
@@ -137,6 +149,7 @@ public struct TraceSettings: Codable, Sendable, Equatable {
         url = try c.decode(String.self, forKey: .url)
         service = try c.decodeIfPresent(String.self, forKey: .service)
         operation = try c.decodeIfPresent(String.self, forKey: .operation)
+        tls = try c.decodeIfPresent(ContextTLS.self, forKey: .tls)
     }
 }
 

@@ -51,6 +51,8 @@ public struct SourceSettings: Sendable, Equatable {
     public var at: Date?
     public var traces: TraceSettings?
     public var traceMapping: TraceMapping
+    /// TLS to Prometheus and the scraped URLs (the context's metrics.tls).
+    public var metricsTLS: ContextTLS?
 
     public static let defaultInterval = 5.0
 
@@ -79,6 +81,7 @@ public struct SourceSettings: Sendable, Equatable {
             throw ConfigError("the timeout must be a number of seconds above 0, not \(timeout)")
         }
         out.at = flags.at
+        out.metricsTLS = m?.tls
 
         if let url = flags.prometheus {
             if url != SourceFlags.none {
@@ -112,7 +115,7 @@ public struct SourceSettings: Sendable, Equatable {
                 out.traces = TraceSettings(kind: kind, url: parts[1])
             }
         } else if let t {
-            out.traces = TraceSettings(kind: t.kind, url: try nonEmpty(t.url, "the context's traces.url"))
+            out.traces = TraceSettings(kind: t.kind, url: try nonEmpty(t.url, "the context's traces.url"), tls: t.tls)
         }
         let operation = flags.traceOperation ?? t?.operation ?? "POST {path}"
         out.traceMapping = TraceMapping(service: flags.traceService ?? t?.service ?? "gateway", operation: operation.isEmpty ? nil : operation)
@@ -134,16 +137,20 @@ public struct SourceSettings: Sendable, Equatable {
             let metricsProfile: MetricsProfile
             do { metricsProfile = try MetricsProfile(kind: profile, overrides: p.queries) } catch { throw ConfigError(error.description) }
             let auth: PrometheusClient.Auth = try p.tokenFile.map { f throws(ConfigError) in .bearer(try readToken(f)) } ?? .none
-            let client = limit.map { PrometheusClient(baseURL: p.url, auth: auth, timeout: $0) } ?? PrometheusClient(baseURL: p.url, auth: auth)
+            let transport = try metricsTLS?.transport() ?? CurlTransport()
+            let client = PrometheusClient(baseURL: p.url, auth: auth, transport: transport, timeout: limit ?? .seconds(10))
             out.append(PrometheusMetricsSource(client: client, profile: metricsProfile, interval: interval, at: at))
         }
         if !scrape.isEmpty {
             let scrapeProfile: ScrapeProfile = profile == .envoy ? .envoy : .generic
-            out.append(limit.map { ScrapeMetricsSource(urls: scrape, profile: scrapeProfile, interval: interval, timeout: $0) }
-                       ?? ScrapeMetricsSource(urls: scrape, profile: scrapeProfile, interval: interval))
+            let transport = try metricsTLS?.transport(maxResponseBytes: 64 << 20) ?? CurlTransport(HTTPOptions(maxResponseBytes: 64 << 20))
+            out.append(ScrapeMetricsSource(urls: scrape, profile: scrapeProfile, interval: interval, timeout: limit ?? .seconds(3), transport: transport))
         }
         return out
     }
 
-    public func traceSource() -> (any TraceSource)? { traces.map { $0.kind.source(baseURL: $0.url) } }
+    public func traceSource() throws(ConfigError) -> (any TraceSource)? {
+        guard let t = traces else { return nil }
+        return t.kind.source(baseURL: t.url, transport: try t.tls?.transport() ?? CurlTransport())
+    }
 }

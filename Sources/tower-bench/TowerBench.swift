@@ -24,6 +24,7 @@ struct RegistryBench: AsyncParsableCommand {
     @Option(help: "Changes per second in the latency phase.") var rate = 50.0
     @Option(help: "Changes in the latency phase.") var changes = 500
     @Option(help: "The tower-registry executable (default: next to this one).") var registry: String?
+    @Flag(help: "Serve TLS (a throwaway CA and server certificate made with the openssl CLI) and read over it.") var tls = false
 
     func run() async throws {
         let dir = NSTemporaryDirectory() + "tower-bench-" + UUID().uuidString
@@ -40,11 +41,28 @@ struct RegistryBench: AsyncParsableCommand {
         try await Seed.apply(specs, to: store, source: "bench")
 
         let exe = registry ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("tower-registry").path
-        let server = try startServer(exe, dir: dir)
+        let ca = tls ? try makeCertificates(dir) : nil
+        let server = try startServer(exe, dir: dir, tls: tls)
         defer { server.terminate(); server.waitUntilExit() }
         let base = server.url
         let cpus = ProcessInfo.processInfo.activeProcessorCount
-        print("tower-bench registry: \(endpoints) endpoints, \(threads) client threads, \(cpus) cores shared by client and server")
+        let options = HTTPOptions(tls: TLSOptions(caBundle: ca))
+        @Sendable func CurlSession() -> TowerHTTP.CurlSession { TowerHTTP.CurlSession(options) }
+        print("tower-bench registry: \(endpoints) endpoints, \(threads) client threads, \(cpus) cores shared by client and server, \(tls ? "TLS (P-256, TLS 1.3)" : "plain HTTP")")
+
+        // 0. A new connection per request: the handshake's cost (TCP, and TLS when on) plus one GET.
+        var connects: [Double] = []
+        for _ in 0..<200 {
+            let t0 = ContinuousClock.now
+            guard (try? CurlSession().perform(HTTPRequest(url: base + "/v1/endpoints/model-0", headers: auth(token))))?.status == 200 else { continue }
+            let d = ContinuousClock.now - t0
+            connects.append(Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15)
+        }
+        connects.sort()
+        if !connects.isEmpty {
+            print(String(format: "new connection + GET /v1/endpoints/model-0: p50 %.2f ms, p99 %.2f ms (%d of 200)",
+                         connects[connects.count / 2], connects[min(connects.count - 1, connects.count * 99 / 100)], connects.count))
+        }
 
         // 1. Reads.
         let listBytes = try CurlSession().perform(HTTPRequest(url: base + "/v1/endpoints", headers: auth(token))).body.count
@@ -109,11 +127,31 @@ struct RegistryBench: AsyncParsableCommand {
         func waitUntilExit() { process.waitUntilExit() }
     }
 
-    func startServer(_ exe: String, dir: String) throws -> Server {
+    /// A CA and a server certificate for 127.0.0.1 with the openssl CLI; returns the CA's file.
+    func makeCertificates(_ dir: String) throws -> String {
+        let script = """
+            openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca.key -out ca.pem -days 1 -subj '/CN=bench CA'
+            openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout server.key -out server.csr -subj '/CN=127.0.0.1'
+            printf 'subjectAltName=IP:127.0.0.1\\n' > san.cnf
+            openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 1 -extfile san.cnf -out server.pem
+            chmod 600 server.key
+            """
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        p.arguments = ["-ec", script]
+        p.currentDirectoryURL = URL(fileURLWithPath: dir)
+        p.standardOutput = FileHandle.nullDevice; p.standardError = FileHandle.nullDevice
+        try p.run(); p.waitUntilExit()
+        guard p.terminationStatus == 0 else { throw ValidationError("openssl could not make the bench's certificates") }
+        return dir + "/ca.pem"
+    }
+
+    func startServer(_ exe: String, dir: String, tls: Bool = false) throws -> Server {
         let ready = dir + "/url"
         let p = Process()
         p.executableURL = URL(fileURLWithPath: exe)
         p.arguments = ["serve", "--data", dir, "--listen", "127.0.0.1:0", "--ready-file", ready, "--log-level", "warning"]
+            + (tls ? ["--tls-cert", dir + "/server.pem", "--tls-key", dir + "/server.key"] : [])
         try p.run()
         for _ in 0..<500 {
             if let s = try? String(contentsOfFile: ready, encoding: .utf8), s.hasSuffix("\n") {

@@ -5,6 +5,7 @@ import Logging
 import TowerDomain
 import TowerMetrics
 import TowerRegistry
+import TowerRegistryTLS
 
 /// Argument parsing and wiring only; the registry itself is TowerRegistry.
 @main
@@ -58,6 +59,20 @@ struct Serve: AsyncParsableCommand {
     var prometheusTokenFile: String?
     @Option(name: .customLong("metrics-window"), help: "Seconds of traffic each rollout check looks at.")
     var metricsWindow: Int = 60
+    @Option(name: .customLong("tls-cert"), help: "PEM certificate chain to serve TLS with (needs --tls-key).")
+    var tlsCert: String?
+    @Option(name: .customLong("tls-key"), help: "PEM private key of --tls-cert; refused when its group or others may read it.")
+    var tlsKey: String?
+    @Option(name: .customLong("client-ca"), help: "PEM CA certificates whose client certificates are verified (and, with --identities, are identities).")
+    var clientCA: String?
+    @Flag(name: .customLong("require-client-cert"), help: "Refuse, in the handshake, a client without a certificate from --client-ca.")
+    var requireClientCert = false
+    @Option(help: "YAML list mapping client certificates to roles: {match: {cn|subject|sanEmail|sanDNS: GLOB}, role: ROLE, name?: NAME}.")
+    var identities: String?
+    @Option(help: "Certificate revocation list (PEM or DER) signed by --client-ca; read again when the file changes.")
+    var crl: String?
+    @Flag(name: .customLong("insecure-listen"), help: "Allow plain HTTP on a non-loopback address (tokens cross the network in clear).")
+    var insecureListen = false
 
     func validate() throws {
         if MetricsProfile.Kind(rawValue: profile) == nil { throw ValidationError("--profile must be envoy or generic, not '\(profile)'") }
@@ -71,11 +86,40 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("\(flag) must be more than 0 and at most 3600 seconds")
         }
         if !(authFailuresPerSecond > 0) { throw ValidationError("--auth-failures-per-second must be more than 0") }
+        if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
+        if clientCA != nil && tlsCert == nil { throw ValidationError("--client-ca needs TLS: give --tls-cert and --tls-key") }
+        for (flag, set) in [("--require-client-cert", requireClientCert), ("--identities", identities != nil), ("--crl", crl != nil)]
+        where set && clientCA == nil {
+            throw ValidationError("\(flag) needs --client-ca (the CA whose client certificates are verified)")
+        }
+        let (host, _) = try parseListen(listen)
+        if tlsCert == nil && !insecureListen && !isLoopback(host) {
+            throw ValidationError("--listen \(listen) is not a loopback address and the registry has no TLS, so tokens and routing changes would cross the network in clear: give --tls-cert and --tls-key, listen on 127.0.0.1, or pass --insecure-listen to accept that")
+        }
+    }
+
+    /// Set when the registry serves plain HTTP off loopback: said at start and in /readyz.
+    var insecureWarning: String? {
+        guard tlsCert == nil, let (host, _) = try? parseListen(listen), !isLoopback(host) else { return nil }
+        return "serving plain HTTP on \(listen) (--insecure-listen): tokens and routing changes cross the network in clear"
     }
 
     func run() async throws {
         let (host, port) = try parseListen(listen)
         let logger = makeLogger(level: logLevel)
+        if let insecureWarning { logger.warning("\(insecureWarning)") }
+        var tls: RegistryTLS?
+        if let tlsCert, let tlsKey {
+            do {
+                tls = try RegistryTLS(RegistryTLSSettings(certificateFile: tlsCert, keyFile: tlsKey, clientCAFile: clientCA,
+                                                          requireClientCertificate: requireClientCert, revocationFile: crl), logger: logger)
+            } catch { throw ValidationError("\(error)") }
+        }
+        var certificateIdentities = CertificateIdentities()
+        if let identities {
+            do { certificateIdentities = try CertificateIdentities.load(path: identities) } catch { throw ValidationError("\(error)") }
+        }
+        let certificates = CertificateAuth(peers: tls?.peers, identities: certificateIdentities)
         let store = try RegistryStore(directory: data.data, drainTimeout: drainTimeout)
         if let seed {
             let created = try await Seed.apply(try Seed.load(path: seed), to: store, source: seed)
@@ -93,8 +137,10 @@ struct Serve: AsyncParsableCommand {
         let limits = ServerLimits(connectionsPerAddress: maxConnectionsPerAddress, headerTimeout: .milliseconds(Int64(headerTimeout * 1000)),
                                   bodyTimeout: .milliseconds(Int64(bodyTimeout * 1000)), idleTimeout: .milliseconds(Int64(idleTimeout * 1000)),
                                   authFailuresPerSecond: authFailuresPerSecond)
-        let app = buildApplication(store: store, host: host, port: port, logger: logger, xds: xds, limits: limits) { bound in
-            let url = "http://\(host):\(bound)"
+        let scheme = tls == nil ? "http" : "https"
+        let app = buildApplication(store: store, host: host, port: port, logger: logger, xds: xds, limits: limits,
+                                   secure: tls?.wrapper, certificates: certificates, warning: insecureWarning) { bound in
+            let url = "\(scheme)://\(host):\(bound)"
             logger.notice("listening", metadata: ["url": .string(url), "data": .string(store.path)])
             if let readyFile {
                 try? Data((url + "\n").utf8).write(to: URL(fileURLWithPath: readyFile), options: .atomic)
@@ -239,9 +285,25 @@ struct EnvoyBootstrapCommand: ParsableCommand {
     var statsFlushSeconds: Int = 1
     @Option(help: "Report Envoy's spans to this Zipkin v2 collector, HOST:PORT (its /api/v2/spans), with B3 headers to the model servers.")
     var zipkin: String?
+    @Option(help: "For an https:// registry: PEM CA certificates its certificate must chain to.")
+    var ca: String?
+    @Option(help: "Envoy's PEM client certificate for the registry (mapped to the gateway role by the registry's --identities: no token needed).")
+    var cert: String?
+    @Option(help: "The private key of --cert, private to its owner.")
+    var key: String?
 
     func run() throws {
-        let (host, port) = try parseRegistryURL(registry)
+        let (host, port, secure) = try parseRegistryURL(registry)
+        if secure && ca == nil { throw ValidationError("an https:// --registry needs --ca, the CA its certificate chains to") }
+        if !secure && (ca != nil || cert != nil) { throw ValidationError("--ca and --cert are for an https:// --registry") }
+        if (cert == nil) != (key == nil) { throw ValidationError("--cert and --key go together") }
+        if let key, let p = SecretFile.permissionProblem(key, kind: "key file") { throw ValidationError(p) }
+        for (flag, file) in [("--ca", ca), ("--cert", cert), ("--key", key)] {
+            if let file, !FileManager.default.isReadableFile(atPath: file) { throw ValidationError("cannot read \(flag) \(file)") }
+        }
+        // Envoy resolves relative paths against its own working directory, not this one.
+        func absolute(_ p: String?) -> String? { p.map { URL(fileURLWithPath: $0).standardizedFileURL.path } }
+        let tls = absolute(ca).map { EnvoyBootstrap.UpstreamTLS(caFile: $0, certFile: absolute(cert), keyFile: absolute(key)) }
         for (flag, p) in [("--listener-port", listenerPort), ("--admin-port", adminPort)] where !(1...65535).contains(p) {
             throw ValidationError("\(flag) must be 1 to 65535")
         }
@@ -266,27 +328,31 @@ struct EnvoyBootstrapCommand: ParsableCommand {
         }
         print(EnvoyBootstrap.yaml(nodeID: node, nodeCluster: nodeCluster, token: token, registryHost: host, registryPort: port,
                                   listenerPort: listenerPort, adminPort: adminPort, refreshDelay: refreshDelay,
-                                  statsFlushSeconds: statsFlushSeconds, listenerAddress: listenerAddress, zipkin: collector), terminator: "")
+                                  statsFlushSeconds: statsFlushSeconds, listenerAddress: listenerAddress, zipkin: collector, tls: tls), terminator: "")
     }
 }
 
-/// `http://HOST:PORT` (a path, if any, is ignored: xDS lives at the root). https would need TLS
-/// settings in the bootstrap that this command does not write, so it is refused rather than
-/// silently downgraded.
-func parseRegistryURL(_ s: String) throws -> (String, Int) {
+/// `http://HOST:PORT` or `https://HOST:PORT` (a path, if any, is ignored: xDS lives at the root);
+/// the third value says whether it is TLS.
+func parseRegistryURL(_ s: String) throws -> (String, Int, Bool) {
     guard let url = URL(string: s), let scheme = url.scheme?.lowercased(), let host = url.host, !host.isEmpty else {
-        throw ValidationError("--registry must be a URL like http://127.0.0.1:8470")
+        throw ValidationError("--registry must be a URL like https://registry.example:8443 or http://127.0.0.1:8470")
     }
-    guard scheme == "http" else {
-        throw ValidationError("--registry must be http:// (the bootstrap this writes has no TLS settings for the registry)")
-    }
-    let port = url.port ?? 80
+    guard scheme == "http" || scheme == "https" else { throw ValidationError("--registry must be http:// or https://") }
+    let secure = scheme == "https"
+    let port = url.port ?? (secure ? 443 : 80)
     guard (1...65535).contains(port) else { throw ValidationError("--registry has an invalid port") }
-    return (host, port)
+    return (host, port, secure)
 }
 
 extension Role: ExpressibleByArgument {}
 extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+/// Whether plain HTTP may be served on `host` without --insecure-listen.
+func isLoopback(_ host: String) -> Bool {
+    let h = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]")).lowercased()
+    return h == "localhost" || h == "::1" || h.hasPrefix("127.")
+}
 
 func parseListen(_ s: String) throws -> (String, Int) {
     guard let colon = s.lastIndex(of: ":"), let port = Int(s[s.index(after: colon)...]), (0...65535).contains(port) else {

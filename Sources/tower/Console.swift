@@ -23,6 +23,7 @@ struct Console: AsyncParsableCommand {
     @Flag(help: "Refuse every action.") var readOnly = false
     @OptionGroup var look: LookOptions
     @OptionGroup var sources: SourceOptions
+    @OptionGroup var tls: TLSFlags
 
     func run() async throws {
         let cfg: TowerConfig
@@ -53,21 +54,24 @@ struct Console: AsyncParsableCommand {
         let hooks = ConsoleHooks(switchContext: { name in
             let cfg = try TowerConfig.load(path: configPath)
             guard let c = try cfg.context(named: name) else { throw ConfigError("no context named '\(name)'") }
-            return ContextSwitch(client: RegistryClient(baseURL: c.registry, token: try TokenSource.read(file: c.tokenFile)),
+            return ContextSwitch(client: try RegistryClient.make(url: c.registry, token: try TokenSource.read(file: c.tokenFile), tls: c.tls),
                                  readOnly: readOnlyFlag || c.readOnly == true, sources: try Self.sources(flags, c),
-                                 banner: try bannerColor(c))
+                                 banner: try bannerColor(c), tlsUnverified: c.tlsUnverified)
         }, resolveTheme: look.themeResolver(), listContexts: {
             let cfg = try TowerConfig.load(path: configPath)
             return cfg.contexts.map(\.name)
         })
-        let status = try await runConsole(client: RegistryClient(baseURL: url, token: token), sources: start, contextName: ctx?.name ?? "direct",
-                                          readOnly: readOnly || ctx?.readOnly == true, banner: try bannerColor(ctx), look: look, hooks: hooks)
+        let client: RegistryClient
+        do { client = try RegistryClient.make(url: url, token: token, tls: tls.over(ctx?.tls)) } catch { throw ValidationError("\(error)") }
+        let status = try await runConsole(client: client, sources: start, contextName: ctx?.name ?? "direct",
+                                          readOnly: readOnly || ctx?.readOnly == true, banner: try bannerColor(ctx), look: look, hooks: hooks,
+                                          tlsUnverified: ctx?.tlsUnverified == true)
         if let status { throw ExitCode(128 + status) }
     }
 
     static func sources(_ flags: SourceFlags, _ ctx: TowerContext?) throws -> ConsoleSources {
         let s = try SourceSettings.resolve(flags, context: ctx)
-        return ConsoleSources(metrics: try s.metricsSources(), traces: s.traceSource(), traceMapping: s.traceMapping)
+        return ConsoleSources(metrics: try s.metricsSources(), traces: try s.traceSource(), traceMapping: s.traceMapping)
     }
 }
 
@@ -98,7 +102,7 @@ struct LookOptions: ParsableArguments {
 /// Opens the terminal, runs the loop on its own thread (it blocks in poll(2), which must not hold
 /// one of the few threads Swift's concurrency pool has), and restores the terminal however it ends.
 func runConsole(client: RegistryClient, sources: ConsoleSources, contextName: String, readOnly: Bool, banner: Color? = nil,
-                look: LookOptions, hooks: ConsoleHooks) async throws -> Int32? {
+                look: LookOptions, hooks: ConsoleHooks, tlsUnverified: Bool = false) async throws -> Int32? {
     let (theme, keymap) = try look.resolved()
     let backend: CursesBackend
     do { backend = try CursesBackend(colorsAllowed: !look.noColor) } catch { throw ValidationError("\(error)") }
@@ -106,6 +110,7 @@ func runConsole(client: RegistryClient, sources: ConsoleSources, contextName: St
     var state = ConsoleState(width: size.width, height: size.height, now: Date(), contextName: contextName, readOnly: readOnly,
                              banner: banner, keymap: keymap, theme: theme)
     state.timeZone = .current
+    state.tlsUnverified = tlsUnverified
     let loop = try ConsoleLoop(backend: backend, client: client, sources: sources, state: state, hooks: hooks)
     return await withCheckedContinuation { (c: CheckedContinuation<Int32?, Never>) in
         let t = Thread { c.resume(returning: loop.run()) }

@@ -58,6 +58,7 @@ struct ConnectionOptions: ParsableArguments {
     var config: String?
     @Option(name: .shortAndLong, help: "text or json.")
     var output: OutputFormat = .text
+    @OptionGroup var tls: TLSFlags
 
     func client() throws -> (RegistryClient, TowerContext?) {
         let cfg = try TowerConfig.load(path: config ?? TowerConfig.defaultPath())
@@ -66,8 +67,35 @@ struct ConnectionOptions: ParsableArguments {
             throw ConfigError("no registry: pass --registry URL or choose a context with --context")
         }
         let token = try TokenSource.read(file: tokenFile ?? ctx?.tokenFile)
-        return (RegistryClient(baseURL: url, token: token), ctx)
+        if ctx?.tlsUnverified == true { warnUnverified(ctx) }
+        return (try RegistryClient.make(url: url, token: token, tls: tls.over(ctx?.tls)), ctx)
     }
+}
+
+/// `--ca-file`, `--cert-file`, `--key-file`: TLS to the registry, over the context's `tls:`.
+struct TLSFlags: ParsableArguments {
+    @Option(help: "PEM CA certificates the registry's certificate must chain to (default: the context's tls.caFile, then the system's).")
+    var caFile: String?
+    @Option(help: "PEM client certificate to present to the registry (default: the context's tls.certFile).")
+    var certFile: String?
+    @Option(help: "PEM private key of --cert-file, private to its owner (default: the context's tls.keyFile).")
+    var keyFile: String?
+
+    func over(_ context: ContextTLS?) -> ContextTLS? {
+        if caFile == nil && certFile == nil && keyFile == nil { return context }
+        return (context ?? ContextTLS()).overridden(caFile: caFile, certFile: certFile, keyFile: keyFile)
+    }
+}
+
+/// The line `tower status` and every verb say when the context does not verify a server's
+/// certificate: on stderr, so that JSON output stays JSON.
+func warnUnverified(_ ctx: TowerContext?) {
+    guard let ctx, ctx.tlsUnverified else { return }
+    var which: [String] = []
+    if ctx.tls?.unverified == true { which.append("the registry") }
+    if ctx.metrics?.tls?.unverified == true { which.append("metrics") }
+    if ctx.traces?.tls?.unverified == true { which.append("traces") }
+    FileHandle.standardError.write(Data("tower: TLS UNVERIFIED: context \(ctx.name) does not check the certificate of \(which.joined(separator: ", ")) (insecureSkipVerify): anyone on the path can read and change that traffic\n".utf8))
 }
 
 struct ChangeOptions: ParsableArguments {

@@ -33,7 +33,7 @@ struct Traces: AsyncParsableCommand {
         guard (1...1000).contains(limit) else { throw VerbError(message: "--limit must be from 1 to 1000", code: Exit.invalid) }
         let (client, ctx) = try connection.client()
         let settings = try sources.settings(ctx)
-        guard let source = settings.traceSource() else { throw VerbError(message: noTraceSource, code: Exit.invalid) }
+        guard let source = try settings.traceSource() else { throw VerbError(message: noTraceSource, code: Exit.invalid) }
         let e = try await client.endpoint(endpoint)
         if let version, !e.versions.contains(where: { $0.name == version }) {
             throw VerbError(message: "\(e.name) has no version \(Names.printable(version)) (it has \(e.versions.map(\.name).joined(separator: ", ")))",

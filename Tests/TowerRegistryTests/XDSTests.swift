@@ -395,6 +395,32 @@ import TowerDomain
         #expect(text.contains("OK"), "\(text)")
     }
 
+    /// `envoy-bootstrap --registry https://… --ca --cert --key`: the registry cluster's
+    /// UpstreamTlsContext, which Envoy accepts with real files (made with the `openssl` CLI).
+    @Test(.enabled(if: XDSTests.envoy != nil, "TOWER_ENVOY is not set: `source scripts/setup` installs Envoy and exports it"),
+          arguments: ["127.0.0.1", "registry.internal"])
+    func envoyAcceptsTheTLSBootstrap(_ host: String) async throws {
+        let dir = NSTemporaryDirectory() + "tower-bootstrap-tls-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                       "-keyout", dir + "/envoy.key", "-out", dir + "/envoy.pem", "-days", "1", "-subj", "/CN=envoy-edge-1"]
+        p.standardOutput = Pipe(); p.standardError = Pipe()
+        try p.run(); p.waitUntilExit()
+        try #require(p.terminationStatus == 0, "openssl could not make a certificate")
+        let tls = EnvoyBootstrap.UpstreamTLS(caFile: dir + "/envoy.pem", certFile: dir + "/envoy.pem", keyFile: dir + "/envoy.key")
+        let yaml = EnvoyBootstrap.yaml(nodeID: "edge-1", nodeCluster: "tower-gateway", token: nil, registryHost: host, registryPort: 8443,
+                                       listenerPort: 10000, adminPort: 9901, tls: tls)
+        #expect(yaml.contains("UpstreamTlsContext") && yaml.contains("tls_minimum_protocol_version: TLSv1_2") && !yaml.contains("tower_token"))
+        #expect(yaml.contains(host == "127.0.0.1" ? "san_type: IP_ADDRESS" : "sni: \"registry.internal\""))
+        let path = dir + "/bootstrap.yaml"
+        try yaml.write(toFile: path, atomically: true, encoding: .utf8)
+        let (status, text) = try await Self.envoyValidate(path)
+        #expect(status == 0, "envoy --mode validate: \(text)")
+    }
+
     /// `envoy --mode validate -c path`: its exit status and what it printed. Waited for on a
     /// thread of its own: blocking one of Swift's few shared threads for Envoy's start-up (seconds
     /// on a loaded machine, and the cases run in parallel) starved the other suites' pollers.
