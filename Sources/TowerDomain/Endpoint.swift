@@ -39,13 +39,15 @@ public struct Version: Codable, Sendable, Equatable {
     /// `host:port` where this version's model server listens; the gateway's cluster for the version
     /// points there. Nil until one is declared: the gateway then answers 503 for its share.
     public var upstream: String?
+    /// Set when the version was imported from a signed promotion bundle; nil for one declared here.
+    public var promotedFrom: VersionPromotion?
 
     public init(name: String, artifact: Artifact, weight: Int, state: VersionState = .serving,
                 drainingSince: Date? = nil, gate: GateStatus, gateSummary: String? = nil, stage: Stage,
-                upstream: String? = nil) {
+                upstream: String? = nil, promotedFrom: VersionPromotion? = nil) {
         self.name = name; self.artifact = artifact; self.weight = weight; self.state = state
         self.drainingSince = drainingSince; self.gate = gate; self.gateSummary = gateSummary; self.stage = stage
-        self.upstream = upstream
+        self.upstream = upstream; self.promotedFrom = promotedFrom
     }
 }
 
@@ -127,6 +129,9 @@ public struct Endpoint: Codable, Sendable, Equatable {
                 throw .invalid("gateSummary of \(v.name) must be one line without control characters, line separators or bidirectional overrides")
             }
             if let u = v.upstream, case .failure(let e) = Upstream.parse(u, version: v.name) { throw e }
+            if let p = v.promotedFrom, [p.registry, p.signer, p.bundle, p.importedBy].contains(where: { $0.isEmpty || Names.hasUnsafeCharacters($0) }) {
+                throw .invalid("promotedFrom of \(v.name) must name its registry, signer, bundle and importer on one line each")
+            }
             if v.weight < 0 || v.weight > 100 {
                 throw .invalid("weight of \(v.name) is \(v.weight); a weight is a whole percent from 0 to 100")
             }

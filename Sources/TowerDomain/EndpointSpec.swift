@@ -77,7 +77,9 @@ public struct EndpointSpec: Codable, Sendable, Equatable {
             let old = existing?.version(s.name)
             return Version(name: s.name, artifact: s.artifact, weight: s.weight,
                            state: old?.state ?? .serving, drainingSince: old?.drainingSince,
-                           gate: s.gate, gateSummary: s.gateSummary, stage: s.stage, upstream: s.upstream)
+                           gate: s.gate, gateSummary: s.gateSummary, stage: s.stage, upstream: s.upstream,
+                           // Where a version came from stays with it: a spec does not re-declare provenance.
+                           promotedFrom: old?.artifact == s.artifact ? old?.promotedFrom : nil)
         }
         for v in vs where v.state != .serving && v.weight != 0 {
             throw .conflict("\(v.name) is \(v.state.rawValue); its weight in the spec must be 0 until it is undrained")

@@ -7,7 +7,8 @@ import TowerDomain
 /// Builds the registry's router over a store: what `serve` runs and what router tests drive.
 public func buildRouter(store: RegistryStore, metrics: RegistryMetrics = RegistryMetrics(), hub: WatchHub? = nil,
                         xds: XDSOptions = XDSOptions(), gateways: GatewayTracker = GatewayTracker(),
-                        authLimiter: AuthFailureLimiter? = nil, limits: ServerLimits = ServerLimits()) -> Router<RegistryContext> {
+                        authLimiter: AuthFailureLimiter? = nil, limits: ServerLimits = ServerLimits(),
+                        promotion: PromotionOptions = PromotionOptions()) -> Router<RegistryContext> {
     let hub = hub ?? WatchHub(seq: store.auditSeq)
     store.addCommitObserver { seq in hub.publish(seq) }
     let router = Router(context: RegistryContext.self)
@@ -19,6 +20,7 @@ public func buildRouter(store: RegistryStore, metrics: RegistryMetrics = Registr
                                            metrics: metrics))
     Routes(store: store, hub: hub, metrics: metrics).register(on: router)
     RolloutRoutes(store: store, metrics: metrics).register(on: router)
+    PromotionRoutes(store: store, metrics: metrics, options: promotion).register(on: router)
     XDSService(store: store, metrics: metrics, options: xds, tracker: gateways).register(on: router)
     routes.set(router.routes)
     return router
@@ -27,10 +29,10 @@ public func buildRouter(store: RegistryStore, metrics: RegistryMetrics = Registr
 /// The `serve` application: the router on `host:port`, calling `onListening` with the bound
 /// port once it accepts connections (port 0 picks a free one).
 public func buildApplication(store: RegistryStore, host: String, port: Int, logger: Logger, xds: XDSOptions = XDSOptions(),
-                             limits: ServerLimits = ServerLimits(),
+                             limits: ServerLimits = ServerLimits(), promotion: PromotionOptions = PromotionOptions(),
                              onListening: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
     Application(
-        router: buildRouter(store: store, xds: xds, limits: limits),
+        router: buildRouter(store: store, xds: xds, limits: limits, promotion: promotion),
         server: .guardedHTTP1(limits),
         configuration: .init(address: .hostname(host, port: port), serverName: "tower-registry"),
         onServerRunning: { channel in await onListening(channel.localAddress?.port ?? port) },

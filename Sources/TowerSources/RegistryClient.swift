@@ -123,13 +123,13 @@ public struct RegistryClient: Sendable {
         return try decode(try await exchange(HTTPRequest(method: method, url: baseURL + path, headers: h, body: bytes, timeout: timeout)))
     }
 
-    private func headers() -> [(String, String)] {
+    func headers() -> [(String, String)] {
         var h = [("Accept", "application/json")]
         if let token { h.append(("Authorization", "Bearer \(token)")) }
         return h
     }
 
-    private func exchange(_ request: HTTPRequest) async throws(RegistryClientError) -> HTTPResponse {
+    func exchange(_ request: HTTPRequest) async throws(RegistryClientError) -> HTTPResponse {
         let response: HTTPResponse
         do { response = try await transport.send(request) } catch let e as HTTPTransportError { throw .unreachable(e) } catch {
             throw .unreachable(.failed("\(error)"))
@@ -141,7 +141,7 @@ public struct RegistryClient: Sendable {
         throw response.status == 412 ? .stale(problem) : .refused(problem)
     }
 
-    private func decode<T: Decodable>(_ response: HTTPResponse) throws(RegistryClientError) -> T {
+    func decode<T: Decodable>(_ response: HTTPResponse) throws(RegistryClientError) -> T {
         do { return try Wire.decoder().decode(T.self, from: Data(response.body)) } catch {
             throw .malformed("\(T.self): \(error)")
         }

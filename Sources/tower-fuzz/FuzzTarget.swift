@@ -1,10 +1,11 @@
+import TowerDomain
 import TowerMetrics
 import TowerTraces
 
 /// The parsers that read bytes a remote party chose: each is a libFuzzer target. A target only has
 /// to return (a value or a typed error); a crash, a trap or a sanitizer report is the finding.
 enum FuzzTarget: String, CaseIterable {
-    case exposition, openmetrics, prometheus, jaeger, tempo, zipkin
+    case exposition, openmetrics, prometheus, jaeger, tempo, zipkin, bundle
 
     func run(_ bytes: [UInt8]) {
         switch self {
@@ -26,6 +27,11 @@ enum FuzzTarget: String, CaseIterable {
         case .zipkin:
             _ = try? ZipkinDecoder.decodeTraces(bytes)
             _ = try? ZipkinDecoder.decodeTrace(bytes)
+        case .bundle:
+            // The whole reading of a promotion bundle: strict parse, canonical form, decoding,
+            // signature and digests. The canonical reader alone too, on bytes without the newline.
+            _ = try? PromotionBundle.read(bytes)
+            _ = try? CanonicalJSON.parse(bytes)
         }
     }
 }

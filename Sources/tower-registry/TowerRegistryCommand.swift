@@ -58,6 +58,9 @@ struct Serve: AsyncParsableCommand {
     var prometheusTokenFile: String?
     @Option(name: .customLong("metrics-window"), help: "Seconds of traffic each rollout check looks at.")
     var metricsWindow: Int = 60
+    @Option(name: .customLong("trust-promotion-keys"),
+            help: "File of public keys (ed25519:<hex>, one a line) whose signed promotion bundles this registry imports. Without it, every import is refused.")
+    var trustPromotionKeys: String?
 
     func validate() throws {
         if MetricsProfile.Kind(rawValue: profile) == nil { throw ValidationError("--profile must be envoy or generic, not '\(profile)'") }
@@ -81,6 +84,12 @@ struct Serve: AsyncParsableCommand {
             let created = try await Seed.apply(try Seed.load(path: seed), to: store, source: seed)
             logger.info("seeded", metadata: ["created": .string(created.joined(separator: ",")), "file": .string(seed)])
         }
+        var promotion = PromotionOptions()
+        if let trustPromotionKeys {
+            do { promotion.trusted = try TrustedPromotionKeys.load(path: trustPromotionKeys) } catch { throw ValidationError(error.message) }
+            logger.info("promotion keys trusted", metadata: ["keys": .string(promotion.trusted.keys.keys.sorted().joined(separator: ","))])
+        }
+        logger.info("registry identity", metadata: ["id": .string(try store.registryID())])
         let reader = try rolloutMetrics()
         if let reader { logger.info("rollout checks read \(reader.name)") } else {
             logger.notice("no --prometheus: rollout checks will be inconclusive, so rollouts with analysis pause rather than promote")
@@ -93,7 +102,7 @@ struct Serve: AsyncParsableCommand {
         let limits = ServerLimits(connectionsPerAddress: maxConnectionsPerAddress, headerTimeout: .milliseconds(Int64(headerTimeout * 1000)),
                                   bodyTimeout: .milliseconds(Int64(bodyTimeout * 1000)), idleTimeout: .milliseconds(Int64(idleTimeout * 1000)),
                                   authFailuresPerSecond: authFailuresPerSecond)
-        let app = buildApplication(store: store, host: host, port: port, logger: logger, xds: xds, limits: limits) { bound in
+        let app = buildApplication(store: store, host: host, port: port, logger: logger, xds: xds, limits: limits, promotion: promotion) { bound in
             let url = "http://\(host):\(bound)"
             logger.notice("listening", metadata: ["url": .string(url), "data": .string(store.path)])
             if let readyFile {

@@ -16,7 +16,7 @@ struct TowerCommand: AsyncParsableCommand {
             `judge` also 8 (a version fails against its baseline) and 9 (inconclusive or no data); \
             `rollout status --watch` 8 (aborted) and 9 (paused waiting for a person).
             """,
-        subcommands: [Console.self, Demo.self, Status.self, JudgeCommand.self, Shift.self, Drain.self, Undrain.self, Rollback.self, RolloutCommand.self, Audit.self, Traces.self, TraceCommand.self],
+        subcommands: [Console.self, Demo.self, Status.self, JudgeCommand.self, Shift.self, Drain.self, Undrain.self, Rollback.self, RolloutCommand.self, PromoteCommand.self, Audit.self, Traces.self, TraceCommand.self],
         defaultSubcommand: Console.self
     )
 }
