@@ -89,7 +89,8 @@ struct Serve: AsyncParsableCommand {
             do { promotion.trusted = try TrustedPromotionKeys.load(path: trustPromotionKeys) } catch { throw ValidationError(error.message) }
             logger.info("promotion keys trusted", metadata: ["keys": .string(promotion.trusted.keys.keys.sorted().joined(separator: ","))])
         }
-        logger.info("registry identity", metadata: ["id": .string(try store.registryID())])
+        let identity = try store.registryID()
+        logger.info("registry identity", metadata: ["id": .string(identity)])
         let reader = try rolloutMetrics()
         if let reader { logger.info("rollout checks read \(reader.name)") } else {
             logger.notice("no --prometheus: rollout checks will be inconclusive, so rollouts with analysis pause rather than promote")

@@ -64,7 +64,7 @@ struct PromoteCommand: AsyncParsableCommand {
                     throw VerbError(message: "--expires must be minutes, hours or days up to 90d, like 30m, 12h or 7d; not '\(expires)'", code: Exit.invalid)
                 }
                 let signingKey: PromotionSigningKey
-                do { signingKey = try PromotionSigningKey.load(path: key) } catch { throw VerbError(message: error.message, code: Exit.invalid) }
+                do { signingKey = try PromotionSigningKey.load(path: key) } catch { throw VerbError(message: "\(error)", code: Exit.invalid) }
                 let client = try connection.client()
                 let payload = try await client.promotionPayload(endpoint, version: version)
                 let bytes: [UInt8]
@@ -73,7 +73,7 @@ struct PromoteCommand: AsyncParsableCommand {
                 }
                 // Read back through the importer's own checks, so a bundle that would be refused is never written.
                 let verified: VerifiedBundle
-                do { verified = try PromotionBundle.read(bytes) } catch { throw VerbError(message: "the bundle made would be refused: \(error.message)", code: Exit.other) }
+                do { verified = try PromotionBundle.read(bytes) } catch { throw VerbError(message: "the bundle made would be refused: \(error)", code: Exit.other) }
                 do { try Data(bytes).write(to: URL(fileURLWithPath: file), options: .atomic) } catch {
                     throw VerbError(message: "cannot write \(file): \(error.localizedDescription)", code: Exit.other)
                 }
@@ -113,11 +113,11 @@ struct PromoteCommand: AsyncParsableCommand {
             try await perform(connection.output) {
                 var fingerprints: [String] = []
                 for item in trust.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !item.isEmpty {
-                    do { fingerprints.append(try TrustArgument.fingerprint(item)) } catch { throw VerbError(message: "--trust: \(error.message)", code: Exit.invalid) }
+                    do { fingerprints.append(try TrustArgument.fingerprint(item)) } catch { throw VerbError(message: "--trust: \(error)", code: Exit.invalid) }
                 }
                 if fingerprints.isEmpty { throw VerbError(message: "--trust needs at least one key", code: Exit.invalid) }
                 let bytes: [UInt8]
-                do { bytes = try PromotionBundleFile.read(path: bundle) } catch { throw VerbError(message: error.message, code: Exit.invalid) }
+                do { bytes = try PromotionBundleFile.read(path: bundle) } catch { throw VerbError(message: "\(error)", code: Exit.invalid) }
                 let (client, ctx) = try connection.client()
                 if ctx?.readOnly == true { throw VerbError(message: "read-only context '\(ctx?.name ?? "")': nothing is imported", code: Exit.forbidden) }
                 let result = try await client.importPromotion(bytes, trust: fingerprints, reason: reason)
@@ -138,7 +138,7 @@ enum TrustArgument {
         guard let text = try? String(contentsOfFile: item, encoding: .utf8) else {
             throw PromotionKeyError("'\(Names.printable(item, limit: 80))' is not a key (ed25519:…), a fingerprint (64 hex digits) or a readable .pub file")
         }
-        do { return try PromotionPublicKey(text: text).fingerprint } catch { throw PromotionKeyError("\(item): \(error.message)") }
+        do { return try PromotionPublicKey(text: text).fingerprint } catch { throw PromotionKeyError("\(item): \(error)") }
     }
 }
 
