@@ -108,11 +108,12 @@ let package = Package(
         ]),
         .executableTarget(name: "tower-bench", dependencies: [
             "TowerRegistry", "TowerMetrics", "TowerDomain", "TowerHTTP", "TowerConsole", "TerminalUI", "TowerSim", "TowerAnalysis", "TowerRollouts",
+            "TowerSources",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // libFuzzer targets for the parsers of remote bytes (scripts/fuzz builds it with
         // -sanitize=fuzzer); an ordinary build replays corpus files through the same code.
-        .executableTarget(name: "tower-fuzz", dependencies: ["TowerMetrics", "TowerTraces", "TowerDomain"]),
+        .executableTarget(name: "tower-fuzz", dependencies: ["TowerMetrics", "TowerTraces", "TowerSources", "TowerDomain"]),
         .testTarget(name: "TowerDomainTests", dependencies: ["TowerDomain"], exclude: ["Fixtures"]),
         .testTarget(name: "TowerMetricsTests", dependencies: ["TowerMetrics", "TowerDomain", "TowerHTTP"], exclude: ["Fixtures"]),
         .testTarget(name: "TowerTracesTests", dependencies: ["TowerTraces", "TowerDomain", "TowerHTTP"], exclude: ["Fixtures"]),

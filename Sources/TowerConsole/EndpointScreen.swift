@@ -32,8 +32,8 @@ func endpointScreen(_ f: inout Frame, _ s: ConsoleState, _ name: String, _ r: Re
         f.put("gate \(summary.name): \(Names.printable(text, limit: 200))", x: 0, y: y, style: s.theme.warn, maxWidth: s.width)
         y += 1
     }
-    y = provenanceLines(&f, s, e, y: y, maxY: r.maxY)
     y += 1
+    y = provenanceLines(&f, s, e, y: y, maxY: r.maxY, g)
     guard y < r.maxY else { return }
     f.put("RECENT REVISIONS", x: 0, y: y, style: s.theme.title)
     y += 1

@@ -132,12 +132,16 @@ public enum ChangeSummary {
             if old.state != v.state { p.append("\(old.state.rawValue)→\(v.state.rawValue)") }
             if old.gate != v.gate { p.append("gate \(old.gate.rawValue)→\(v.gate.rawValue)") }
             if old.upstream != v.upstream { p.append("upstream \(old.upstream ?? "none")→\(v.upstream ?? "none")") }
+            if old.stage != v.stage { p.append("stage \(old.stage.rawValue)→\(v.stage.rawValue)") }
             if !p.isEmpty { parts.append("\(v.name) " + p.joined(separator: " ")) }
         }
         for v in before.versions where after.version(v.name) == nil { parts.append("\(v.name) removed") }
         if before.baseline != after.baseline { parts.append("baseline \(before.baseline ?? "none")→\(after.baseline ?? "none")") }
         if before.slo != after.slo { parts.append("slo \(before.slo?.notation ?? "none")→\(after.slo?.notation ?? "none")") }
         if before.judge != after.judge { parts.append("judge \(before.judge?.notation ?? "none")→\(after.judge?.notation ?? "none")") }
+        if before.evaluation != after.evaluation { parts.append(after.evaluation == nil ? "evaluation policy removed" : "evaluation policy changed") }
+        if before.path != after.path { parts.append("path \(before.path)→\(after.path)") }
+        if before.owner != after.owner { parts.append("owner \(before.owner)→\(after.owner)") }
         return parts.isEmpty ? "no routing change" : parts.joined(separator: ", ")
     }
 }

@@ -3,6 +3,8 @@ import Foundation
 
 public enum AuditAction: String, Codable, Sendable, Equatable {
     case create, update, delete, shift, drain, undrain, rollback
+    /// An evaluation was submitted for a version and its gate follows from the policy (DESIGN §13).
+    case evaluate
     /// A version landed from a signed promotion bundle (`POST /v1/promotions`).
     case importBundle = "import"
 }

@@ -5,6 +5,11 @@
 /// `version_info` from them, so a change would break every stored chain and make Envoy reload.
 public indirect enum CanonicalJSON: Sendable, Equatable {
     case string(String), int(Int), bool(Bool), array([CanonicalJSON]), object([String: CanonicalJSON])
+    /// A finite number, written as `SLO.notation` writes numbers: a whole value without a fraction
+    /// (`210`), any other as Swift's shortest round-trip decimal (`0.93`, `1e-07`), which is the same
+    /// text on every platform. JSON has no spelling for NaN or infinity: those are written as `null`,
+    /// and every caller refuses them before they get here.
+    case number(Double)
 
     public var bytes: [UInt8] {
         var out: [UInt8] = []
@@ -20,6 +25,7 @@ public indirect enum CanonicalJSON: Sendable, Equatable {
         case .string(let s): Self.quote(s, into: &out)
         case .int(let i): out.append(contentsOf: String(i).utf8)
         case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
+        case .number(let d): out.append(contentsOf: (d.isFinite ? SLO.number(d) : "null").utf8)
         case .array(let items):
             out.append(UInt8(ascii: "["))
             for (i, item) in items.enumerated() {

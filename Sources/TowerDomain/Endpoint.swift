@@ -39,15 +39,21 @@ public struct Version: Codable, Sendable, Equatable {
     /// `host:port` where this version's model server listens; the gateway's cluster for the version
     /// points there. Nil until one is declared: the gateway then answers 503 for its share.
     public var upstream: String?
+    /// Provenance: who applied the spec that added this version (or last changed its spec).
+    public var appliedBy: String?
+    /// Provenance: the latest evaluation submitted for this version, which set its gate.
+    public var latestEvaluation: EvaluationStamp?
     /// Set when the version was imported from a signed promotion bundle; nil for one declared here.
     public var promotedFrom: VersionPromotion?
 
     public init(name: String, artifact: Artifact, weight: Int, state: VersionState = .serving,
                 drainingSince: Date? = nil, gate: GateStatus, gateSummary: String? = nil, stage: Stage,
-                upstream: String? = nil, promotedFrom: VersionPromotion? = nil) {
+                upstream: String? = nil, appliedBy: String? = nil, latestEvaluation: EvaluationStamp? = nil,
+                promotedFrom: VersionPromotion? = nil) {
         self.name = name; self.artifact = artifact; self.weight = weight; self.state = state
         self.drainingSince = drainingSince; self.gate = gate; self.gateSummary = gateSummary; self.stage = stage
-        self.upstream = upstream; self.promotedFrom = promotedFrom
+        self.upstream = upstream; self.appliedBy = appliedBy; self.latestEvaluation = latestEvaluation
+        self.promotedFrom = promotedFrom
     }
 }
 
@@ -69,17 +75,19 @@ public struct Endpoint: Codable, Sendable, Equatable {
     public var slo: SLO?
     /// How strictly its canaries are judged, when the spec says (else the defaults). Spec, not routing.
     public var judge: JudgeSpec?
+    /// What a version's evaluation must show for its gate to pass (DESIGN §13). Spec, not routing.
+    public var evaluation: EvaluationPolicy?
 
     public init(name: String, path: String, owner: String, state: EndpointState = .serving, revision: Int64,
                 versions: [Version], updatedAt: Date, updatedBy: String, baseline: String? = nil, slo: SLO? = nil,
-                judge: JudgeSpec? = nil) throws(RoutingError) {
+                judge: JudgeSpec? = nil, evaluation: EvaluationPolicy? = nil) throws(RoutingError) {
         self.name = name; self.path = path; self.owner = owner; self.state = state; self.revision = revision
         self.versions = versions; self.updatedAt = updatedAt; self.updatedBy = updatedBy
-        self.baseline = baseline; self.slo = slo; self.judge = judge
+        self.baseline = baseline; self.slo = slo; self.judge = judge; self.evaluation = evaluation
         try validate()
     }
 
-    enum CodingKeys: String, CodingKey { case name, path, owner, state, revision, versions, updatedAt, updatedBy, baseline, slo, judge }
+    enum CodingKeys: String, CodingKey { case name, path, owner, state, revision, versions, updatedAt, updatedBy, baseline, slo, judge, evaluation }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -94,6 +102,7 @@ public struct Endpoint: Codable, Sendable, Equatable {
         baseline = try c.decodeIfPresent(String.self, forKey: .baseline)
         slo = try c.decodeIfPresent(SLO.self, forKey: .slo)
         judge = try c.decodeIfPresent(JudgeSpec.self, forKey: .judge)
+        evaluation = try c.decodeIfPresent(EvaluationPolicy.self, forKey: .evaluation)
         do { try validate() } catch {
             throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: error.detail))
         }
@@ -129,6 +138,9 @@ public struct Endpoint: Codable, Sendable, Equatable {
                 throw .invalid("gateSummary of \(v.name) must be one line without control characters, line separators or bidirectional overrides")
             }
             if let u = v.upstream, case .failure(let e) = Upstream.parse(u, version: v.name) { throw e }
+            if let a = v.appliedBy, Names.hasUnsafeCharacters(a) {
+                throw .invalid("appliedBy of \(v.name) must be one line without control characters, line separators or bidirectional overrides")
+            }
             if let p = v.promotedFrom, [p.registry, p.signer, p.bundle, p.importedBy].contains(where: { $0.isEmpty || Names.hasUnsafeCharacters($0) }) {
                 throw .invalid("promotedFrom of \(v.name) must name its registry, signer, bundle and importer on one line each")
             }
@@ -148,6 +160,7 @@ public struct Endpoint: Codable, Sendable, Equatable {
         }
         if let p = slo?.problem { throw .invalid(p) }
         if let p = judge?.problem { throw .invalid(p) }
+        if let p = evaluation?.problem { throw .invalid(p) }
     }
 
     /// Draining versions whose drain timeout has passed are drained: no new requests went to them

@@ -210,9 +210,13 @@ public struct VerifiedBundle: Sendable, Equatable {
             throw PromotionRefusal(.inconsistent, "the bundle's gateSummary must be one line without control characters")
         }
         for (i, e) in p.evaluations.enumerated() {
-            let actual = Hex.encode(SHA256.hash(data: Array(e.document.utf8)))
-            if "sha256:" + actual != e.sha256 && actual != e.sha256 {
+            if "sha256:" + Hex.sha256(Array(e.document.utf8)) != e.sha256 {
                 throw PromotionRefusal(.digest, "evaluation \(i + 1) of the bundle does not match its SHA-256 (\(Names.printable(e.sha256, limit: 80)))")
+            }
+            // The document must be one this registry reads, written as the one canonical writer
+            // writes it, so that its hash means the same here as at the source.
+            guard let doc = try? JSONDecoder().decode(EvaluationDocument.self, from: Data(e.document.utf8)), doc.canonical.text == e.document else {
+                throw PromotionRefusal(.inconsistent, "evaluation \(i + 1) of the bundle is not a canonical evaluation document")
             }
         }
         for e in p.audit {

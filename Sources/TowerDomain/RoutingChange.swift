@@ -54,6 +54,9 @@ extension Endpoint {
             next.versions[i].drainingSince = nil
         case .undrainEndpoint:
             if state == .serving { throw .conflict("endpoint '\(name)' is already serving") }
+            if servingVersions.allSatisfy({ $0.weight == 0 }) {
+                throw .conflict("endpoint '\(name)' has never served, so there is no split to return to; shift traffic onto it instead (like v1=100)")
+            }
             next.state = .serving
         case .restore(let target):
             try next.restore(target, now: now)
@@ -63,12 +66,15 @@ extension Endpoint {
         return next
     }
 
-    func unknownVersion(_ v: String) -> RoutingError {
+    public func unknownVersion(_ v: String) -> RoutingError {
         .invalid("endpoint '\(name)' has no version '\(Names.printable(v))'; it has \(versions.map(\.name).joined(separator: ", "))")
     }
 
     private mutating func shift(_ requested: [String: Int]) throws(RoutingError) {
-        if state == .outOfService {
+        // An endpoint a declarative spec created has never served: its versions all carry 0, so
+        // there is no split for undrain to return to. The first shift brings it into service.
+        let neverServed = state == .outOfService && servingVersions.allSatisfy { $0.weight == 0 }
+        if state == .outOfService && !neverServed {
             throw .conflict("endpoint '\(name)' is out of service; undrain it before shifting traffic")
         }
         for (v, w) in requested.sorted(by: { $0.key < $1.key }) {
@@ -81,6 +87,7 @@ extension Endpoint {
         let total = requested.values.reduce(0, +)
         if total != 100 { throw .invalid("the weights add up to \(total); they must add up to 100") }
         for i in versions.indices { versions[i].weight = requested[versions[i].name] ?? 0 }
+        if neverServed { state = .serving }
     }
 
     private mutating func drain(version v: String, now: Date) throws(RoutingError) {

@@ -87,7 +87,7 @@ public struct SLO: Codable, Sendable, Equatable, Hashable {
         return "{" + parts.joined(separator: ", ") + "}"
     }
 
-    static func number(_ x: Double) -> String {
+    public static func number(_ x: Double) -> String {
         if x.isFinite && x == x.rounded() && abs(x) < 1e15 { return String(Int64(x)) }
         return x.description
     }

@@ -16,6 +16,14 @@ public struct ChangeResult: Sendable {
     public var entry: AuditEntry
 }
 
+/// What a `PUT` of a spec did: the endpoint as it now is, and the audit entry, which is nil when
+/// the spec changed nothing (no revision was made).
+public struct PutOutcome: Sendable {
+    public var endpoint: Endpoint
+    public var entry: AuditEntry?
+    public var created: Bool
+}
+
 /// Durable registry state in SQLite (WAL, `synchronous=FULL`: a change is on disk before it is
 /// acknowledged). Writes are serialised by GRDB's single writer; each change is one transaction
 /// that checks the expected revision, applies the change, appends the audit entry and bumps the
@@ -219,17 +227,25 @@ public final class RegistryStore: Sendable {
         return try decodeEndpoint(body)
     }
 
-    /// Creates or replaces an endpoint from a spec (admin).
-    public func put(_ spec: EndpointSpec, expected: Int64?, principal: Principal, defaultReason: String) async throws -> (ChangeResult, created: Bool) {
+    /// Creates or replaces an endpoint from a spec. A full spec (weights and gates) is an admin's;
+    /// a declarative one (neither) is a deployer's or an admin's and touches only spec (DESIGN §13).
+    /// A spec that would change nothing makes no revision and no audit entry.
+    public func put(_ spec: EndpointSpec, expected: Int64?, principal: Principal, defaultReason: String) async throws -> PutOutcome {
         if spec.override == true && principal.role < .admin {
             throw RoutingError.forbidden("only an admin may override an evaluation gate")
+        }
+        if !spec.isDeclarative && principal.role < .admin {
+            throw RoutingError.forbidden("a spec with weights or gates is an admin's; a \(principal.role.rawValue) applies specs without them (traffic moves by shift and rollouts, gates by evaluations)")
+        }
+        if !principal.role.mayApplySpecs {
+            throw RoutingError.forbidden("applying a spec needs the deployer or admin role; the token '\(principal.name)' has \(principal.role.rawValue)")
         }
         if let r = spec.reason, let p = Reason.problem(r) { throw RoutingError.invalid(p) }
         if spec.override == true && spec.reason == nil {
             throw RoutingError.invalid("a gate override needs a reason; add \"reason\" to the spec")
         }
         let reason = spec.reason ?? defaultReason
-        let result = try await commit { [drainTimeout] db, now, seq, prevHash in
+        return try await commitMany { [drainTimeout] db, now in
             let existingRow = try Row.fetchOne(db, sql: "SELECT body FROM endpoint WHERE name = ?", arguments: [spec.name])
             let before = try existingRow.map { try Self.decodeEndpoint($0["body"]).resolvingDrains(now: now, timeout: drainTimeout) }
             if let before {
@@ -242,21 +258,43 @@ public final class RegistryStore: Sendable {
                 throw RoutingError.conflict("path \(spec.path) is already served by endpoint '\(clash)'")
             }
             let lastRevision = try Int64.fetchOne(db, sql: "SELECT MAX(revision) FROM revision WHERE endpoint = ?", arguments: [spec.name]) ?? 0
-            let after = try spec.endpoint(replacing: before, revision: lastRevision + 1, at: now, by: principal.name)
+            var after = try spec.endpoint(replacing: before, revision: lastRevision + 1, at: now, by: principal.name)
+            if spec.isDeclarative {
+                // A version added again keeps the gate its stored evidence gives under this policy.
+                for (i, v) in after.versions.enumerated() where before?.version(v.name) == nil {
+                    if let e = try Self.gateFromEvidence(db: db, endpoint: after, version: v.name) {
+                        after.versions[i].gate = e.gate; after.versions[i].gateSummary = e.summary; after.versions[i].latestEvaluation = e.stamp
+                    }
+                }
+            }
+            if let before, before.sameState(as: after) {
+                return (PutOutcome(endpoint: before, entry: nil, created: false), [])
+            }
             let overrides = after.gateOverrides(comparedTo: before)
             if !overrides.isEmpty && spec.override != true {
                 let v = after.version(overrides[0])!
                 throw RoutingError.conflict("\(v.name)'s evaluation gate is \(v.gate.rawValue), so it cannot be given weight; an admin may set \"override\": true with a reason")
             }
+            // Gates follow from evaluations; a full spec that sets one on an existing endpoint
+            // sets it by hand, which only an admin's override with a reason may do.
+            let manualGates = before.map { b in
+                after.versions.filter { v in b.version(v.name).map { $0.gate != v.gate || $0.gateSummary != v.gateSummary } ?? (v.gate != .pending) }.map(\.name)
+            } ?? []
+            if !spec.isDeclarative && !manualGates.isEmpty && spec.override != true {
+                let v = after.version(manualGates[0])!
+                throw RoutingError.conflict("setting \(v.name)'s gate to \(v.gate.rawValue) by hand is an admin override: set \"override\": true with a reason, or submit an evaluation")
+            }
             // The SLO and the baseline are recorded only when this spec changes them, so the entry
             // says so and entries of other changes keep their old shape.
             let sloChanged = before?.slo != after.slo, baselineChanged = before?.baseline != after.baseline
             let judgeChanged = before?.judge != after.judge
+            let isOverride = !overrides.isEmpty || (!spec.isDeclarative && !manualGates.isEmpty)
+            let (seq, prevHash) = try Self.nextLink(db)
             let entry = AuditEntry(seq: seq, time: now, actor: principal.name, role: principal.role,
                                    action: before == nil ? .create : .update, endpoint: spec.name, version: nil,
                                    fromRevision: before?.revision ?? 0, toRevision: after.revision, reason: reason,
                                    weightsBefore: before?.weights ?? [:], weightsAfter: after.weights,
-                                   override: !overrides.isEmpty, summary: ChangeSummary.describe(before: before, after: after),
+                                   override: isOverride, summary: ChangeSummary.describe(before: before, after: after),
                                    sloBefore: sloChanged ? before?.slo?.notation : nil, sloAfter: sloChanged ? after.slo?.notation : nil,
                                    baselineBefore: baselineChanged ? before?.baseline : nil,
                                    baselineAfter: baselineChanged ? after.baseline : nil,
@@ -267,9 +305,9 @@ public final class RegistryStore: Sendable {
                 try Self.pauseRolloutForManualChange(db: db, endpoint: spec.name, by: principal.name,
                                                      what: "spec applied as revision \(after.revision): \(reason)", now: now)
             }
-            return ChangeResult(endpoint: after, entry: entry)
+            let r = ChangeResult(endpoint: after, entry: entry)
+            return (PutOutcome(endpoint: after, entry: entry, created: before == nil), [r])
         }
-        return (result, result.entry.action == .create)
     }
 
     public func delete(_ name: String, expected: Int64, principal: Principal, reason: String) async throws -> ChangeResult {

@@ -40,7 +40,10 @@ struct Routes {
             return try endpointResponse(e)
         }
         v1.put("endpoints/{name}") { req, ctx in
-            let p = try ctx.require(.admin)
+            let p = try ctx.require(.viewer)
+            if !p.role.mayApplySpecs {
+                throw RoutingError.forbidden("applying a spec needs the deployer or admin role; the token '\(p.name)' has \(p.role.rawValue)")
+            }
             let name = try ctx.parameters.require("name")
             var body = try await decode(SpecBody.self, from: req, context: ctx)
             if let n = body.name, n != name {
@@ -48,22 +51,55 @@ struct Routes {
             }
             body.name = name
             if let problem = Names.problem(with: name, kind: "endpoint") { throw RoutingError.invalid(problem) }
-            let (result, created) = try await store.put(body.spec, expected: try ifMatch(req, required: false), principal: p,
-                                                        defaultReason: "spec applied")
-            metrics.change(result.entry.action.rawValue)
-            var r = try endpointResponse(result.endpoint!)
-            if created { r.status = .created }
+            let out = try await store.put(body.spec, expected: try ifMatch(req, required: false), principal: p,
+                                          defaultReason: "spec applied")
+            if let entry = out.entry { metrics.change(entry.action.rawValue) }
+            var r = try endpointResponse(out.endpoint)
+            if out.created { r.status = .created }
             return r
         }
         v1.delete("endpoints/{name}") { req, ctx in
-            let p = try ctx.require(.admin)
+            let p = try ctx.require(.viewer)
+            if !p.role.mayApplySpecs {
+                throw RoutingError.forbidden("deleting an endpoint needs the deployer or admin role; the token '\(p.name)' has \(p.role.rawValue)")
+            }
             let name = try ctx.parameters.require("name")
             guard let expected = try ifMatch(req, required: true) else { throw PreconditionRequired() }
+            // A deployer removes only what serves nothing: taking traffic away is an operator's call.
+            if p.role == .deployer, let e = store.endpoint(name), e.state == .serving {
+                throw RoutingError.forbidden("'\(name)' is serving; a deployer may delete only an endpoint that is out of service (an operator drains it first)")
+            }
             // From the query only, as docs/registry-api.yaml requires it: a body is not read.
             let reason = req.uri.queryParameters.get("reason")
             let result = try await store.delete(name, expected: expected, principal: p, reason: reason ?? "")
             metrics.change("delete")
             return json(try Wire.encoder().encode(result.entry))
+        }
+        v1.post("endpoints/{name}/versions/{version}/evaluations") { req, ctx in
+            let p = try ctx.require(.viewer)
+            if !p.role.mayApplySpecs {
+                throw RoutingError.forbidden("submitting an evaluation needs the deployer or admin role; the token '\(p.name)' has \(p.role.rawValue)")
+            }
+            let name = try ctx.parameters.require("name")
+            let version = try ctx.parameters.require("version")
+            let document = try await decode(EvaluationDocument.self, from: req, context: ctx)
+            let result = try await store.submitEvaluation(endpoint: name, version: version, document: document, principal: p)
+            metrics.change("evaluate")
+            ctx.logger.notice("evaluation", metadata: [
+                "actor": .string(p.name), "endpoint": .string(name), "version": .string(version),
+                "sha256": .string(result.evaluation.sha256), "gate": .string(result.evaluation.gate.rawValue),
+            ])
+            var r = json(try Wire.encoder().encode(result))
+            r.status = .created
+            r.headers[.eTag] = "\"\(result.endpoint.revision)\""
+            return r
+        }
+        v1.get("endpoints/{name}/versions/{version}/evaluations") { req, ctx in
+            _ = try ctx.require(.viewer)
+            let name = try ctx.parameters.require("name")
+            let version = try ctx.parameters.require("version")
+            let limit = try intParameter(req, "limit", default: 20, range: 1...RegistryStore.maxEvaluationsListed)
+            return json(try Wire.encoder().encode(try await store.evaluations(endpoint: name, version: version, limit: limit)))
         }
         v1.post("endpoints/{name}/shift") { req, ctx in
             _ = try ctx.require(.operator)
@@ -163,9 +199,11 @@ struct SpecBody: Codable {
     var baseline: String?
     var slo: SLO?
     var judge: JudgeSpec?
+    var evaluation: EvaluationPolicy?
+    var initialWeights: [String: Int]?
     var spec: EndpointSpec {
         EndpointSpec(name: name ?? "", path: path, owner: owner, versions: versions, reason: reason, override: override,
-                     baseline: baseline, slo: slo, judge: judge)
+                     baseline: baseline, slo: slo, judge: judge, evaluation: evaluation, initialWeights: initialWeights)
     }
 }
 

@@ -93,6 +93,27 @@ enum Schema {
                 CREATE INDEX rollout_by_endpoint ON rollout (endpoint, id);
                 """)
         }
+        // Evaluations (DESIGN §13): each document as its canonical JSON with its SHA-256, who
+        // submitted it, and the gate it gave. Append-only like the audit: evidence is never edited.
+        m.registerMigration("v5-evaluations") { db in
+            try db.execute(sql: """
+                CREATE TABLE evaluation (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    endpoint TEXT NOT NULL,
+                    version TEXT NOT NULL,
+                    artifact_digest TEXT NOT NULL,
+                    sha256 TEXT NOT NULL,
+                    body TEXT NOT NULL,
+                    submitted_by TEXT NOT NULL,
+                    submitted_ms INTEGER NOT NULL,
+                    gate TEXT NOT NULL,
+                    gate_summary TEXT NOT NULL
+                );
+                CREATE INDEX evaluation_by_version ON evaluation (endpoint, version, id);
+                CREATE TRIGGER evaluation_no_update BEFORE UPDATE ON evaluation
+                    BEGIN SELECT RAISE(ABORT, 'evaluations are append-only'); END;
+                """)
+        }
         // Promotion (DESIGN §13): the registry's own id, made once here and never changed, which
         // bundles it exports name as their source; the ids of bundles imported, so a bundle lands
         // once (the primary key holds that even against two racing imports); and the audit's record

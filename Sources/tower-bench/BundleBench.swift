@@ -70,8 +70,9 @@ struct BundleBench: AsyncParsableCommand {
             audit.append(e)
         }
         let docs = (0..<evaluations).map { i -> PromotedEvaluation in
-            let doc = #"{"dataset":"sha256:\#(String(repeating: "d", count: 64))","metrics":{"auc":0.93\#(i),"p99LatencyMs":210},"suite":"alpha-eval-\#(i)"}"#
-            return PromotedEvaluation(document: doc, sha256: "sha256:" + Hex.sha256(Array(doc.utf8)), submittedBy: "ci", submittedAt: now)
+            let doc = EvaluationDocument(suite: "alpha-eval-\(i)", dataset: "sha256:" + String(repeating: "d", count: 64),
+                                         metrics: ["auc": 0.9 + Double(i) / 1000, "p99LatencyMs": 210])
+            return PromotedEvaluation(document: doc.canonical.text, sha256: doc.sha256, submittedBy: "ci", submittedAt: now)
         }
         return PromotionPayload(sourceRegistry: "reg-0011223344556677", endpoint: "alpha", path: "/v1/models/alpha", owner: "bench",
                                 version: PromotedVersion(name: "v9", artifact: Artifact(uri: "s3://m/alpha/9", digest: "sha256:" + String(repeating: "9f", count: 32)),

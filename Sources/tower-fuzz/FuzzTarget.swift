@@ -1,11 +1,16 @@
 import TowerDomain
 import TowerMetrics
+import TowerSources
 import TowerTraces
 
 /// The parsers that read bytes a remote party chose: each is a libFuzzer target. A target only has
 /// to return (a value or a typed error); a crash, a trap or a sanitizer report is the finding.
 enum FuzzTarget: String, CaseIterable {
-    case exposition, openmetrics, prometheus, jaeger, tempo, zipkin, bundle
+    case exposition, openmetrics, prometheus, jaeger, tempo, zipkin
+    /// Declarative endpoint specs (`tower apply -f`): files a pipeline's repository holds.
+    case spec
+    /// Signed promotion bundles (`tower promote import`): files carried between enclaves.
+    case bundle
 
     func run(_ bytes: [UInt8]) {
         switch self {
@@ -27,6 +32,12 @@ enum FuzzTarget: String, CaseIterable {
         case .zipkin:
             _ = try? ZipkinDecoder.decodeTraces(bytes)
             _ = try? ZipkinDecoder.decodeTrace(bytes)
+        case .spec:
+            // Whatever the reader accepts, export must write so that it reads back the same: a
+            // difference would make `tower diff` report changes forever.
+            guard let specs = try? SpecFile.parse(String(decoding: bytes, as: UTF8.self)) else { return }
+            let again = try? SpecFile.parse(SpecExport.yaml(specs))
+            if again != specs { fatalError("spec export does not read back as what was read") }
         case .bundle:
             // The whole reading of a promotion bundle: strict parse, canonical form, decoding,
             // signature and digests. The canonical reader alone too, on bytes without the newline.

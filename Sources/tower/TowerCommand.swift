@@ -14,9 +14,11 @@ struct TowerCommand: AsyncParsableCommand {
             Exit codes: 0 ok, 2 invalid input, 3 conflict (stale revision or refused by the endpoint's \
             state), 4 not allowed (401/403), 5 registry unreachable, 6 not found, 1 anything else; \
             `judge` also 8 (a version fails against its baseline) and 9 (inconclusive or no data); \
-            `rollout status --watch` 8 (aborted) and 9 (paused waiting for a person).
+            `rollout status --watch` 8 (aborted) and 9 (paused waiting for a person); `diff` 1 when something \
+            differs; `gate submit` 8 (the gate failed) and 9 (pending).
             """,
-        subcommands: [Console.self, Demo.self, Status.self, JudgeCommand.self, Shift.self, Drain.self, Undrain.self, Rollback.self, RolloutCommand.self, PromoteCommand.self, Audit.self, Traces.self, TraceCommand.self],
+        subcommands: [Console.self, Demo.self, Status.self, JudgeCommand.self, Shift.self, Drain.self, Undrain.self, Rollback.self, RolloutCommand.self, PromoteCommand.self, Audit.self, Traces.self, TraceCommand.self,
+                      Apply.self, Diff.self, Export.self, GateCommand.self],
         defaultSubcommand: Console.self
     )
 }

@@ -22,7 +22,7 @@ import Testing
                                 version: PromotedVersion(name: "v3", artifact: Artifact(uri: "s3://models/alpha/3", digest: digest), stage: .staging,
                                                          gate: .passed, gateSummary: "auc 0.930 ≥ 0.900"),
                                 artifactDigest: artifactDigest,
-                                evaluations: evaluations ?? [PromotedEvaluation(document: doc, sha256: Hex.sha256(Array(doc.utf8)),
+                                evaluations: evaluations ?? [PromotedEvaluation(document: doc, sha256: "sha256:" + Hex.sha256(Array(doc.utf8)),
                                                                                 submittedBy: "ci", submittedAt: now.addingTimeInterval(-50))],
                                 audit: audit ?? [e1, entry(seq: 2, prev: e1.hash)], exportedBy: "ada", exportedAt: now.addingTimeInterval(-10))
     }

@@ -15,6 +15,8 @@ struct Harness {
     let viewer: String
     let op: String
     let admin: String
+    /// A pipeline's token: applies specs and submits evaluations, moves no traffic.
+    let deployer: String
     /// Least privilege: xDS only.
     let gateway: String
 
@@ -38,6 +40,7 @@ struct Harness {
         viewer = try store.createToken(name: "vera", role: .viewer)
         op = try store.createToken(name: "otto", role: .operator)
         admin = try store.createToken(name: "ada", role: .admin)
+        deployer = try store.createToken(name: "ci", role: .deployer)
         gateway = try store.createToken(name: "edge", role: .gateway)
         try await Seed.apply(Self.seed, to: store, source: "test")
     }

@@ -84,39 +84,48 @@ import Yams
             #expect(try Self.schemaProperties("AuditEntry").properties.isSuperset(of: ["sloBefore", "sloAfter", "baselineBefore", "baselineAfter", "judgeBefore", "judgeAfter"]))
             // What the PUT body reads (SpecBody, every field set) is what EndpointSpec documents.
             let body = SpecBody(name: "alpha", path: "/a", owner: "o", versions: [], reason: "r", override: true, baseline: "v1", slo: SLOSpecTests.slo,
-                                judge: JudgeSpecRouterTests.judge)
+                                judge: JudgeSpecRouterTests.judge, evaluation: EvaluationPolicy(require: [.init(metric: "auc", min: 0.9)]),
+                                initialWeights: ["v1": 100])
             let keys = Set(try #require(try JSONSerialization.jsonObject(with: Wire.encoder().encode(body)) as? [String: Any]).keys)
             #expect(keys == (try Self.schemaProperties("EndpointSpec").properties))
         }
     }
 
     static let shiftOK = #"{"weights":{"v1":80,"v2":20},"reason":"canary"}"#
+    /// alpha as seeded, replaced by a full spec: the same artifacts (they are immutable).
+    static let alphaSpecOK = #"{"path":"/v1/models/alpha","owner":"o","versions":[{"name":"v1","artifact":{"uri":"s3://models/alpha/1","digest":"\#(Harness.digest(1))"},"weight":100,"gate":"passed","stage":"prod"}]}"#
+    static let evaluationOK = #"{"suite":"alpha-eval","metrics":{"auc":0.95}}"#
     static let specOK = #"{"path":"/v1/models/beta","owner":"o","versions":[{"name":"v1","artifact":{"uri":"s3://b/1","digest":"\#(Harness.digest(9))"},"weight":100,"gate":"passed","stage":"prod"}]}"#
 
     /// A request that should produce `op.status`, on the harness's seeded fleet.
     static func request(for op: Operation, _ h: Harness) -> (uri: String, token: String?, ifMatch: String?, json: String?)? {
         let isChange = op.path.hasPrefix("/v1/endpoints/{name}/") && op.method == "POST"
         let action = op.path.split(separator: "/").last.map(String.init) ?? ""
-        let roleToken: String = switch op.role { case "admin": h.admin; case "operator": h.op; case "gateway": h.gateway; default: h.viewer }
-        var uri = op.path.replacingOccurrences(of: "{name}", with: "alpha")
+        let roleToken: String = switch op.role {
+        case "admin": h.admin; case "operator": h.op; case "gateway": h.gateway; case "deployer": h.deployer; default: h.viewer
+        }
+        var uri = op.path.replacingOccurrences(of: "{name}", with: "alpha").replacingOccurrences(of: "{version}", with: "v1")
+        let isEvaluations = action == "evaluations"
         let okBody: String? = switch action {
         case "shift": shiftOK
         case "drain", "undrain": action == "drain" ? #"{"version":"v2","reason":"r"}"# : #"{"reason":"r"}"#
         case "rollback": #"{"reason":"r"}"#
         case "discovery:clusters", "discovery:routes": XDSTests.request()
+        case "evaluations": op.method == "POST" ? evaluationOK : nil
         default: op.method == "PUT" ? specOK : nil
         }
         switch op.status {
         case 200, 201:
             if op.method == "PUT" {
                 return op.status == 201 ? ("/v1/endpoints/beta", h.admin, nil, specOK)
-                    : ("/v1/endpoints/alpha", h.admin, "\"1\"", specOK.replacingOccurrences(of: "beta", with: "alpha"))
+                    : ("/v1/endpoints/alpha", h.admin, "\"1\"", alphaSpecOK)
             }
             if op.method == "DELETE" { return (uri + "?reason=retired", h.admin, "\"1\"", nil) }
             if isChange && action == "undrain" { return (uri, h.op, "\"1\"", #"{"reason":"r"}"#) } // needs a drained thing: see setUp
             if isChange && action == "rollback" { return (uri, h.op, "\"2\"", okBody) }
             return (uri, roleToken, isChange ? "\"1\"" : nil, okBody)
         case 400:
+            if isEvaluations && op.method == "GET" { return (uri + "?limit=0", h.viewer, nil, nil) }
             if op.path == "/v1/watch" { return ("/v1/watch?timeout=99", h.viewer, nil, nil) }
             if op.path == "/v1/audit" { return ("/v1/audit?after=x", h.viewer, nil, nil) }
             if op.path.hasSuffix("/revisions") { return (uri + "?limit=0", h.viewer, nil, nil) }
@@ -127,21 +136,26 @@ import Yams
         case 401:
             return (uri, nil, "\"1\"", okBody)
         case 403:
-            // One rank too low: viewer for operator calls, gateway for reads.
-            let below = switch op.role { case "admin": h.op; case "operator": h.viewer; default: h.gateway }
+            // One rank too low: viewer for operator calls, gateway for reads; an operator for a
+            // deployer's calls (a capability it lacks, though it ranks higher).
+            let below = switch op.role { case "admin": h.op; case "operator": h.viewer; case "deployer": h.op; default: h.gateway }
             return (uri, below, "\"1\"", okBody)
         case 404:
-            return (op.path.replacingOccurrences(of: "{name}", with: "ghost") + (op.method == "DELETE" ? "?reason=r" : ""), roleToken, "\"1\"", okBody)
+            return (op.path.replacingOccurrences(of: "{name}", with: "ghost").replacingOccurrences(of: "{version}", with: "v1")
+                    + (op.method == "DELETE" ? "?reason=r" : ""), roleToken, "\"1\"", okBody)
         case 409:
             switch action {
             case "shift": return ("/v1/endpoints/fraud/shift", h.op, "\"1\"", #"{"weights":{"v3":90,"v4":10},"reason":"r"}"#)
             case "drain": return ("/v1/endpoints/fraud/drain", h.op, "\"1\"", #"{"version":"v3","reason":"r"}"#)
             case "undrain": return (uri, h.op, "\"1\"", #"{"version":"v1","reason":"r"}"#)
             case "rollback": return (uri, h.op, "\"1\"", #"{"reason":"r"}"#)
+            case "evaluations": return (uri, h.deployer, nil, evaluationOK) // alpha declares no evaluation policy
             default: return ("/v1/endpoints/beta", h.admin, nil, specOK.replacingOccurrences(of: "/v1/models/beta", with: "/v1/models/alpha"))
             }
         case 412:
-            return (uri + (op.method == "DELETE" ? "?reason=r" : ""), roleToken, "\"99\"", op.method == "PUT" ? specOK.replacingOccurrences(of: "beta", with: "alpha") : okBody)
+            // An admin: a deployer's full spec, or its delete of a serving endpoint, is refused first.
+            let changer = op.method == "PUT" || op.method == "DELETE" ? h.admin : roleToken
+            return (uri + (op.method == "DELETE" ? "?reason=r" : ""), changer, "\"99\"", op.method == "PUT" ? specOK.replacingOccurrences(of: "beta", with: "alpha") : okBody)
         case 413:
             let big = #"{"reason":""# + String(repeating: "x", count: 1 << 20) + #""}"#
             uri = op.method == "PUT" ? "/v1/endpoints/beta" : uri
@@ -151,12 +165,13 @@ import Yams
             case "shift": return (uri, h.op, "\"1\"", #"{"weights":{"v1":80,"v2":10},"reason":"r"}"#)
             case "drain", "undrain": return (uri, h.op, "\"1\"", #"{"version":"v9","reason":"r"}"#)
             case "rollback": return (uri, h.op, "\"1\"", #"{"toRevision":0,"reason":"r"}"#)
+            case "evaluations": return (uri.replacingOccurrences(of: "/v1/evaluations", with: "/v9/evaluations"), roleToken, nil, okBody)
             default:
                 if op.method == "DELETE" { return (uri, h.admin, "\"1\"", nil) }
                 return ("/v1/endpoints/be.ta", h.admin, nil, specOK)
             }
         case 428:
-            return (uri + (op.method == "DELETE" ? "?reason=r" : ""), roleToken, nil, op.method == "PUT" ? specOK.replacingOccurrences(of: "beta", with: "alpha") : okBody)
+            return (uri + (op.method == "DELETE" ? "?reason=r" : ""), op.method == "PUT" ? h.admin : roleToken, nil, op.method == "PUT" ? specOK.replacingOccurrences(of: "beta", with: "alpha") : okBody)
         default:
             return nil
         }
@@ -192,6 +207,11 @@ import Yams
             }
             if op.path.hasSuffix("/undrain") && op.status == 200 {
                 _ = try await c.call(.post, "/v1/endpoints/alpha/drain", token: h.op, ifMatch: "\"1\"", json: #"{"reason":"r"}"#)
+            }
+            // An evaluation decides a gate only under a policy.
+            if op.path.hasSuffix("/evaluations") && op.method == "POST" && op.status == 201 {
+                let policy = ApplyTests.alpha(extra: #""evaluation":{"require":[{"metric":"auc","min":0.9}]},"#)
+                #expect(try await c.call(.put, "/v1/endpoints/alpha", token: h.deployer, ifMatch: "\"1\"", json: policy).status == 200)
             }
             guard let r = Self.request(for: op, h) else {
                 Issue.record("no way to produce \(op) is known to this test: document only what the server does")

@@ -12,15 +12,30 @@ import TowerDomain
     static let key = PromotionSigningKey()
     static let v3 = Artifact(uri: "s3://models/alpha/3", digest: Harness.digest(33))
 
-    /// The source registry's bundle content for alpha v3.
-    static func payload() async throws -> PromotionPayload {
+    static let evidence = EvaluationDocument(suite: "alpha-eval-2026-11", dataset: "sha256:" + String(repeating: "d", count: 64),
+                                             metrics: ["auc": 0.93, "p99LatencyMs": 210])
+
+    /// The source registry's bundle content for alpha v3, with its evaluation when `evaluated`.
+    static func payload(evaluated: Bool = false) async throws -> PromotionPayload {
         let src = try await Harness()
         defer { src.cleanUp() }
         var spec = Harness.seed[0]
-        spec.versions.append(.init(name: "v3", artifact: v3, weight: 0, gate: .passed, stage: .staging))
+        spec.versions.append(.init(name: "v3", artifact: v3, weight: 0, gate: .pending, stage: .staging))
         spec.reason = "add v3"
+        if evaluated { spec.evaluation = EvaluationPolicy(require: [.init(metric: "auc", min: 0.9)]) }
         _ = try await src.store.put(spec, expected: 1, principal: Principal(name: "ci", role: .admin), defaultReason: "")
+        if evaluated {
+            _ = try await src.store.submitEvaluation(endpoint: "alpha", version: "v3", document: evidence, principal: Principal(name: "ci", role: .deployer))
+        }
         return try await src.store.promotionPayload(endpoint: "alpha", version: "v3", exportedBy: "ada")
+    }
+
+    /// Gives the destination's alpha an evaluation policy of its own.
+    static func destinationPolicy(_ h: Harness, _ policy: EvaluationPolicy) async throws {
+        var spec = Harness.seed[0]
+        spec.evaluation = policy
+        spec.reason = "our own bar"
+        _ = try await h.store.put(spec, expected: 1, principal: Principal(name: "ada", role: .admin), defaultReason: "")
     }
 
     static func sign(_ p: PromotionPayload, key: PromotionSigningKey = key, id: String = UUID().uuidString.lowercased(),
@@ -110,6 +125,53 @@ import TowerDomain
                 #expect(r.problem.map { detail.isEmpty || $0.detail.contains(detail) } == true, "\(name): \(r.problem?.detail ?? r.text)")
                 try await h.expectUnchanged(since: before)
             }
+        }
+    }
+
+    @Test func theGateIsTheDestinationsPolicyOnTheCarriedEvidenceAndTheEvidenceKeepsItsHash() async throws {
+        let payload = try await Self.payload(evaluated: true)
+        #expect(payload.evaluations.count == 1 && payload.evaluations[0].sha256 == Self.evidence.sha256)
+        #expect(payload.evaluations[0].document == Self.evidence.canonical.text)
+        #expect(payload.audit.map(\.action) == [.update, .evaluate])
+        let bytes = try Self.sign(payload)
+        try await Self.run { h, c in
+            // A stricter bar here than at the source: refused, naming the requirement, nothing changed.
+            try await Self.destinationPolicy(h, EvaluationPolicy(require: [.init(metric: "auc", min: 0.95), .init(metric: "p99LatencyMs", max: 300)]))
+            let before = try await h.state()
+            let refused = try await Self.importing(c, h, bytes)
+            #expect(refused.status == 409 && refused.problem?.type == "urn:tower:promotion:policy", "\(refused.text)")
+            #expect(refused.problem?.detail.contains("fails this registry's policy for 'alpha': auc 0.93 < 0.95") == true, "\(refused.text)")
+            try await h.expectUnchanged(since: before)
+            #expect(try await h.store.evaluations(endpoint: "alpha", version: "v1").evaluations.isEmpty)
+
+            // The same bundle once the bar is met: it lands passed, with the evidence as it was hashed.
+            var spec = Harness.seed[0]
+            spec.evaluation = EvaluationPolicy(require: [.init(metric: "auc", min: 0.9), .init(metric: "p99LatencyMs", max: 300)])
+            spec.reason = "our bar, revised"
+            _ = try await h.store.put(spec, expected: 2, principal: Principal(name: "ada", role: .admin), defaultReason: "")
+            let landed = try await Self.importing(c, h, bytes)
+            #expect(landed.status == 201, "\(landed.text)")
+            let v3 = try #require(try landed.decode(PromotionImportResult.self).endpoint.version("v3"))
+            #expect(v3.gate == .passed && v3.weight == 0 && v3.gateSummary?.contains("auc 0.93 >= 0.9") == true, "\(v3)")
+            #expect(v3.latestEvaluation?.suite == "alpha-eval-2026-11" && v3.latestEvaluation?.sha256 == Self.evidence.sha256)
+            let stored = try await h.store.evaluations(endpoint: "alpha", version: "v3").evaluations
+            #expect(stored.map(\.sha256) == [Self.evidence.sha256] && stored.first?.document == Self.evidence)
+        }
+    }
+
+    @Test func withoutAPolicyOrWithoutEvidenceTheGateWaits() async throws {
+        let evaluated = try Self.sign(try await Self.payload(evaluated: true))
+        let bare = try Self.sign(try await Self.payload())
+        try await Self.run { h, c in
+            let r = try await Self.importing(c, h, evaluated)
+            let v3 = try #require(try r.decode(PromotionImportResult.self).endpoint.version("v3"))
+            #expect(v3.gate == .pending && v3.gateSummary?.contains("declares no evaluation policy here") == true)
+        }
+        try await Self.run { h, c in
+            try await Self.destinationPolicy(h, EvaluationPolicy(require: [.init(metric: "auc", min: 0.9)]))
+            let r = try await Self.importing(c, h, bare)
+            let v3 = try #require(try r.decode(PromotionImportResult.self).endpoint.version("v3"))
+            #expect(v3.gate == .pending && v3.gateSummary?.contains("without evaluations") == true)
         }
     }
 

@@ -222,7 +222,7 @@ import TowerDomain
 
         let store = try RegistryStore(directory: dir)
         let applied = try await store.pool.read { db in try Schema.migrator.appliedMigrations(db) }
-        #expect(applied == ["v1", "v2-audit-spec-fields", "v3-audit-judge-spec", "v4-rollouts", "v6-promotion"])
+        #expect(applied == ["v1", "v2-audit-spec-fields", "v3-audit-judge-spec", "v4-rollouts", "v5-evaluations", "v6-promotion"])
         #expect(try store.verifyAudit() == nil, "the old entries' hashes must still verify")
         let old = try #require(store.endpoint("alpha"))
         #expect(old.weights == ["v1": 80, "v2": 20] && old.slo == nil && old.baseline == nil)
@@ -232,8 +232,8 @@ import TowerDomain
         spec.versions[1].weight = 20
         spec.baseline = "v1"
         spec.slo = SLOSpecTests.slo
-        let (result, _) = try await store.put(spec, expected: 2, principal: Principal(name: "ada", role: .admin), defaultReason: "objectives")
-        #expect(result.entry.seq == 3 && result.entry.sloAfter == SLOSpecTests.slo.notation)
+        let out = try await store.put(spec, expected: 2, principal: Principal(name: "ada", role: .admin), defaultReason: "objectives")
+        #expect(out.entry?.seq == 3 && out.entry?.sloAfter == SLOSpecTests.slo.notation)
         #expect(try store.verifyAudit() == nil, "new entries chain onto the old ones")
         try store.pool.close()
 
