@@ -140,7 +140,7 @@ import TowerDomain
             let before = try await h.state()
             let refused = try await Self.importing(c, h, bytes)
             #expect(refused.status == 409 && refused.problem?.type == "urn:tower:promotion:policy", "\(refused.text)")
-            #expect(refused.problem?.detail.contains("fails this registry's policy for 'alpha': auc 0.93 < 0.95") == true, "\(refused.text)")
+            #expect(refused.problem?.detail.contains("fails this registry's policy for 'alpha': auc 0.930 < 0.950") == true, "\(refused.problem?.detail ?? refused.text)")
             try await h.expectUnchanged(since: before)
             #expect(try await h.store.evaluations(endpoint: "alpha", version: "v1").evaluations.isEmpty)
 
@@ -152,7 +152,7 @@ import TowerDomain
             let landed = try await Self.importing(c, h, bytes)
             #expect(landed.status == 201, "\(landed.text)")
             let v3 = try #require(try landed.decode(PromotionImportResult.self).endpoint.version("v3"))
-            #expect(v3.gate == .passed && v3.weight == 0 && v3.gateSummary?.contains("auc 0.93 >= 0.9") == true, "\(v3)")
+            #expect(v3.gate == .passed && v3.weight == 0 && v3.gateSummary?.contains("auc 0.930 >= 0.900") == true, "\(v3.gateSummary ?? "")")
             #expect(v3.latestEvaluation?.suite == "alpha-eval-2026-11" && v3.latestEvaluation?.sha256 == Self.evidence.sha256)
             let stored = try await h.store.evaluations(endpoint: "alpha", version: "v3").evaluations
             #expect(stored.map(\.sha256) == [Self.evidence.sha256] && stored.first?.document == Self.evidence)
