@@ -22,15 +22,23 @@ import TowerDomain
         let again = try HeadlessVerbTests.tower(["promote", "keygen", "--out", keys])
         #expect(again.status != 0 && again.err.contains("never overwrites"), "\(again.err)")
 
-        // The source has alpha v3; the destination has alpha v1 and v2 and trusts the key.
-        try FileManager.default.createDirectory(atPath: src.dataDir, withIntermediateDirectories: true)
-        let srcSeed = src.dataDir + "/seed.yaml"
-        try (RegistryProcess.seedYAML + "\n    - {name: v3, artifact: {uri: s3://m/alpha/3, digest: '\(Self.digest("3"))'}, weight: 0, gate: passed, stage: staging}\n")
+        // The source has alpha v3, evaluated under its policy; the destination has alpha v1 and v2,
+        // a policy of its own, and trusts the key.
+        let policy = "  evaluation: {require: [{metric: auc, min: 0.9}, {metric: p99LatencyMs, max: 300}]}\n"
+        for dir in [src.dataDir, dst.dataDir] { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
+        let srcSeed = src.dataDir + "/seed.yaml", dstSeed = dst.dataDir + "/seed.yaml"
+        try (RegistryProcess.seedYAML + "\n    - {name: v3, artifact: {uri: s3://m/alpha/3, digest: '\(Self.digest("3"))'}, weight: 0, gate: pending, stage: staging}\n" + policy)
             .write(toFile: srcSeed, atomically: true, encoding: .utf8)
+        try (RegistryProcess.seedYAML + "\n" + policy).write(toFile: dstSeed, atomically: true, encoding: .utf8)
         let srcAdmin = try HeadlessVerbTests.tokenFile(src, "ada", "admin")
         try src.start(seed: srcSeed, extra: ["--log-level", "warning"])
         let dstAdmin = try HeadlessVerbTests.tokenFile(dst, "ines", "admin")
-        try dst.start(seed: try dst.writeSeed(), extra: ["--log-level", "warning", "--trust-promotion-keys", keys + "/promotion.pub"])
+        try dst.start(seed: dstSeed, extra: ["--log-level", "warning", "--trust-promotion-keys", keys + "/promotion.pub"])
+        let results = src.dataDir + "/results.json"
+        try #"{"suite": "alpha-eval-2026-11", "dataset": "sha256:\#(String(repeating: "d", count: 64))", "metrics": {"auc": 0.93, "p99LatencyMs": 210}}"#
+            .write(toFile: results, atomically: true, encoding: .utf8)
+        let submit = try HeadlessVerbTests.tower(["gate", "submit", "alpha", "v3", "--results", results, "--registry", src.url, "--token-file", srcAdmin])
+        #expect(submit.status == 0, "\(submit.err)")
 
         let bundle = dst.dataDir + "/alpha-v3.bundle.json"
         let export = try HeadlessVerbTests.tower(["promote", "export", "alpha", "v3", "--key", keys + "/promotion.key", "-o", bundle,
@@ -45,6 +53,8 @@ import TowerDomain
         let result = try Wire.decoder().decode(PromotionImportResult.self, from: Data(landed.out.utf8))
         let v3 = try #require(result.endpoint.version("v3"))
         #expect(v3.weight == 0 && v3.stage == .staging && v3.artifact.digest == Self.digest("3"))
+        // The gate is the destination's policy on the carried evidence.
+        #expect(v3.gate == .passed && v3.latestEvaluation?.suite == "alpha-eval-2026-11", "\(v3)")
         #expect(result.signer == fingerprint && result.bundleSha256 == Hex.sha256(bytes))
         #expect(v3.promotedFrom?.registry == result.sourceRegistry && result.sourceRegistry.hasPrefix("reg-"))
         let audit = try HeadlessVerbTests.tower(["audit", "--verify", "--limit", "1", "--output", "json"] + dstConn)
