@@ -32,9 +32,12 @@ private struct Reader {
     let maxDepth: Int
     var i = 0
 
+    /// What an open container is waiting for. The containers' contents live in `arrays` and
+    /// `objects`, mutated in place: an enum carrying them would be copied on every element added
+    /// (its payload shared while bound), which made a parse quadratic in a container's size.
     enum Open {
-        case object([String: CanonicalJSON], key: String?, start: Int)
-        case array([CanonicalJSON])
+        case array
+        case object(key: String, start: Int)
     }
 
     func fail(_ problem: String, at: Int? = nil) -> CanonicalJSONError { CanonicalJSONError(offset: at ?? i, problem: problem) }
@@ -60,6 +63,8 @@ private struct Reader {
     /// One value; containers are walked with a stack rather than by recursion.
     mutating func value() throws(CanonicalJSONError) -> CanonicalJSON {
         var stack: [Open] = []
+        var arrays: [[CanonicalJSON]] = []
+        var objects: [[String: CanonicalJSON]] = []
         while true {
             skipSpace()
             guard i < bytes.count else { throw fail(stack.isEmpty ? "the JSON is empty" : "the JSON ends inside a value (truncated?)") }
@@ -73,14 +78,16 @@ private struct Reader {
                 let start = i
                 let key = try string()
                 try expect(UInt8(ascii: ":"), "':' after a key")
-                stack.append(.object([:], key: key, start: start))
+                stack.append(.object(key: key, start: start))
+                objects.append([:])
                 continue
             case UInt8(ascii: "["):
                 if stack.count >= maxDepth { throw fail("the JSON nests deeper than \(maxDepth) levels") }
                 i += 1
                 skipSpace()
                 if i < bytes.count, bytes[i] == UInt8(ascii: "]") { i += 1; done = .array([]); break }
-                stack.append(.array([]))
+                stack.append(.array)
+                arrays.append([])
                 continue
             case UInt8(ascii: "\""): done = .string(try string())
             case UInt8(ascii: "t"): try word("true"); done = .bool(true)
@@ -90,24 +97,23 @@ private struct Reader {
             default: throw fail("a JSON value was expected")
             }
             // Hand the finished value to the containers it closes.
-            while true {
-                guard let top = stack.popLast() else { return done }
+            closing: while true {
+                guard let top = stack.last else { return done }
                 switch top {
-                case .array(var items):
-                    items.append(done)
+                case .array:
+                    arrays[arrays.count - 1].append(done)
                     skipSpace()
                     guard i < bytes.count else { throw fail("the JSON ends inside an array (truncated?)") }
-                    if bytes[i] == UInt8(ascii: ",") { i += 1; stack.append(.array(items)); break }
+                    if bytes[i] == UInt8(ascii: ",") { i += 1; break closing }
                     guard bytes[i] == UInt8(ascii: "]") else { throw fail("expected ',' or ']' in an array") }
                     i += 1
-                    done = .array(items)
-                    continue
-                case .object(var fields, let key, let start):
-                    guard let key else { throw fail("a key was expected") }
-                    if fields[key] != nil {
+                    stack.removeLast()
+                    done = .array(arrays.removeLast())
+                case .object(let key, let start):
+                    if objects[objects.count - 1][key] != nil {
                         throw fail("the key \"\(Names.printable(key, limit: 60))\" appears twice in one object; which one was meant cannot be known", at: start)
                     }
-                    fields[key] = done
+                    objects[objects.count - 1][key] = done
                     skipSpace()
                     guard i < bytes.count else { throw fail("the JSON ends inside an object (truncated?)") }
                     if bytes[i] == UInt8(ascii: ",") {
@@ -116,15 +122,14 @@ private struct Reader {
                         let next = i
                         let k = try string()
                         try expect(UInt8(ascii: ":"), "':' after a key")
-                        stack.append(.object(fields, key: k, start: next))
-                        break
+                        stack[stack.count - 1] = .object(key: k, start: next)
+                        break closing
                     }
                     guard bytes[i] == UInt8(ascii: "}") else { throw fail("expected ',' or '}' in an object") }
                     i += 1
-                    done = .object(fields)
-                    continue
+                    stack.removeLast()
+                    done = .object(objects.removeLast())
                 }
-                break
             }
         }
     }

@@ -148,10 +148,11 @@ public struct PromotionBundle: Codable, Sendable, Equatable {
         guard let value = Hex.decode(sig.value, count: 64) else {
             throw PromotionRefusal(.signature, "the bundle's signature is not 64 bytes of lower-case hex")
         }
-        let message: [UInt8]
-        do { message = domain + (try CanonicalJSON.of(bundle.signed)).bytes } catch {
-            throw PromotionRefusal(.malformed, "the bundle's signed part cannot be written canonically")
+        // The signed part's canonical bytes, from the tree already read (equal to the decoded value's).
+        guard case .object(let top) = tree, let signedPart = top["signed"] else {
+            throw PromotionRefusal(.malformed, "the bundle has no signed part")
         }
+        let message = domain + signedPart.bytes
         guard key.isValidSignature(value, for: message) else {
             throw PromotionRefusal(.signature, "the bundle's signature does not verify with key \(key.fingerprint): its content was changed after signing, or it was signed by another key")
         }
