@@ -254,7 +254,10 @@ public final class RegistryStore: Sendable {
             } else if let expected {
                 throw RoutingError.conflict("endpoint '\(spec.name)' does not exist, so it cannot be at revision \(expected); create it without If-Match")
             }
-            if let clash = try String.fetchOne(db, sql: "SELECT name FROM endpoint WHERE json_extract(body, '$.path') = ? AND name != ?", arguments: [spec.path, spec.name]) {
+            // Only a path this endpoint does not hold yet can clash: a re-applied spec (the common
+            // case, a thousand at a time from a pipeline) skips the scan of every endpoint's body.
+            if before?.path != spec.path,
+               let clash = try String.fetchOne(db, sql: "SELECT name FROM endpoint WHERE json_extract(body, '$.path') = ? AND name != ?", arguments: [spec.path, spec.name]) {
                 throw RoutingError.conflict("path \(spec.path) is already served by endpoint '\(clash)'")
             }
             let lastRevision = try Int64.fetchOne(db, sql: "SELECT MAX(revision) FROM revision WHERE endpoint = ?", arguments: [spec.name]) ?? 0

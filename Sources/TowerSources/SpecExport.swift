@@ -37,7 +37,26 @@ public enum SpecExport {
         return out
     }
 
-    static func q(_ s: String) -> String { CanonicalJSON.string(s).text }
+    /// A YAML double-quoted scalar: JSON's escapes, plus `\u` for every character YAML does not
+    /// allow unescaped in a stream (DEL, the C1 controls, U+FEFF) or reads as a line break (U+0085,
+    /// U+2028, U+2029), so an artifact URI holding one still reads back as itself.
+    static func q(_ s: String) -> String {
+        var out = "\""
+        for u in s.unicodeScalars {
+            switch u.value {
+            case 0x22: out += "\\\""
+            case 0x5C: out += "\\\\"
+            case 0x0A: out += "\\n"
+            case 0x0D: out += "\\r"
+            case 0x09: out += "\\t"
+            case 0x20...0x7E, 0xA0...0x2027, 0x202A...0xD7FF, 0xE000...0xFEFE, 0xFF00...0xFFFD, 0x10000...:
+                out.unicodeScalars.append(u)
+            default:
+                out += "\\u" + String(repeating: "0", count: 4 - min(4, String(u.value, radix: 16).count)) + String(u.value, radix: 16)
+            }
+        }
+        return out + "\""
+    }
     static func n(_ x: Double) -> String { SLO.number(x) }
 
     static func flow(_ fields: [(String, String?)]) -> String {

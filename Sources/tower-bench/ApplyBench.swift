@@ -12,6 +12,7 @@ struct ApplyBench: AsyncParsableCommand {
         abstract: "tower apply of N declarative specs: the first apply (creates), an unchanged apply, and an apply that changes every endpoint.")
 
     @Option(help: "Endpoints declared.") var endpoints = 1000
+    @Option(help: "Changes in flight at once, as tower apply --parallel.") var parallel = 4
     @Option(help: "The tower-registry executable (default: next to this one).") var registry: String?
 
     func run() async throws {
@@ -48,12 +49,9 @@ struct ApplyBench: AsyncParsableCommand {
             let plan = SpecDiff.plan(desired: desired, current: current)
             let t2 = Date()
             let revisions = Dictionary(current.map { ($0.name, $0.revision) }, uniquingKeysWith: { a, _ in a })
-            for change in plan {
-                switch change {
-                case .create(let s): _ = try await client.put(s, expected: nil)
-                case .update(let s, _): _ = try await client.put(s, expected: revisions[s.name])
-                case .delete: break
-                }
+            let outcomes = await SpecApplier.run(plan, client: client, revisions: revisions, reason: "bench", deleteReason: "bench", parallel: parallel)
+            if let failed = outcomes.first(where: { $0.error != nil }) {
+                throw ValidationError("\(failed.change.endpoint): \(failed.error!)")
             }
             let t3 = Date()
             return (t1.timeIntervalSince(t0), t2.timeIntervalSince(t1), t3.timeIntervalSince(t2), plan.count)

@@ -160,7 +160,7 @@ struct TokenCommand: ParsableCommand {
         @OptionGroup var data: DataOption
         @Option(help: "Who the token is for; recorded as the actor of every change made with it.")
         var name: String
-        @Option(help: "gateway (xDS only, for Envoy), viewer, operator or admin.")
+        @Option(help: "gateway (xDS only, for Envoy), viewer, deployer (a pipeline: applies specs and submits evaluations, moves no traffic), operator or admin.")
         var role: Role
 
         func run() throws {

@@ -24,6 +24,7 @@ struct Apply: AsyncParsableCommand {
     @Option(help: "The team whose endpoints --prune may delete.") var owner: String?
     @Option(help: "Weights for endpoints this apply creates, like v1=100 (they then serve at once, gates permitting).") var initialWeights: [String] = []
     @Option(help: "Why: recorded in the audit log (default: tower apply -f PATH).") var reason: String?
+    @Option(help: "Changes in flight at once (each to its own endpoint).") var parallel = 4
     @Flag(help: "Refuse every change (as a read-only context does).") var readOnly = false
 
     func run() async throws {
@@ -48,32 +49,23 @@ struct Apply: AsyncParsableCommand {
             }
             let revisions = Dictionary(list.endpoints.map { ($0.name, $0.revision) }, uniquingKeysWith: { a, _ in a })
             let why = reason ?? "tower apply -f \(file)"
+            let outcomes = await SpecApplier.run(plan, client: client, revisions: revisions, reason: why, initialWeights: weights,
+                                                 deleteReason: "\(why): no longer declared (--prune --owner \(owner ?? ""))",
+                                                 parallel: parallel)
             var results: [ApplyOutput.Item] = []
             var firstFailure: (String, Int32)? = nil
-            for change in plan {
-                var item = ApplyOutput.Item(endpoint: change.endpoint, action: "", revision: nil, error: nil)
-                do {
-                    switch change {
-                    case .create(var s):
-                        item.action = "create"
-                        s.reason = why
-                        if !weights.isEmpty { s.initialWeights = weights }
-                        let e = try await client.put(s, expected: nil)
-                        item.revision = e.revision
-                        item.state = e.state.rawValue
-                    case .update(var s, _):
-                        item.action = "update"
-                        s.reason = why
-                        item.revision = try await client.put(s, expected: revisions[s.name]).revision
-                    case .delete(let name):
-                        item.action = "delete"
-                        item.revision = try await client.delete(name, reason: "\(why): no longer declared (--prune --owner \(owner ?? ""))",
-                                                                expected: revisions[name] ?? 1).toRevision
-                    }
-                } catch let e as RegistryClientError {
+            for o in outcomes {
+                var item = ApplyOutput.Item(endpoint: o.change.endpoint, action: "", revision: o.endpoint?.revision ?? o.deleted?.toRevision,
+                                            state: o.endpoint?.state.rawValue, error: nil)
+                switch o.change {
+                case .create: item.action = "create"
+                case .update: item.action = "update"
+                case .delete: item.action = "delete"
+                }
+                if let e = o.error {
                     var message = e.description
                     if case .stale(let p) = e {
-                        message = "\(change.endpoint) changed since it was read\(p.changedBy.map { " (by \($0))" } ?? ""); nothing was overwritten: apply again to see the new difference"
+                        message = "\(o.change.endpoint) changed since it was read\(p.changedBy.map { " (by \($0))" } ?? ""); nothing was overwritten: apply again to see the new difference"
                     }
                     item.error = message
                     if firstFailure == nil { firstFailure = (message, Exit.code(for: e)) }

@@ -105,6 +105,8 @@ import TowerDomain
         tricky.owner = "team \"quoted\" #not-a-comment: yes"
         tricky.judge = JudgeSpec(latencyTolerance: 0.25, minSamples: 50)
         tricky.evaluation = EvaluationPolicy(require: [.init(metric: "auc", min: 1e-7, maxVsBaseline: 20)])
+        // Characters YAML will not take unescaped in a stream, in the one free-text field that allows them.
+        tricky.versions[0].artifact.uri = "s3://x/\u{7F}\u{9F}\u{FEFF}é\\\"'#"
         let text = SpecExport.yaml(specs + [tricky])
         let back = try SpecFile.parse(text)
         #expect(back == specs + [tricky], "\(text)")
