@@ -96,6 +96,14 @@ import TowerDomain
             // What a reader of the endpoint sees, and a spec applied later keeps it.
             let read = try await c.call(.get, "/v1/endpoints/alpha", token: h.viewer).decode(Endpoint.self)
             #expect(read.version("v3")?.promotedFrom == v3.promotedFrom)
+            // A declarative apply of the destination's spec, naming v3 now, keeps where it came from.
+            let spec = EndpointSpec(name: "alpha", path: "/v1/models/alpha", owner: "team-vision", versions: [
+                .init(name: "v1", artifact: Artifact(uri: "s3://models/alpha/1", digest: Harness.digest(1)), stage: .prod),
+                .init(name: "v2", artifact: Artifact(uri: "s3://models/alpha/2", digest: Harness.digest(2)), stage: .prod),
+                .init(name: "v3", artifact: Self.v3, stage: .prod),
+            ], reason: "v3 to prod stage")
+            let applied = try await h.store.put(spec, expected: 2, principal: Principal(name: "ci", role: .deployer), defaultReason: "")
+            #expect(applied.endpoint.version("v3")?.stage == .prod && applied.endpoint.version("v3")?.promotedFrom == v3.promotedFrom)
         }
     }
 
