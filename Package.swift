@@ -132,8 +132,8 @@ let package = Package(
         ]),
         // libFuzzer targets for the parsers of remote bytes (scripts/fuzz builds it with
         // -sanitize=fuzzer); an ordinary build replays corpus files through the same code.
-        .executableTarget(name: "tower-fuzz", dependencies: ["TowerMetrics", "TowerTraces", "TowerSources"]),
-        .testTarget(name: "TowerDomainTests", dependencies: ["TowerDomain"]),
+        .executableTarget(name: "tower-fuzz", dependencies: ["TowerMetrics", "TowerTraces", "TowerSources", "TowerDomain"]),
+        .testTarget(name: "TowerDomainTests", dependencies: ["TowerDomain"], exclude: ["Fixtures"]),
         .testTarget(name: "TowerMetricsTests", dependencies: ["TowerMetrics", "TowerDomain", "TowerHTTP"], exclude: ["Fixtures"]),
         .testTarget(name: "TowerTracesTests", dependencies: ["TowerTraces", "TowerDomain", "TowerHTTP"], exclude: ["Fixtures"]),
         .testTarget(name: "TowerSourcesTests", dependencies: ["TowerSources", "TowerMetrics", "TowerTraces", "TowerDomain", "TowerHTTP"]),

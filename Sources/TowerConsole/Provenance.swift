@@ -1,8 +1,9 @@
 import TerminalUI
 import TowerDomain
 
-/// Where each version came from (issue 15's provenance): who applied the spec that declared it, and
-/// which evaluation suite decided its gate, with what. One line per version that has any; nothing
+/// Where each version came from (issue 15's provenance): who applied the spec that declared it, the
+/// registry it was promoted from and the key that signed its bundle, and which evaluation suite
+/// decided its gate, with what. One line per version that has any; nothing
 /// for endpoints from before provenance was recorded, so their screens are unchanged.
 func provenanceLines(_ f: inout Frame, _ s: ConsoleState, _ e: Endpoint, y: Int, maxY: Int, _ g: Glyphs) -> Int {
     let rows = e.versions.compactMap { v -> (Version, [String])? in
@@ -22,11 +23,15 @@ func provenanceLines(_ f: inout Frame, _ s: ConsoleState, _ e: Endpoint, y: Int,
     return y + 1
 }
 
-/// The provenance of one version, as short phrases in the order a reviewer asks: who declared it,
-/// then what evidence its gate rests on.
+/// The provenance of one version, as short phrases in the order a reviewer asks: who declared it
+/// or where it came from, then what evidence its gate rests on.
 func provenanceParts(_ v: Version, _ s: ConsoleState, _ g: Glyphs) -> [String] {
     var parts: [String] = []
     if let by = v.appliedBy { parts.append("applied by \(Names.printable(by, limit: 64))") }
+    // The registry and key ids come from another registry's bundle: printable, bounded.
+    if let p = v.promotedFrom {
+        parts.append("promoted from registry \(Names.printable(p.registry, limit: 64)), signed by \(Names.printable(PromotionPublicKey.shortID(p.signer), limit: 16))")
+    }
     if let ev = v.latestEvaluation {
         let hash = String(ev.sha256.dropFirst(7).prefix(12))
         let age = ageText(s.now.timeIntervalSince(ev.submittedAt))

@@ -145,3 +145,19 @@ public enum ChangeSummary {
         return parts.isEmpty ? "no routing change" : parts.joined(separator: ", ")
     }
 }
+
+/// What `POST /v1/promotions` answers when a bundle lands: the endpoint with the new version, and
+/// what the audit entry recorded.
+public struct PromotionImportResult: Codable, Sendable, Equatable {
+    public var endpoint: Endpoint
+    public var version: String
+    public var bundle: String
+    public var bundleSha256: String
+    public var signer: String
+    public var sourceRegistry: String
+    public var auditSeq: Int64
+    public init(endpoint: Endpoint, version: String, bundle: String, bundleSha256: String, signer: String, sourceRegistry: String, auditSeq: Int64) {
+        self.endpoint = endpoint; self.version = version; self.bundle = bundle; self.bundleSha256 = bundleSha256
+        self.signer = signer; self.sourceRegistry = sourceRegistry; self.auditSeq = auditSeq
+    }
+}

@@ -5,6 +5,8 @@ public enum AuditAction: String, Codable, Sendable, Equatable {
     case create, update, delete, shift, drain, undrain, rollback
     /// An evaluation was submitted for a version and its gate follows from the policy (DESIGN §13).
     case evaluate
+    /// A version landed from a signed promotion bundle (`POST /v1/promotions`).
+    case importBundle = "import"
 }
 
 /// One entry of the append-only audit log. `hash` is SHA-256 over `prevHash` and the entry's
@@ -37,6 +39,11 @@ public struct AuditEntry: Codable, Sendable, Equatable {
     /// Like `sloBefore`/`sloAfter`, for the spec's `judge` settings (`JudgeSpec.notation`).
     public var judgeBefore: String?
     public var judgeAfter: String?
+    /// Set only by an import: the SHA-256 of the bundle file, the fingerprint of the key that signed
+    /// it and the registry it came from. Nil fields are left out of the hashed form.
+    public var bundleSha256: String?
+    public var signerKey: String?
+    public var sourceRegistry: String?
     public var prevHash: String
     public var hash: String
 
@@ -46,13 +53,14 @@ public struct AuditEntry: Codable, Sendable, Equatable {
                 fromRevision: Int64, toRevision: Int64, reason: String, weightsBefore: [String: Int], weightsAfter: [String: Int],
                 override: Bool, summary: String, sloBefore: String? = nil, sloAfter: String? = nil,
                 baselineBefore: String? = nil, baselineAfter: String? = nil, judgeBefore: String? = nil, judgeAfter: String? = nil,
-                prevHash: String) {
+                bundleSha256: String? = nil, signerKey: String? = nil, sourceRegistry: String? = nil, prevHash: String) {
         self.seq = seq; self.time = Timestamp.date(ms: Timestamp.ms(time)); self.actor = actor; self.role = role
         self.action = action; self.endpoint = endpoint; self.version = version; self.fromRevision = fromRevision
         self.toRevision = toRevision; self.reason = reason; self.weightsBefore = weightsBefore; self.weightsAfter = weightsAfter
         self.override = override; self.summary = summary; self.prevHash = prevHash
         self.sloBefore = sloBefore; self.sloAfter = sloAfter; self.baselineBefore = baselineBefore; self.baselineAfter = baselineAfter
         self.judgeBefore = judgeBefore; self.judgeAfter = judgeAfter
+        self.bundleSha256 = bundleSha256; self.signerKey = signerKey; self.sourceRegistry = sourceRegistry
         self.hash = ""
         self.hash = computedHash()
     }
@@ -71,7 +79,8 @@ public struct AuditEntry: Codable, Sendable, Equatable {
         ]
         if let version { fields["version"] = .string(version) }
         for (key, value) in [("sloBefore", sloBefore), ("sloAfter", sloAfter), ("baselineBefore", baselineBefore), ("baselineAfter", baselineAfter),
-                             ("judgeBefore", judgeBefore), ("judgeAfter", judgeAfter)] {
+                             ("judgeBefore", judgeBefore), ("judgeAfter", judgeAfter),
+                             ("bundleSha256", bundleSha256), ("signerKey", signerKey), ("sourceRegistry", sourceRegistry)] {
             if let value { fields[key] = .string(value) }
         }
         return CanonicalJSON.object(fields).text

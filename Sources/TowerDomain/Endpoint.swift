@@ -43,13 +43,17 @@ public struct Version: Codable, Sendable, Equatable {
     public var appliedBy: String?
     /// Provenance: the latest evaluation submitted for this version, which set its gate.
     public var latestEvaluation: EvaluationStamp?
+    /// Set when the version was imported from a signed promotion bundle; nil for one declared here.
+    public var promotedFrom: VersionPromotion?
 
     public init(name: String, artifact: Artifact, weight: Int, state: VersionState = .serving,
                 drainingSince: Date? = nil, gate: GateStatus, gateSummary: String? = nil, stage: Stage,
-                upstream: String? = nil, appliedBy: String? = nil, latestEvaluation: EvaluationStamp? = nil) {
+                upstream: String? = nil, appliedBy: String? = nil, latestEvaluation: EvaluationStamp? = nil,
+                promotedFrom: VersionPromotion? = nil) {
         self.name = name; self.artifact = artifact; self.weight = weight; self.state = state
         self.drainingSince = drainingSince; self.gate = gate; self.gateSummary = gateSummary; self.stage = stage
         self.upstream = upstream; self.appliedBy = appliedBy; self.latestEvaluation = latestEvaluation
+        self.promotedFrom = promotedFrom
     }
 }
 
@@ -136,6 +140,9 @@ public struct Endpoint: Codable, Sendable, Equatable {
             if let u = v.upstream, case .failure(let e) = Upstream.parse(u, version: v.name) { throw e }
             if let a = v.appliedBy, Names.hasUnsafeCharacters(a) {
                 throw .invalid("appliedBy of \(v.name) must be one line without control characters, line separators or bidirectional overrides")
+            }
+            if let p = v.promotedFrom, [p.registry, p.signer, p.bundle, p.importedBy].contains(where: { $0.isEmpty || Names.hasUnsafeCharacters($0) }) {
+                throw .invalid("promotedFrom of \(v.name) must name its registry, signer, bundle and importer on one line each")
             }
             if v.weight < 0 || v.weight > 100 {
                 throw .invalid("weight of \(v.name) is \(v.weight); a weight is a whole percent from 0 to 100")

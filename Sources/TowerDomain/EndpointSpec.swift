@@ -145,7 +145,7 @@ public struct EndpointSpec: Codable, Sendable, Equatable {
                 if let old {
                     vs.append(Version(name: s.name, artifact: s.artifact, weight: old.weight, state: old.state, drainingSince: old.drainingSince,
                                       gate: old.gate, gateSummary: old.gateSummary, stage: s.stage, upstream: s.upstream,
-                                      appliedBy: appliedBy, latestEvaluation: stamp))
+                                      appliedBy: appliedBy, latestEvaluation: stamp, promotedFrom: old.promotedFrom))
                 } else {
                     let e = evaluated(s.name)
                     vs.append(Version(name: s.name, artifact: s.artifact, weight: initial?[s.name] ?? 0, gate: e?.gate ?? .pending,
@@ -160,7 +160,9 @@ public struct EndpointSpec: Codable, Sendable, Equatable {
                 vs.append(Version(name: s.name, artifact: s.artifact, weight: s.weight ?? 0,
                                   state: old?.state ?? .serving, drainingSince: old?.drainingSince,
                                   gate: s.gate ?? .pending, gateSummary: s.gateSummary, stage: s.stage, upstream: s.upstream,
-                                  appliedBy: appliedBy, latestEvaluation: stamp))
+                                  appliedBy: appliedBy, latestEvaluation: stamp,
+                                  // Where a version came from stays with it: a spec does not re-declare provenance.
+                                  promotedFrom: old?.artifact == s.artifact ? old?.promotedFrom : nil))
             }
             for v in vs where v.state != .serving && v.weight != 0 {
                 throw .conflict("\(v.name) is \(v.state.rawValue); its weight in the spec must be 0 until it is undrained")

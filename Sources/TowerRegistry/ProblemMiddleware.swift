@@ -45,6 +45,10 @@ struct ProblemMiddleware: RouterMiddleware {
 
     static func response(for error: any Error, request: Request, context: RegistryContext, metrics: RegistryMetrics) -> Response {
         switch error {
+        case let e as PromotionRefusal:
+            // The type names the reason, so a pipeline can tell "expired" from "untrusted" without parsing prose.
+            return problem(Problem(status: e.httpStatus, title: title(e.httpStatus), detail: e.message,
+                                   type: "urn:tower:promotion:\(e.reason.rawValue)"))
         case let e as RoutingError:
             if e.kind == .conflict { metrics.conflict("refused") }
             return problem(Problem(status: e.httpStatus, title: title(e.httpStatus), detail: e.detail))

@@ -8,7 +8,8 @@ import TowerDomain
 public func buildRouter(store: RegistryStore, metrics: RegistryMetrics = RegistryMetrics(), hub: WatchHub? = nil,
                         xds: XDSOptions = XDSOptions(), gateways: GatewayTracker = GatewayTracker(),
                         authLimiter: AuthFailureLimiter? = nil, limits: ServerLimits = ServerLimits(),
-                        certificates: CertificateAuth = CertificateAuth(), warning: String? = nil) -> Router<RegistryContext> {
+                        certificates: CertificateAuth = CertificateAuth(), warning: String? = nil,
+                        promotion: PromotionOptions = PromotionOptions()) -> Router<RegistryContext> {
     let hub = hub ?? WatchHub(seq: store.auditSeq)
     store.addCommitObserver { seq in hub.publish(seq) }
     let router = Router(context: RegistryContext.self)
@@ -20,6 +21,7 @@ public func buildRouter(store: RegistryStore, metrics: RegistryMetrics = Registr
                                            metrics: metrics, certificates: certificates))
     Routes(store: store, hub: hub, metrics: metrics, warning: warning).register(on: router)
     RolloutRoutes(store: store, metrics: metrics).register(on: router)
+    PromotionRoutes(store: store, metrics: metrics, options: promotion).register(on: router)
     XDSService(store: store, metrics: metrics, options: xds, tracker: gateways).register(on: router)
     routes.set(router.routes)
     return router
@@ -31,9 +33,10 @@ public func buildRouter(store: RegistryStore, metrics: RegistryMetrics = Registr
 public func buildApplication(store: RegistryStore, host: String, port: Int, logger: Logger, xds: XDSOptions = XDSOptions(),
                              limits: ServerLimits = ServerLimits(),
                              secure: ChannelWrapper? = nil, certificates: CertificateAuth = CertificateAuth(), warning: String? = nil,
+                             promotion: PromotionOptions = PromotionOptions(),
                              onListening: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
     Application(
-        router: buildRouter(store: store, xds: xds, limits: limits, certificates: certificates, warning: warning),
+        router: buildRouter(store: store, xds: xds, limits: limits, certificates: certificates, warning: warning, promotion: promotion),
         server: .guardedHTTP1(limits, wrap: secure),
         configuration: .init(address: .hostname(host, port: port), serverName: "tower-registry"),
         onServerRunning: { channel in await onListening(channel.localAddress?.port ?? port) },

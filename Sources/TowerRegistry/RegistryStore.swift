@@ -397,12 +397,14 @@ public final class RegistryStore: Sendable {
         try db.execute(sql: """
             INSERT INTO audit (seq, time_ms, actor, role, action, endpoint, version, from_revision, to_revision, reason,
                                weights_before, weights_after, override, summary, prev_hash, hash,
-                               slo_before, slo_after, baseline_before, baseline_after, judge_before, judge_after)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                               slo_before, slo_after, baseline_before, baseline_after, judge_before, judge_after,
+                               bundle_sha256, signer_key, source_registry)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, arguments: [e.seq, Timestamp.ms(e.time), e.actor, e.role.rawValue, e.action.rawValue, e.endpoint, e.version,
                              e.fromRevision, e.toRevision, e.reason, try weightsJSON(e.weightsBefore), try weightsJSON(e.weightsAfter),
                              e.override ? 1 : 0, e.summary, e.prevHash, e.hash,
-                             e.sloBefore, e.sloAfter, e.baselineBefore, e.baselineAfter, e.judgeBefore, e.judgeAfter])
+                             e.sloBefore, e.sloAfter, e.baselineBefore, e.baselineAfter, e.judgeBefore, e.judgeAfter,
+                             e.bundleSha256, e.signerKey, e.sourceRegistry])
     }
 
     static func auditEntry(_ row: Row) throws -> AuditEntry {
@@ -418,7 +420,9 @@ public final class RegistryStore: Sendable {
                            override: (row["override"] as Int64) != 0, summary: row["summary"],
                            sloBefore: row["slo_before"], sloAfter: row["slo_after"],
                            baselineBefore: row["baseline_before"], baselineAfter: row["baseline_after"],
-                           judgeBefore: row["judge_before"], judgeAfter: row["judge_after"], prevHash: row["prev_hash"])
+                           judgeBefore: row["judge_before"], judgeAfter: row["judge_after"],
+                           bundleSha256: row["bundle_sha256"], signerKey: row["signer_key"], sourceRegistry: row["source_registry"],
+                           prevHash: row["prev_hash"])
         e.hash = row["hash"]
         return e
     }

@@ -1,4 +1,5 @@
 import GRDB
+import TowerDomain
 
 /// The registry's tables. Migrations are append-only: a shipped migration is never edited.
 enum Schema {
@@ -112,6 +113,34 @@ enum Schema {
                 CREATE TRIGGER evaluation_no_update BEFORE UPDATE ON evaluation
                     BEGIN SELECT RAISE(ABORT, 'evaluations are append-only'); END;
                 """)
+        }
+        // Promotion (DESIGN §13): the registry's own id, made once here and never changed, which
+        // bundles it exports name as their source; the ids of bundles imported, so a bundle lands
+        // once (the primary key holds that even against two racing imports); and the audit's record
+        // of an import (bundle hash, signer, source), NULL in every other row.
+        m.registerMigration("v6-promotion") { db in
+            var random = SystemRandomNumberGenerator()
+            let id = "reg-" + Hex.encode((0..<8).map { _ in UInt8.random(in: 0...255, using: &random) })
+            try db.execute(sql: """
+                CREATE TABLE registry_identity (
+                    singleton INTEGER PRIMARY KEY NOT NULL CHECK (singleton = 1),
+                    id TEXT NOT NULL
+                );
+                CREATE TABLE promotion_import (
+                    bundle_id TEXT PRIMARY KEY NOT NULL,
+                    bundle_sha256 TEXT NOT NULL,
+                    signer TEXT NOT NULL,
+                    source_registry TEXT NOT NULL,
+                    endpoint TEXT NOT NULL,
+                    version TEXT NOT NULL,
+                    imported_ms INTEGER NOT NULL,
+                    audit_seq INTEGER NOT NULL
+                );
+                ALTER TABLE audit ADD COLUMN bundle_sha256 TEXT;
+                ALTER TABLE audit ADD COLUMN signer_key TEXT;
+                ALTER TABLE audit ADD COLUMN source_registry TEXT;
+                """)
+            try db.execute(sql: "INSERT INTO registry_identity (singleton, id) VALUES (1, ?)", arguments: [id])
         }
         return m
     }

@@ -120,8 +120,9 @@ public enum RunbookDuration {
 
     /// `2m`, `90s`, `1h`, `1.5s`.
     public static func format(_ seconds: Double) -> String {
-        if seconds >= 3600, seconds.truncatingRemainder(dividingBy: 3600) == 0 { return "\(Int(seconds / 3600))h" }
-        if seconds >= 60, seconds.truncatingRemainder(dividingBy: 60) == 0 { return "\(Int(seconds / 60))m" }
+        // Past 1e15 s `Int(…)` would trap (a request's `interval: 3.4e38` crashed the registry): `plain` writes those.
+        if seconds >= 3600, seconds < 1e15, seconds.truncatingRemainder(dividingBy: 3600) == 0 { return "\(Int(seconds / 3600))h" }
+        if seconds >= 60, seconds < 1e15, seconds.truncatingRemainder(dividingBy: 60) == 0 { return "\(Int(seconds / 60))m" }
         return "\(plain(seconds))s"
     }
 

@@ -10,7 +10,7 @@ struct TowerBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tower-bench",
         abstract: "Measure Tower. Build with -c release for figures worth recording.",
-        subcommands: [RegistryBench.self, ConsoleBench.self, TelemetryBench.self, GatewayBench.self, JudgeBench.self, RolloutBench.self, ApplyBench.self])
+        subcommands: [RegistryBench.self, ConsoleBench.self, TelemetryBench.self, GatewayBench.self, JudgeBench.self, RolloutBench.self, ApplyBench.self, BundleBench.self])
 }
 
 struct RegistryBench: AsyncParsableCommand {

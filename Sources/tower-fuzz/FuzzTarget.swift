@@ -1,3 +1,4 @@
+import TowerDomain
 import TowerMetrics
 import TowerSources
 import TowerTraces
@@ -8,6 +9,8 @@ enum FuzzTarget: String, CaseIterable {
     case exposition, openmetrics, prometheus, jaeger, tempo, zipkin
     /// Declarative endpoint specs (`tower apply -f`): files a pipeline's repository holds.
     case spec
+    /// Signed promotion bundles (`tower promote import`): files carried between enclaves.
+    case bundle
 
     func run(_ bytes: [UInt8]) {
         switch self {
@@ -35,6 +38,11 @@ enum FuzzTarget: String, CaseIterable {
             guard let specs = try? SpecFile.parse(String(decoding: bytes, as: UTF8.self)) else { return }
             let again = try? SpecFile.parse(SpecExport.yaml(specs))
             if again != specs { fatalError("spec export does not read back as what was read") }
+        case .bundle:
+            // The whole reading of a promotion bundle: strict parse, canonical form, decoding,
+            // signature and digests. The canonical reader alone too, on bytes without the newline.
+            _ = try? PromotionBundle.read(bytes)
+            _ = try? CanonicalJSON.parse(bytes)
         }
     }
 }

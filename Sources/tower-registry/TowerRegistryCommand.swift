@@ -73,6 +73,9 @@ struct Serve: AsyncParsableCommand {
     var crl: String?
     @Flag(name: .customLong("insecure-listen"), help: "Allow plain HTTP on a non-loopback address (tokens cross the network in clear).")
     var insecureListen = false
+    @Option(name: .customLong("trust-promotion-keys"),
+            help: "File of public keys (ed25519:<hex>, one a line) whose signed promotion bundles this registry imports. Without it, every import is refused.")
+    var trustPromotionKeys: String?
 
     func validate() throws {
         if MetricsProfile.Kind(rawValue: profile) == nil { throw ValidationError("--profile must be envoy or generic, not '\(profile)'") }
@@ -125,6 +128,13 @@ struct Serve: AsyncParsableCommand {
             let created = try await Seed.apply(try Seed.load(path: seed), to: store, source: seed)
             logger.info("seeded", metadata: ["created": .string(created.joined(separator: ",")), "file": .string(seed)])
         }
+        var promotion = PromotionOptions()
+        if let trustPromotionKeys {
+            do { promotion.trusted = try TrustedPromotionKeys.load(path: trustPromotionKeys) } catch { throw ValidationError(error.message) }
+            logger.info("promotion keys trusted", metadata: ["keys": .string(promotion.trusted.keys.keys.sorted().joined(separator: ","))])
+        }
+        let identity = try store.registryID()
+        logger.info("registry identity", metadata: ["id": .string(identity)])
         let reader = try rolloutMetrics()
         if let reader { logger.info("rollout checks read \(reader.name)") } else {
             logger.notice("no --prometheus: rollout checks will be inconclusive, so rollouts with analysis pause rather than promote")
@@ -139,7 +149,8 @@ struct Serve: AsyncParsableCommand {
                                   authFailuresPerSecond: authFailuresPerSecond)
         let scheme = tls == nil ? "http" : "https"
         let app = buildApplication(store: store, host: host, port: port, logger: logger, xds: xds, limits: limits,
-                                   secure: tls?.wrapper, certificates: certificates, warning: insecureWarning) { bound in
+                                   secure: tls?.wrapper, certificates: certificates, warning: insecureWarning,
+                                   promotion: promotion) { bound in
             let url = "\(scheme)://\(host):\(bound)"
             logger.notice("listening", metadata: ["url": .string(url), "data": .string(store.path)])
             if let readyFile {

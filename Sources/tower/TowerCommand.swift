@@ -17,7 +17,7 @@ struct TowerCommand: AsyncParsableCommand {
             `rollout status --watch` 8 (aborted) and 9 (paused waiting for a person); `diff` 1 when something \
             differs; `gate submit` 8 (the gate failed) and 9 (pending).
             """,
-        subcommands: [Console.self, Demo.self, Status.self, JudgeCommand.self, Shift.self, Drain.self, Undrain.self, Rollback.self, RolloutCommand.self, Audit.self, Traces.self, TraceCommand.self,
+        subcommands: [Console.self, Demo.self, Status.self, JudgeCommand.self, Shift.self, Drain.self, Undrain.self, Rollback.self, RolloutCommand.self, PromoteCommand.self, Audit.self, Traces.self, TraceCommand.self,
                       Apply.self, Diff.self, Export.self, GateCommand.self],
         defaultSubcommand: Console.self
     )

@@ -4,8 +4,8 @@ import Testing
 import TowerDomain
 @testable import TowerConsole
 
-/// The Endpoint screen's provenance (issue 15): who applied each version, and which evaluation
-/// decided its gate.
+/// The Endpoint screen's provenance (issue 15): who applied each version, where an imported one was
+/// promoted from and who signed it, and which evaluation decided its gate.
 @Suite struct ProvenanceSnapshotTests {
     static func fleet() -> [Endpoint] {
         var fleet = CF.fleet
@@ -36,5 +36,33 @@ import TowerDomain
     @Test func versionsWithoutProvenanceAddNoLines() {
         let s = CF.loaded()
         #expect(provenanceParts(CF.fleet[0].versions[0], s, Glyphs(ascii: false)).isEmpty)
+    }
+
+    /// A version imported from a signed promotion bundle says where it came from and who signed it.
+    static func promoted(width: Int, height: Int) -> ConsoleState {
+        var s = CF.loaded(width: width, height: height)
+        var alpha = CF.fleet[0]
+        var v3 = CF.v("v3", 0, gate: .pending, summary: "imported; awaiting an evaluation at this registry")
+        v3.stage = .staging
+        v3.promotedFrom = VersionPromotion(registry: "reg-3f9a0c27b1d4e865", signer: String(repeating: "5c1f0e9a", count: 8), bundle: "b-1",
+                                           bundleSha256: String(repeating: "ab", count: 32), importedAt: CF.now.addingTimeInterval(-60), importedBy: "ines")
+        alpha.versions.append(v3)
+        alpha.revision = 4
+        var fleet = CF.fleet
+        fleet[0] = alpha
+        _ = update(&s, .endpointsLoaded(EndpointList(endpoints: fleet, auditSeq: 41), at: CF.now.addingTimeInterval(-1)))
+        s.now = CF.now
+        return s
+    }
+
+    @Test(arguments: SnapshotTests.sizes) func anImportedVersionShowsItsSourceAndSigner(_ size: (Int, Int)) throws {
+        var s = Self.promoted(width: size.0, height: size.1)
+        CF.keys(&s, [.enter])
+        let frame = view(s)
+        let line = try #require(frame.text.split(separator: "\n").first { $0.contains("promoted from") })
+        #expect(line.hasPrefix("v3 ") && line.contains("promoted from registry reg-3f9a0c27b1d4e865, signed by 5c1f0e9a5c1f0e9a"))
+        // A version declared here says nothing of the kind.
+        #expect(frame.text.split(separator: "\n").filter { $0.contains("promoted from") }.count == 1)
+        try assertSnapshot(frame, named: "endpoint-promoted-\(size.0)x\(size.1)")
     }
 }

@@ -183,6 +183,10 @@ import Yams
             try await Self.rolloutCase(op)
             return
         }
+        if op.path == "/v1/promotions" || op.path.hasSuffix("/bundle") {
+            try await PromotionTests.conformanceCase(op)
+            return
+        }
         try await Harness.run { h, c in
             if op.path == "/readyz" && op.status == 503 {
                 try h.store.pool.close()

@@ -222,7 +222,7 @@ import TowerDomain
 
         let store = try RegistryStore(directory: dir)
         let applied = try await store.pool.read { db in try Schema.migrator.appliedMigrations(db) }
-        #expect(applied == ["v1", "v2-audit-spec-fields", "v3-audit-judge-spec", "v4-rollouts", "v5-evaluations"])
+        #expect(applied == ["v1", "v2-audit-spec-fields", "v3-audit-judge-spec", "v4-rollouts", "v5-evaluations", "v6-promotion"])
         #expect(try store.verifyAudit() == nil, "the old entries' hashes must still verify")
         let old = try #require(store.endpoint("alpha"))
         #expect(old.weights == ["v1": 80, "v2": 20] && old.slo == nil && old.baseline == nil)

@@ -66,6 +66,8 @@ import Testing
         #expect(refusal("name: x\nsteps: {setWeight: 10}\n")?.key == "steps")
         #expect(refusal("name: [x]\nsteps:\n  - setWeight: 10\n")?.key == "name")
         #expect(refusal("name: x\nsteps:\n  - setWeight: 10\nanalysis: {interval: 5s, failureLimit: two, checks: [{judge: baseline}]}\n")?.key == "analysis.failureLimit")
+        // Found by Schemathesis: naming a duration this long in the refusal trapped converting it to Int.
+        #expect(refusal("name: x\nsteps:\n  - setWeight: 10\nanalysis: {interval: 3.402823466e+38, checks: [{judge: baseline}]}\n")?.problem.contains("longer than a week") == true)
     }
 
     @Test func impossiblePlansAreRefused() {
