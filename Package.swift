@@ -151,7 +151,7 @@ let package = Package(
         .testTarget(name: "TowerConsoleTests", dependencies: ["TowerConsole", "TowerDomain", "TerminalUI", "TowerAnalysis", "TowerRollouts"], exclude: ["__Snapshots__"]),
         .testTarget(name: "TerminalUICursesTests", dependencies: ["TerminalUICurses", "TerminalUI"]),
         .testTarget(name: "TowerRegistryTests", dependencies: [
-            "TowerRegistry", "TowerDomain", "TowerRollouts",
+            "TowerRegistry", "TowerDomain", "TowerRollouts", "TowerSim",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -161,7 +161,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "TowerRegistryTLSTests", dependencies: [
-            "TowerRegistryTLS",
+            "TowerRegistryTLS", "TowerSim",
             .product(name: "X509", package: "swift-certificates"),
         ]),
         .testTarget(name: "EndToEndTests", dependencies: [

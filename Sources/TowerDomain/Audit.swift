@@ -91,7 +91,7 @@ public struct AuditEntry: Codable, Sendable, Equatable {
         h.update(data: Array(prevHash.utf8))
         h.update(data: [0x0A])
         h.update(data: Array(canonicalJSON.utf8))
-        return h.finalize().map { String(format: "%02x", $0) }.joined()
+        return Hex.encode(h.finalize())
     }
 
     /// Checks a chain in sequence order. Returns nil when it is intact, or what is wrong with the

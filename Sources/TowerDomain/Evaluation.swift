@@ -65,7 +65,7 @@ public struct EvaluationDocument: Codable, Sendable, Equatable {
     /// `sha256:` and the hex SHA-256 of `canonical`: the same document always hashes alike, however
     /// its JSON was spaced or its keys ordered.
     public var sha256: String {
-        "sha256:" + SHA256.hash(data: canonical.bytes).map { String(format: "%02x", $0) }.joined()
+        "sha256:" + Hex.encode(SHA256.hash(data: canonical.bytes))
     }
 }
 

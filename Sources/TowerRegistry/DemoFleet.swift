@@ -6,7 +6,7 @@ import TowerDomain
 /// versions each, one with a failed gate, one pending, and a canary in progress.
 public enum DemoFleet {
     static func digest(_ s: String) -> String {
-        "sha256:" + SHA256.hash(data: Array(s.utf8)).map { String(format: "%02x", $0) }.joined()
+        "sha256:" + Hex.encode(SHA256.hash(data: Array(s.utf8)))
     }
 
     static func version(_ endpoint: String, _ v: String, _ weight: Int, gate: GateStatus = .passed, summary: String? = nil, stage: Stage = .prod) -> EndpointSpec.VersionSpec {

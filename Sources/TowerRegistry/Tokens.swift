@@ -16,7 +16,7 @@ public struct TokenInfo: Codable, Sendable, Equatable {
 /// as strong as the token itself. The plain token exists only in what `createToken` returns.
 extension RegistryStore {
     static func hash(token: String) -> String {
-        SHA256.hash(data: Array(token.utf8)).map { String(format: "%02x", $0) }.joined()
+        Hex.encode(SHA256.hash(data: Array(token.utf8)))
     }
 
     public static func tokenNameProblem(_ name: String) -> String? {

@@ -42,7 +42,7 @@ struct ClientCertificateVerifier: Sendable {
     }
 
     static func fingerprint(_ der: [UInt8]) -> String {
-        SHA256.hash(data: der).map { String(format: "%02x", $0) }.joined()
+        Hex.encode(SHA256.hash(data: der))
     }
 }
 

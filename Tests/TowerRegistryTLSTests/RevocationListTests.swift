@@ -2,18 +2,18 @@ import Foundation
 import Testing
 import X509
 @testable import TowerRegistryTLS
+import TowerSim
 
 /// CRLs made by `openssl ca`: the revoked serials are read, and a list not signed by the client CA
 /// is refused rather than trusted.
 @Suite struct RevocationListTests {
+    /// posix_spawn (`ChildProcess`), not Foundation's `Process`: its `run()` crashed in memmove
+    /// while other suites started processes at the same time.
     static func sh(_ script: String, in dir: String) throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/sh")
-        p.arguments = ["-ec", script]
-        p.currentDirectoryURL = URL(fileURLWithPath: dir)
-        p.standardOutput = Pipe(); p.standardError = Pipe()
-        try p.run(); p.waitUntilExit()
-        try #require(p.terminationStatus == 0, "openssl script failed")
+        let log = dir + "/sh.log"
+        let p = try ChildProcess(name: "sh", executable: "/bin/sh", arguments: ["-ec", "cd '\(dir)'\n" + script], logPath: log)
+        p.waitUntilExit()
+        try #require(p.exitCode == 0, "openssl script failed: \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
     }
 
     /// Two CAs, `ca` and `other`, each with its own CRL; `ca` has revoked serial 1001.

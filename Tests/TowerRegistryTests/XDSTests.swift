@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TowerDomain
 @testable import TowerRegistry
+import TowerSim
 
 /// The gateway's configuration over REST-JSON xDS: what Envoy is given for each routing state,
 /// version_info and 304, who may poll, and what `/v1/gateways` says about the pollers.
@@ -403,13 +404,12 @@ import TowerDomain
         let dir = NSTemporaryDirectory() + "tower-bootstrap-tls-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-                       "-keyout", dir + "/envoy.key", "-out", dir + "/envoy.pem", "-days", "1", "-subj", "/CN=envoy-edge-1"]
-        p.standardOutput = Pipe(); p.standardError = Pipe()
-        try p.run(); p.waitUntilExit()
-        try #require(p.terminationStatus == 0, "openssl could not make a certificate")
+        let p = try ChildProcess(name: "openssl", executable: "/usr/bin/env",
+                                 arguments: ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                                             "-keyout", dir + "/envoy.key", "-out", dir + "/envoy.pem", "-days", "1", "-subj", "/CN=envoy-edge-1"],
+                                 logPath: dir + "/openssl.log")
+        p.waitUntilExit()
+        try #require(p.exitCode == 0, "openssl could not make a certificate")
         let tls = EnvoyBootstrap.UpstreamTLS(caFile: dir + "/envoy.pem", certFile: dir + "/envoy.pem", keyFile: dir + "/envoy.key")
         let yaml = EnvoyBootstrap.yaml(nodeID: "edge-1", nodeCluster: "tower-gateway", token: nil, registryHost: host, registryPort: 8443,
                                        listenerPort: 10000, adminPort: 9901, tls: tls)
@@ -421,26 +421,24 @@ import TowerDomain
         #expect(status == 0, "envoy --mode validate: \(text)")
     }
 
-    /// `envoy --mode validate -c path`: its exit status and what it printed. Waited for on a
-    /// thread of its own: blocking one of Swift's few shared threads for Envoy's start-up (seconds
-    /// on a loaded machine, and the cases run in parallel) starved the other suites' pollers.
+    /// `envoy --mode validate -c path`: its exit status and what it printed. Started with
+    /// posix_spawn (`ChildProcess`): Foundation's `Process.run()` crashed in memmove while other
+    /// suites started processes at the same time. Waited for on a thread of its own: blocking one
+    /// of Swift's few shared threads for Envoy's start-up (seconds on a loaded machine, and the
+    /// cases run in parallel) starved the other suites' pollers.
     static func envoyValidate(_ path: String) async throws -> (Int32, String) {
         let envoy = try #require(Self.envoy)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: envoy)
-        p.arguments = ["--mode", "validate", "-c", path, "--disable-hot-restart", "-l", "error"]
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = out
-        try p.run()
-        let handle = out.fileHandleForReading
-        return await withCheckedContinuation { c in
+        let log = path + ".validate.log"
+        defer { unlink(log) }
+        let p = try ChildProcess(name: "envoy", executable: envoy,
+                                 arguments: ["--mode", "validate", "-c", path, "--disable-hot-restart", "-l", "error"], logPath: log)
+        let status: Int32 = await withCheckedContinuation { c in
             Thread.detachNewThread {
-                let text = String(decoding: handle.readDataToEndOfFile(), as: UTF8.self)
                 p.waitUntilExit()
-                c.resume(returning: (p.terminationStatus, text))
+                c.resume(returning: p.exitCode ?? -1)
             }
         }
+        return (status, (try? String(contentsOfFile: log, encoding: .utf8)) ?? "")
     }
 
     /// The resources themselves pass Envoy's validation: served as a static config, which Envoy
