@@ -56,11 +56,15 @@ public func update(_ state: inout ConsoleState, _ message: Message) -> [Effect] 
     case .revisionsLoaded(let name, let records):
         state.revisions[name] = records
         if var d = state.dialog, case .rollback = d.request.kind, d.request.endpoint == name {
+            // A fresh read arriving after the operator moved the choice keeps that choice: reset
+            // to the newest, it rolled back to a revision other than the one picked (seen under load).
+            let picked = d.revisions.indices.contains(d.revisionIndex) ? d.revisions[d.revisionIndex].revision : nil
             d.revisions = records.filter { $0.revision < d.request.expected }
-            d.revisionIndex = 0
-            if let first = d.revisions.first {
-                d.after = first.endpoint.weights
-                d.request.kind = .rollback(toRevision: first.revision)
+            d.revisionIndex = picked.flatMap { p in d.revisions.firstIndex { $0.revision == p } } ?? 0
+            if d.revisions.indices.contains(d.revisionIndex) {
+                let chosen = d.revisions[d.revisionIndex]
+                d.after = chosen.endpoint.weights
+                d.request.kind = .rollback(toRevision: chosen.revision)
             }
             state.dialog = d
         }

@@ -108,6 +108,9 @@ import TowerDomain
         #expect(s.dialog?.request.kind == .rollback(toRevision: 2) && s.dialog?.after == ["v1": 50, "v2": 50])
         CF.keys(&s, [.down])
         #expect(s.dialog?.request.kind == .rollback(toRevision: 1) && s.dialog?.after == ["v1": 100, "v2": 0])
+        // The dialog's own fresh read arrives after the choice moved (late, under load): the choice stays.
+        _ = update(&s, .revisionsLoaded(endpoint: "alpha", [r3, r2, r1]))
+        #expect(s.dialog?.request.kind == .rollback(toRevision: 1) && s.dialog?.after == ["v1": 100, "v2": 0])
     }
 
     @Test func filterBySubstringAndRegex() {
