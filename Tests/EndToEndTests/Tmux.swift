@@ -5,11 +5,21 @@ import TowerSim
 /// send-keys and read with capture-pane. Killed (with everything in it) when the test ends.
 final class Tmux: @unchecked Sendable {
     let socket = "tower-test-" + UUID().uuidString.prefix(8)
+    /// The server's configuration. `exit-empty off`: a server left with no session (a test kills
+    /// the session to drop the console, as an SSH session drops) stays up; by default it exits,
+    /// and a `new-session` arriving meanwhile fails with "server exited unexpectedly" (seen in CI,
+    /// about 1 run in 200 here). `remain-on-exit on` before the first session: a console that dies
+    /// at once leaves its pane on screen ("Pane is dead") for the failure message, rather than
+    /// taking the server with it.
+    private let config = NSTemporaryDirectory() + "tower-tmux-" + UUID().uuidString + ".conf"
 
     init() {
         // CI runs without a terminal and may have no TERM; tmux wants one to describe its panes.
         setenv("TERM", "xterm-256color", 0)
+        FileManager.default.createFile(atPath: config, contents: Data("set -s exit-empty off\nset -g remain-on-exit on\n".utf8))
     }
+
+    deinit { unlink(config) }
 
     @discardableResult
     func tmux(_ args: [String]) -> (Int32, String) {
@@ -21,7 +31,7 @@ final class Tmux: @unchecked Sendable {
         let path = NSTemporaryDirectory() + "tmux-out-" + UUID().uuidString
         defer { unlink(path) }
         guard let p = try? ChildProcess(name: "tmux", executable: "/usr/bin/env",
-                                        arguments: ["tmux", "-L", socket, "-f", "/dev/null"] + args, logPath: path) else {
+                                        arguments: ["tmux", "-L", socket, "-f", config] + args, logPath: path) else {
             return (-1, "cannot start tmux")
         }
         p.waitUntilExit(pollEvery: 2_000)
@@ -34,7 +44,6 @@ final class Tmux: @unchecked Sendable {
         let (status, out) = tmux(["new-session", "-d", "-s", "t", "-x", String(width), "-y", String(height),
                                   "env LANG=C.UTF-8 TERM=tmux-256color \(command)"])
         if status != 0 { throw E2EError("tmux new-session failed: \(out)") }
-        tmux(["set-option", "-t", "t", "remain-on-exit", "on"])
     }
 
     func keys(_ keys: String...) { tmux(["send-keys", "-t", "t"] + keys) }
@@ -59,6 +68,12 @@ final class Tmux: @unchecked Sendable {
             usleep(50_000)
         } while Date() < deadline
         return (false, s)
+    }
+
+    /// The tmux server's process, while one runs.
+    func serverPID() -> Int32? {
+        let (status, out) = tmux(["display-message", "-p", "#{pid}"])
+        return status == 0 ? Int32(out.trimmingCharacters(in: .whitespacesAndNewlines)) : nil
     }
 
     /// Ends the server and everything in it, by signal if it does not go when asked.
