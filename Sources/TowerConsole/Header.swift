@@ -30,7 +30,8 @@ func header(_ f: inout Frame, _ s: ConsoleState, _ g: Glyphs) {
         // The long poll answers at least every watch timeout; within that, what is shown is the
         // registry's latest, and an age counting up to 25 s would read as stale when it is not.
         let age = s.now.timeIntervalSince(last)
-        health = age <= ConsoleState.liveWithin ? " registry \(g.ok) live " : " registry \(g.ok) read \(ageText(age)) ago "
+        let via = s.registryReplica.map { "via \($0) " } ?? ""
+        health = age <= ConsoleState.liveWithin ? " registry \(g.ok) live \(via)" : " registry \(g.ok) read \(ageText(age)) ago \(via)"
     } else {
         health = " registry \(g.pending) connecting "
     }

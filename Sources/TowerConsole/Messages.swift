@@ -12,6 +12,8 @@ public enum Message: Equatable, Sendable {
     case registryFailed(String, at: Date)
     /// A long poll came back without news: the registry is alive and what is shown is current.
     case registryAlive(at: Date)
+    /// With several registry replicas: the one answering now (`host:port`), told when it changes.
+    case registryReplica(String)
     case revisionsLoaded(endpoint: String, [RevisionRecord])
     case changeApplied(Endpoint)
     case changeFailed(ChangeFailure)

@@ -144,8 +144,10 @@ public enum ChangeFailure: Equatable, Sendable {
     case stale(current: Endpoint?, detail: String)
     /// The registry refused (401, 403, 409, 422 …) with its own explanation.
     case refused(status: Int, detail: String)
-    /// No answer from the registry.
+    /// No answer from the registry, and certainly nothing changed.
     case unreachable(String)
+    /// The change was sent and its answer lost: the sentence says what a fresh read showed.
+    case outcomeUnknown(String)
 }
 
 /// The one confirmation dialog every action goes through.
@@ -185,6 +187,8 @@ public struct ConsoleState: Equatable, Sendable {
     /// When the registry last answered, and why it did not since.
     public var lastRead: Date?
     public var registryError: String?
+    /// With several registry replicas, the one answering (`host:port`); nil with one registry.
+    public var registryReplica: String?
     public var now: Date
     public var selection = 0
     public var versionSelection = 0

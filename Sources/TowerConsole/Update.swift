@@ -49,6 +49,13 @@ public func update(_ state: inout ConsoleState, _ message: Message) -> [Effect] 
         state.registryError = nil
         state.now = max(state.now, at)
         return []
+    case .registryReplica(let replica):
+        // A move is news (the replica before stopped answering); the first one named is not.
+        if let before = state.registryReplica, before != replica {
+            state.toast = "registry: now answered by \(replica) (\(before) did not answer)"
+        }
+        state.registryReplica = replica
+        return []
     case .registryFailed(let why, let at):
         state.registryError = why
         state.now = max(state.now, at)
@@ -90,6 +97,8 @@ public func update(_ state: inout ConsoleState, _ message: Message) -> [Effect] 
                 : status == 403 ? "not allowed: \(detail)" : detail
         case .unreachable(let why):
             d.error = "the registry did not answer (\(why)); nothing was changed"
+        case .outcomeUnknown(let why):
+            d.error = why
         }
         state.dialog = d
         return []
@@ -110,6 +119,7 @@ public func update(_ state: inout ConsoleState, _ message: Message) -> [Effect] 
         state.endpoints = []
         state.lastRead = nil
         state.registryError = nil
+        state.registryReplica = nil
         state.revisions = [:]
         state.audit = AuditView()
         // Another registry's SLOs and revisions: the runner has stopped polling the old ones.

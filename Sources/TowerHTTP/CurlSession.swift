@@ -123,8 +123,9 @@ public final class CurlSession: @unchecked Sendable {
                 throw .tls(sentence)
             }
             switch code {
-            case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY, CURLE_GOT_NOTHING,
-                 CURLE_RECV_ERROR, CURLE_SEND_ERROR:
+            case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY:
+                throw .notConnected("\(Self.hostOf(request.url)): \(message)")
+            case CURLE_GOT_NOTHING, CURLE_RECV_ERROR, CURLE_SEND_ERROR:
                 throw .unreachable("\(Self.hostOf(request.url)): \(message)")
             case CURLE_OPERATION_TIMEDOUT:
                 throw .timedOut("\(Self.hostOf(request.url)) did not answer within \(ms) ms")

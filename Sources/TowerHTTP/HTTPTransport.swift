@@ -28,6 +28,10 @@ public struct HTTPResponse: Sendable {
 
 /// Why a request got no HTTP answer, in words for the status line.
 public enum HTTPTransportError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// No connection was made (refused, no route, unknown host): the request was never sent, so a
+    /// change may be sent to another replica without any doubt about its outcome.
+    case notConnected(String)
+    /// The connection failed after it was made: a request may have reached the server.
     case unreachable(String)
     case timedOut(String)
     case tls(String)
@@ -36,11 +40,19 @@ public enum HTTPTransportError: Error, Sendable, Equatable, CustomStringConverti
 
     public var description: String {
         switch self {
-        case .unreachable(let m): "unreachable: \(m)"
+        case .notConnected(let m), .unreachable(let m): "unreachable: \(m)"
         case .timedOut(let m): "timed out: \(m)"
         case .tls(let m): "TLS failed: \(m)"
         case .tooLarge(let limit): "response larger than \(limit) bytes"
         case .failed(let m): m
+        }
+    }
+
+    /// Whether the request certainly never reached the server (no connection, or no TLS session).
+    public var nothingSent: Bool {
+        switch self {
+        case .notConnected, .tls: true
+        default: false
         }
     }
 }

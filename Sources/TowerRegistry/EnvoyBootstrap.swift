@@ -13,11 +13,37 @@ public enum EnvoyBootstrap {
                             listenerPort: Int, adminPort: Int, refreshDelay: Double = 0.5, statsFlushSeconds: Int = 1,
                             listenerAddress: String = "127.0.0.1", zipkin: (host: String, port: Int)? = nil,
                             tls: UpstreamTLS? = nil) -> String {
+        yaml(nodeID: nodeID, nodeCluster: nodeCluster, token: token, registries: [(registryHost, registryPort)], listenerPort: listenerPort,
+             adminPort: adminPort, refreshDelay: refreshDelay, statsFlushSeconds: statsFlushSeconds, listenerAddress: listenerAddress,
+             zipkin: zipkin, tls: tls)
+    }
+
+    /// With several registry replicas, the registry cluster has an endpoint for each and checks
+    /// their `/readyz` every second, so a dead replica leaves the rotation within about two polls
+    /// rather than failing every other one.
+    public static func yaml(nodeID: String, nodeCluster: String, token: String?, registries: [(host: String, port: Int)],
+                            listenerPort: Int, adminPort: Int, refreshDelay: Double = 0.5, statsFlushSeconds: Int = 1,
+                            listenerAddress: String = "127.0.0.1", zipkin: (host: String, port: Int)? = nil,
+                            tls: UpstreamTLS? = nil) -> String {
         // Strings are written as JSON strings, which YAML reads as double-quoted scalars: a node id
         // or token cannot break out of its field whatever it holds.
         func q(_ s: String) -> String { String(decoding: CanonicalJSON.string(s).bytes, as: UTF8.self) }
-        let host = registryHost.hasPrefix("[") && registryHost.hasSuffix("]") ? String(registryHost.dropFirst().dropLast()) : registryHost
-        let hostIsAddress = Upstream.isIPv4(host) || Upstream.isIPv6(host)
+        let hosts = registries.map { r in
+            (host: r.host.hasPrefix("[") && r.host.hasSuffix("]") ? String(r.host.dropFirst().dropLast()) : r.host, port: r.port)
+        }
+        let allAddresses = hosts.allSatisfy { Upstream.isIPv4($0.host) || Upstream.isIPv6($0.host) }
+        let endpoints = hosts.map { h in
+            "        - endpoint:\n            address:\n              socket_address: {address: \(q(h.host)), port_value: \(h.port)}"
+        }.joined(separator: "\n")
+        let healthChecks = hosts.count < 2 ? "" : """
+                health_checks:
+                - timeout: 1s
+                  interval: 1s
+                  unhealthy_threshold: 1
+                  healthy_threshold: 1
+                  http_health_check: {path: /readyz}
+
+            """
         let configSource = """
                 resource_api_version: V3
                 api_config_source:
@@ -53,16 +79,14 @@ public enum EnvoyBootstrap {
             static_resources:
               clusters:
               - name: \(registryClusterName)
-                type: \(hostIsAddress ? "STATIC" : "STRICT_DNS")
+                type: \(allAddresses ? "STATIC" : "STRICT_DNS")
                 connect_timeout: 1s
                 load_assignment:
                   cluster_name: \(registryClusterName)
                   endpoints:
                   - lb_endpoints:
-                    - endpoint:
-                        address:
-                          socket_address: {address: \(q(host)), port_value: \(registryPort)}
-            \(tls.map { transportSocket($0, host: host, hostIsAddress: hostIsAddress) } ?? "")\(zipkin.map { z in tracesCluster(host: z.host, port: z.port) } ?? "")\(listenersKey)
+            \(endpoints)
+            \(healthChecks)\(tls.map { transportSocket($0, hosts: hosts.map(\.host)) } ?? "")\(zipkin.map { z in tracesCluster(host: z.host, port: z.port) } ?? "")\(listenersKey)
               - name: ingress
                 address:
                   socket_address: {address: \(q(listenerAddress)), port_value: \(listenerPort)}
@@ -100,24 +124,33 @@ public enum EnvoyBootstrap {
     /// The registry cluster's UpstreamTlsContext, at the indentation of the cluster's fields: TLS
     /// 1.2 at least, the registry's certificate checked against the CA and against the host Envoy
     /// dials (as a SAN, IP or DNS), and SNI when the host is a name.
-    static func transportSocket(_ tls: UpstreamTLS, host: String, hostIsAddress: Bool) -> String {
+    /// With several replicas, one cluster has one TLS context: the certificate must name one of
+    /// the replicas, and SNI is sent only when they all share one name.
+    static func transportSocket(_ tls: UpstreamTLS, hosts: [String]) -> String {
         func q(_ s: String) -> String { String(decoding: CanonicalJSON.string(s).bytes, as: UTF8.self) }
+        func isAddress(_ h: String) -> Bool { Upstream.isIPv4(h) || Upstream.isIPv6(h) }
         var lines = [
             "    transport_socket:",
             "      name: envoy.transport_sockets.tls",
             "      typed_config:",
             "        \"@type\": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext",
         ]
-        if !hostIsAddress { lines.append("        sni: \(q(host))") }
+        let names = Set(hosts.filter { !isAddress($0) })
+        if names.count == 1, hosts.allSatisfy({ !isAddress($0) }), let name = names.first { lines.append("        sni: \(q(name))") }
         lines += [
             "        common_tls_context:",
             "          tls_params: {tls_minimum_protocol_version: TLSv1_2}",
             "          validation_context:",
             "            trusted_ca: {filename: \(q(tls.caFile))}",
             "            match_typed_subject_alt_names:",
-            "            - san_type: \(hostIsAddress ? "IP_ADDRESS" : "DNS")",
-            "              matcher: {exact: \(q(host))}",
         ]
+        var seen = Set<String>()
+        for host in hosts where seen.insert(host).inserted {
+            lines += [
+                "            - san_type: \(isAddress(host) ? "IP_ADDRESS" : "DNS")",
+                "              matcher: {exact: \(q(host))}",
+            ]
+        }
         if let cert = tls.certFile, let key = tls.keyFile {
             lines += [
                 "          tls_certificates:",

@@ -37,6 +37,8 @@ final class EffectRunner: @unchecked Sendable {
         /// Change-impact windows by endpoint, revision and window: history does not change, so a
         /// window read once (and complete) is never asked for again in this context.
         var impactCache: [String: ImpactWindows] = [:]
+        /// The registry replica the header names, once told (several replicas only).
+        var announcedReplica: String?
 
         mutating func stopPolling() {
             for p in pollers { p.cancel() }
@@ -75,6 +77,17 @@ final class EffectRunner: @unchecked Sendable {
         }
         if !kept { dropped.add(1, ordering: .relaxed) }
         return kept
+    }
+
+    /// Tells the console which replica answers, when there are several and it changed.
+    func announceReplica(of client: RegistryClient, ifStill generation: Int) {
+        guard client.replicas.count > 1 else { return }
+        let now = RegistryClient.hostPort(client.baseURL)
+        current.withLock { c in
+            guard c.generation == generation, c.announcedReplica != now else { return }
+            c.announcedReplica = now
+            post(.registryReplica(now))
+        }
     }
 
     /// Starts polling the starting context's sources; their names go to the header first.
@@ -150,6 +163,7 @@ final class EffectRunner: @unchecked Sendable {
             c.stopPolling()
             c.generation += 1
             c.client = next.client
+            c.announcedReplica = nil
             if let sources = next.sources {
                 c.sources = sources
                 let (names, staleAfter, window) = Self.health(of: sources.metrics)
@@ -239,6 +253,7 @@ final class EffectRunner: @unchecked Sendable {
             do {
                 let list = try await client.list()
                 inFlight.withLock { $0.listing = false; $0.failures = 0 }
+                announceReplica(of: client, ifStill: gen)
                 post(.endpointsLoaded(list, at: clock()), ifStill: gen)
             } catch {
                 let failures = inFlight.withLock { s -> Int in s.listing = false; s.failures += 1; return s.failures }
@@ -256,6 +271,7 @@ final class EffectRunner: @unchecked Sendable {
                 // Ten seconds: short enough that the header's "read Ns ago" stays honest while idle.
                 let r = try await client.watch(after: after, timeout: 10)
                 inFlight.withLock { $0.watching = false }
+                announceReplica(of: client, ifStill: gen)
                 if r.events.isEmpty {
                     if post(.registryAlive(at: clock()), ifStill: gen) { watch(after: after) }
                 } else if generation == gen {
@@ -319,6 +335,7 @@ final class EffectRunner: @unchecked Sendable {
                 case .refused(let p): post(.changeFailed(.refused(status: p.status, detail: p.detail)))
                 case .unreachable(let t): post(.changeFailed(.unreachable(t.description)))
                 case .malformed(let m): post(.changeFailed(.refused(status: 0, detail: "the registry's answer could not be read: \(m)")))
+                case .outcomeUnknown(let m): post(.changeFailed(.outcomeUnknown(m)))
                 }
             } catch {
                 post(.changeFailed(.unreachable("\(error)")))

@@ -10,6 +10,7 @@ import Yams
 /// `$XDG_CONFIG_HOME/tower/config.yaml`.
 public struct TowerContext: Codable, Sendable, Equatable {
     public var name: String
+    /// The registry's URL, or its replicas' URLs joined by commas (`registryReplicas`).
     public var registry: String
     /// A file holding the token. Tokens never come from the command line.
     public var tokenFile: String?
@@ -29,6 +30,9 @@ public struct TowerContext: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey, CaseIterable { case name, registry, tokenFile, readOnly, banner, metrics, traces, tls }
 
+    /// The registry's replicas (one URL for a single registry).
+    public var registryReplicas: [String] { RegistryClient.replicaURLs(registry) }
+
     /// Whether any server of this context is reached without verifying its certificate.
     public var tlsUnverified: Bool { tls?.unverified == true || metrics?.tls?.unverified == true || traces?.tls?.unverified == true }
 
@@ -37,7 +41,16 @@ public struct TowerContext: Codable, Sendable, Equatable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         name = try c.decode(String.self, forKey: .name)
         if name.isEmpty { throw StrictKeys.invalid(c, .name, "must not be empty") }
-        registry = try c.decode(String.self, forKey: .registry)
+        // One URL, or a list: the replicas of one registry (DESIGN §12), kept as `URL,URL` as the
+        // `--registry` flag takes them.
+        if let list = try? c.decode([String].self, forKey: .registry) {
+            guard !list.isEmpty, list.allSatisfy({ !$0.isEmpty && !$0.contains(",") }) else {
+                throw StrictKeys.invalid(c, .registry, "must be the registry's URL, or a list of its replicas' URLs, like [https://reg-a:8443, https://reg-b:8443]")
+            }
+            registry = list.joined(separator: ",")
+        } else {
+            registry = try c.decode(String.self, forKey: .registry)
+        }
         if registry.isEmpty { throw StrictKeys.invalid(c, .registry, "must be the registry's URL, like https://registry.prod:8443") }
         tokenFile = try c.decodeIfPresent(String.self, forKey: .tokenFile)
         readOnly = try c.decodeIfPresent(Bool.self, forKey: .readOnly)

@@ -17,7 +17,7 @@ extension RegistryClient {
         if let reason { query.append("reason=" + (reason.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")) }
         var h = headers()
         h.append(("Content-Type", "application/json"))
-        let url = baseURL + "/v1/promotions" + (query.isEmpty ? "" : "?" + query.joined(separator: "&"))
-        return try decode(try await exchange(HTTPRequest(method: "POST", url: url, headers: h, body: bundle, timeout: timeout)))
+        let path = "/v1/promotions" + (query.isEmpty ? "" : "?" + query.joined(separator: "&"))
+        return try decode(try await write(Change(method: "POST", path: path, headers: h, body: bundle, endpoint: nil, expected: nil)))
     }
 }

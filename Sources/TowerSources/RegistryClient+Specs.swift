@@ -9,8 +9,8 @@ extension RegistryClient {
         var h = headers()
         h.append(("If-Match", "\"\(expected)\""))
         let r = reason.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
-        return try decode(try await exchange(HTTPRequest(method: "DELETE", url: baseURL + "/v1/endpoints/\(Self.escape(name))?reason=\(r)",
-                                                         headers: h, timeout: timeout)))
+        return try decode(try await write(Change(method: "DELETE", path: "/v1/endpoints/\(Self.escape(name))?reason=\(r)", headers: h,
+                                                 body: nil, endpoint: name, expected: expected)))
     }
 
     /// `POST /v1/endpoints/{name}/versions/{v}/evaluations` with the document's bytes as given, so
@@ -18,8 +18,8 @@ extension RegistryClient {
     public func submitEvaluation(_ name: String, version: String, document: [UInt8]) async throws(RegistryClientError) -> EvaluationResult {
         var h = headers()
         h.append(("Content-Type", "application/json"))
-        return try decode(try await exchange(HTTPRequest(method: "POST", url: baseURL + "/v1/endpoints/\(Self.escape(name))/versions/\(Self.escape(version))/evaluations",
-                                                         headers: h, body: document, timeout: timeout)))
+        return try decode(try await write(Change(method: "POST", path: "/v1/endpoints/\(Self.escape(name))/versions/\(Self.escape(version))/evaluations",
+                                                 headers: h, body: document, endpoint: nil, expected: nil)))
     }
 
     /// `GET /v1/endpoints/{name}/versions/{v}/evaluations`, newest first.

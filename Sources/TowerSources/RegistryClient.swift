@@ -12,12 +12,16 @@ public enum RegistryClientError: Error, Sendable, CustomStringConvertible {
     case refused(Problem)
     /// The answer could not be understood.
     case malformed(String)
+    /// A change was sent and its answer lost; the sentence says what a fresh read showed (or that
+    /// none could be made), so that nobody takes "no answer" for "not applied".
+    case outcomeUnknown(String)
 
     public var description: String {
         switch self {
         case .unreachable(let e): "registry \(e)"
         case .stale(let p), .refused(let p): p.detail
         case .malformed(let m): "the registry's answer could not be read: \(m)"
+        case .outcomeUnknown(let m): m
         }
     }
 
@@ -31,17 +35,36 @@ public enum RegistryClientError: Error, Sendable, CustomStringConvertible {
 }
 
 /// Typed client of the registry API (DESIGN §4), shared by the console, the CLI, tests and bench.
+/// Speaks to one registry or to several replicas of one (DESIGN §12), moving on as `Failover` says.
 public struct RegistryClient: Sendable {
-    public let baseURL: String
+    /// Every replica, in the order given; the client starts on the first.
+    public let replicas: [String]
     private let token: String?
     private let transport: any HTTPTransport
     public var timeout: Duration
+    let cursor: ReplicaCursor
 
+    /// `baseURL` is one registry's URL, or several replicas' separated by commas (as `--registry`
+    /// takes them).
     public init(baseURL: String, token: String?, transport: any HTTPTransport = CurlTransport(), timeout: Duration = .seconds(5)) {
-        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        self.init(replicas: Self.replicaURLs(baseURL), token: token, transport: transport, timeout: timeout)
+    }
+
+    public init(replicas: [String], token: String?, transport: any HTTPTransport = CurlTransport(), timeout: Duration = .seconds(5)) {
+        let urls = replicas.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
+        self.replicas = urls.isEmpty ? [""] : urls
         self.token = token
         self.transport = transport
         self.timeout = timeout
+        cursor = ReplicaCursor()
+    }
+
+    /// The replica that answers now (the one the last exchange settled on).
+    public var baseURL: String { replicas[cursor.index % replicas.count] }
+
+    /// `URL` or `URL,URL,…`, trimmed, empty parts dropped.
+    public static func replicaURLs(_ list: String) -> [String] {
+        list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
 
     public func list() async throws(RegistryClientError) -> EndpointList {
@@ -54,24 +77,24 @@ public struct RegistryClient: Sendable {
 
     public func shift(_ name: String, weights: [String: Int], reason: String, expected: Int64, override: Bool = false) async throws(RegistryClientError) -> Endpoint {
         try await send("POST", "/v1/endpoints/\(Self.escape(name))/shift",
-                       body: ShiftRequest(weights: weights, reason: reason, override: override ? true : nil), ifMatch: expected)
+                       body: ShiftRequest(weights: weights, reason: reason, override: override ? true : nil), ifMatch: expected, endpoint: name)
     }
 
     public func drain(_ name: String, version: String?, reason: String, expected: Int64) async throws(RegistryClientError) -> Endpoint {
-        try await send("POST", "/v1/endpoints/\(Self.escape(name))/drain", body: DrainRequest(version: version, reason: reason), ifMatch: expected)
+        try await send("POST", "/v1/endpoints/\(Self.escape(name))/drain", body: DrainRequest(version: version, reason: reason), ifMatch: expected, endpoint: name)
     }
 
     public func undrain(_ name: String, version: String?, reason: String, expected: Int64) async throws(RegistryClientError) -> Endpoint {
-        try await send("POST", "/v1/endpoints/\(Self.escape(name))/undrain", body: DrainRequest(version: version, reason: reason), ifMatch: expected)
+        try await send("POST", "/v1/endpoints/\(Self.escape(name))/undrain", body: DrainRequest(version: version, reason: reason), ifMatch: expected, endpoint: name)
     }
 
     public func rollback(_ name: String, to revision: Int64?, reason: String, expected: Int64, override: Bool = false) async throws(RegistryClientError) -> Endpoint {
         try await send("POST", "/v1/endpoints/\(Self.escape(name))/rollback",
-                       body: RollbackRequest(toRevision: revision, reason: reason, override: override ? true : nil), ifMatch: expected)
+                       body: RollbackRequest(toRevision: revision, reason: reason, override: override ? true : nil), ifMatch: expected, endpoint: name)
     }
 
     public func put(_ spec: EndpointSpec, expected: Int64?) async throws(RegistryClientError) -> Endpoint {
-        try await send("PUT", "/v1/endpoints/\(Self.escape(spec.name))", body: spec, ifMatch: expected)
+        try await send("PUT", "/v1/endpoints/\(Self.escape(spec.name))", body: spec, ifMatch: expected, endpoint: spec.name)
     }
 
     public func revisions(_ name: String, limit: Int = 50) async throws(RegistryClientError) -> RevisionList {
@@ -111,16 +134,20 @@ public struct RegistryClient: Sendable {
     // MARK: Plumbing
 
     func get<T: Decodable>(_ path: String, timeout: Duration? = nil) async throws(RegistryClientError) -> T {
-        try decode(try await exchange(HTTPRequest(method: "GET", url: baseURL + path, headers: headers(), timeout: timeout ?? self.timeout)))
+        try decode(try await read(path, timeout: timeout ?? self.timeout))
     }
 
-    func send<B: Encodable, T: Decodable>(_ method: String, _ path: String, body: B, ifMatch: Int64?) async throws(RegistryClientError) -> T {
+    /// A change: `endpoint` and `ifMatch` (when the change has them) let a lost answer be settled
+    /// by reading the endpoint again, and a change that certainly did not land be sent on.
+    func send<B: Encodable, T: Decodable>(_ method: String, _ path: String, body: B, ifMatch: Int64?,
+                                          endpoint: String? = nil) async throws(RegistryClientError) -> T {
         var h = headers()
         h.append(("Content-Type", "application/json"))
         if let ifMatch { h.append(("If-Match", "\"\(ifMatch)\"")) }
         let bytes: [UInt8]
         do { bytes = Array(try Wire.encoder().encode(body)) } catch { throw .malformed("cannot encode the request: \(error)") }
-        return try decode(try await exchange(HTTPRequest(method: method, url: baseURL + path, headers: h, body: bytes, timeout: timeout)))
+        let change = Change(method: method, path: path, headers: h, body: bytes, endpoint: endpoint, expected: ifMatch)
+        return try decode(try await write(change))
     }
 
     func headers() -> [(String, String)] {
@@ -129,6 +156,7 @@ public struct RegistryClient: Sendable {
         return h
     }
 
+    /// One request to one replica; any HTTP answer but 2xx is thrown as the registry's problem.
     func exchange(_ request: HTTPRequest) async throws(RegistryClientError) -> HTTPResponse {
         let response: HTTPResponse
         do { response = try await transport.send(request) } catch let e as HTTPTransportError { throw .unreachable(e) } catch {

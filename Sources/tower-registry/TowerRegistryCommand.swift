@@ -276,7 +276,7 @@ struct EnvoyBootstrapCommand: ParsableCommand {
             headers: keep the output private (mode 0600).
             """)
 
-    @Option(help: "The registry's URL as Envoy reaches it, like http://127.0.0.1:8470.")
+    @Option(help: "The registry's URL as Envoy reaches it, like http://127.0.0.1:8470; several replicas' URLs separated by commas.")
     var registry: String
     @Option(help: "Envoy's node id; the registry lists gateways by it.")
     var node: String
@@ -304,7 +304,9 @@ struct EnvoyBootstrapCommand: ParsableCommand {
     var key: String?
 
     func run() throws {
-        let (host, port, secure) = try parseRegistryURL(registry)
+        let replicas = try registry.split(separator: ",").map { try parseRegistryURL(String($0).trimmingCharacters(in: .whitespaces)) }
+        guard let (_, _, secure) = replicas.first else { throw ValidationError("--registry must name at least one URL") }
+        if replicas.contains(where: { $0.2 != secure }) { throw ValidationError("--registry: the replicas must all be https:// or all http://") }
         if secure && ca == nil { throw ValidationError("an https:// --registry needs --ca, the CA its certificate chains to") }
         if !secure && (ca != nil || cert != nil) { throw ValidationError("--ca and --cert are for an https:// --registry") }
         if (cert == nil) != (key == nil) { throw ValidationError("--cert and --key go together") }
@@ -337,7 +339,7 @@ struct EnvoyBootstrapCommand: ParsableCommand {
             }
             collector = (u.host, u.port)
         }
-        print(EnvoyBootstrap.yaml(nodeID: node, nodeCluster: nodeCluster, token: token, registryHost: host, registryPort: port,
+        print(EnvoyBootstrap.yaml(nodeID: node, nodeCluster: nodeCluster, token: token, registries: replicas.map { ($0.0, $0.1) },
                                   listenerPort: listenerPort, adminPort: adminPort, refreshDelay: refreshDelay,
                                   statsFlushSeconds: statsFlushSeconds, listenerAddress: listenerAddress, zipkin: collector, tls: tls), terminator: "")
     }

@@ -188,6 +188,7 @@ struct PromotionConnectionOptions: ParsableArguments {
         guard let url = registry ?? ctx?.registry else {
             throw ConfigError("no registry: pass --registry URL or choose a context with --context")
         }
-        return RegistryClient(baseURL: url, token: try TokenSource.read(file: tokenFile ?? ctx?.tokenFile))
+        // The context's TLS too: a promotion carries a token and a bundle, never in clear by accident.
+        return try RegistryClient.make(url: url, token: try TokenSource.read(file: tokenFile ?? ctx?.tokenFile), tls: ctx?.tls)
     }
 }

@@ -29,7 +29,7 @@ enum Exit {
 
     static func code(for error: RegistryClientError) -> Int32 {
         switch error {
-        case .unreachable: unreachable
+        case .unreachable, .outcomeUnknown: unreachable
         case .stale: conflict
         case .malformed: other
         case .refused(let p):
