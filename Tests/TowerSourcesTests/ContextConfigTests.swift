@@ -93,6 +93,7 @@ import TowerDomain
         for c in cfg.contexts { _ = try SourceSettings.resolve(SourceFlags(), context: c) }
         let prod = try SourceSettings.resolve(SourceFlags(), context: try cfg.context(named: "prod"))
         #expect(prod.profile == .envoy && prod.prometheus?.tokenFile == "~/.config/tower/prom.token" && prod.traces?.kind == .jaeger)
+        #expect(try cfg.context(named: "prod")?.registryReplicas == ["https://registry-a.prod:8443", "https://registry-b.prod:8443"])
     }
 
     @Test func aMissingFileIsAnEmptyConfig() throws {
