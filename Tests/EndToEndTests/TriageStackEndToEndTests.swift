@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TowerDomain
 
 /// Triage at 3 a.m. on the whole stack (issue 11): an incident on alpha's canary is marked on the
 /// overview, naming the version, and sorted first; after the operator drains it, the console
@@ -59,9 +60,13 @@ import Testing
         #expect(term.waitFor("Drain v2 of alpha").found, "\(term.screen())")
         term.type("p99 red on v2")
         term.keys("Enter")
-        let drainedAt = Date()
         #expect(term.waitFor("revision", timeout: 10).found)
         #expect(term.waitUntil(timeout: 10) { $0.contains("draining") }.found, "\(term.screen())")
+        // Timed from the registry's own stamp of the drain, not from the key: on a loaded machine
+        // the request itself took a second of the bound.
+        let api = RawClient(base: s.m.registry, token: s.token(s.m.tokens.viewer))
+        let alpha = try RegistryProcessTests.decode(Endpoint.self, try api.get("/v1/endpoints/alpha"))
+        let drainedAt = try #require(alpha.versions.first { $0.name == "v2" }?.drainingSince, "v2 is not draining: \(alpha.versions)")
 
         // No key from here on: the registry's drain timeout (30 s on the stack) turns it drained.
         let drained = term.waitUntil(timeout: 32 + 5) { screen in
