@@ -72,6 +72,10 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            // `stack --tls` makes its CA and certificates in-process (no openssl binary needed).
+            .product(name: "X509", package: "swift-certificates"),
+            .product(name: "SwiftASN1", package: "swift-asn1"),
+            .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "TowerRegistry", dependencies: [
             "TowerDomain", "TowerRollouts",
@@ -145,6 +149,7 @@ let package = Package(
         ]),
         .testTarget(name: "TowerSimTests", dependencies: [
             "TowerSim", "TowerSources", "TowerDomain", "TowerHTTP",
+            .product(name: "X509", package: "swift-certificates"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),

@@ -89,7 +89,14 @@ public final class CurlSession: @unchecked Sendable {
         tower_curl_setopt_long(h, CURLOPT_SSL_VERIFYHOST, tls.verifyPeer ? 2 : 0)
         if let ca = tls.caBundle { tower_curl_setopt_str(h, CURLOPT_CAINFO, ca) }
         if let cert = tls.clientCertificate { tower_curl_setopt_str(h, CURLOPT_SSLCERT, cert) }
-        if let key = tls.clientKey { tower_curl_setopt_str(h, CURLOPT_SSLKEY, key) }
+        if let key = tls.clientKey {
+            tower_curl_setopt_str(h, CURLOPT_SSLKEY, key)
+            // Always a passphrase, empty when none is configured: libcurl installs its callback only
+            // when one is set, and without it OpenSSL prompts "Enter PEM pass phrase:" on the
+            // terminal (under the console's screen, blocking). An empty one fails an encrypted key
+            // with a sentence instead; a plain key never asks. libcurl copies the string.
+            tower_curl_setopt_str(h, CURLOPT_KEYPASSWD, tls.keyPassword ?? "")
+        }
         tower_curl_setopt_slist(h, CURLOPT_HTTPHEADER, list)
         tower_curl_setopt_writefn(h, CURLOPT_WRITEFUNCTION, Callbacks.write)
         tower_curl_setopt_writefn(h, CURLOPT_HEADERFUNCTION, Callbacks.header)

@@ -67,10 +67,26 @@ public struct TLSOptions: Sendable, Equatable {
     /// The name the server's certificate must carry (and the SNI sent), when the URL's host is
     /// another (an address, a tunnel): the connection still goes to the URL's host.
     public var serverName: String?
+    /// The passphrase of an encrypted `clientKey` (read from a file by the caller, never taken
+    /// from a command line); left out of `description`.
+    public var keyPassword: String?
     public init(verifyPeer: Bool = true, caBundle: String? = nil, clientCertificate: String? = nil, clientKey: String? = nil,
-                serverName: String? = nil) {
+                serverName: String? = nil, keyPassword: String? = nil) {
         self.verifyPeer = verifyPeer; self.caBundle = caBundle; self.clientCertificate = clientCertificate; self.clientKey = clientKey
-        self.serverName = serverName
+        self.serverName = serverName; self.keyPassword = keyPassword
+    }
+}
+
+extension TLSOptions: CustomStringConvertible {
+    /// What a log or an error may show: the files and whether a passphrase is set, never the passphrase.
+    public var description: String {
+        var parts = ["verifyPeer: \(verifyPeer)"]
+        if let caBundle { parts.append("caBundle: \(caBundle)") }
+        if let clientCertificate { parts.append("clientCertificate: \(clientCertificate)") }
+        if let clientKey { parts.append("clientKey: \(clientKey)") }
+        if let serverName { parts.append("serverName: \(serverName)") }
+        if keyPassword != nil { parts.append("keyPassword: (set)") }
+        return "TLSOptions(" + parts.joined(separator: ", ") + ")"
     }
 }
 

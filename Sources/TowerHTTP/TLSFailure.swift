@@ -40,6 +40,13 @@ enum TLSFailure {
             let mine = tls.clientCertificate.map { "the client certificate \($0)" } ?? "no client certificate (set tls.certFile and tls.keyFile, or --cert-file and --key-file)"
             return "\(host) refused \(mine) in the TLS handshake (\(detail)): it must be signed by the CA the server trusts, unexpired and not revoked"
         }
+        if code == CURLE_SSL_CERTPROBLEM && has("private key") {
+            let key = tls.clientKey ?? "-"
+            let why = tls.keyPassword == nil
+                ? "if it is encrypted, give its passphrase in a file (the context's tls.keyPasswordFile, or --key-password-file)"
+                : "the passphrase from the key password file does not open it, or it is not the key of \(tls.clientCertificate ?? "the certificate")"
+            return "cannot use the client key \(key): \(why)"
+        }
         if code == CURLE_SSL_CERTPROBLEM {
             return "cannot use the client certificate \(tls.clientCertificate ?? "-") with the key \(tls.clientKey ?? "-"): \(detail)"
         }

@@ -17,11 +17,14 @@ public struct RegistryTLSSettings: Sendable, Equatable {
     public var clientCAFile: String?
     public var requireClientCertificate: Bool
     public var revocationFile: String?
+    /// A file whose first line is the passphrase of an encrypted `keyFile` (private to its owner).
+    public var keyPasswordFile: String?
 
     public init(certificateFile: String, keyFile: String, clientCAFile: String? = nil,
-                requireClientCertificate: Bool = false, revocationFile: String? = nil) {
+                requireClientCertificate: Bool = false, revocationFile: String? = nil, keyPasswordFile: String? = nil) {
         self.certificateFile = certificateFile; self.keyFile = keyFile; self.clientCAFile = clientCAFile
         self.requireClientCertificate = requireClientCertificate; self.revocationFile = revocationFile
+        self.keyPasswordFile = keyPasswordFile
     }
 }
 
@@ -50,9 +53,18 @@ public struct RegistryTLS: Sendable {
         }
         if chain.isEmpty { throw RegistryTLSError("--tls-cert \(settings.certificateFile) holds no certificate") }
         let key: NIOSSLPrivateKey
-        // The error says which file, never what is in it.
-        do { key = try NIOSSLPrivateKey(file: settings.keyFile, format: .pem) } catch {
-            throw RegistryTLSError("cannot read a PEM private key from --tls-key \(settings.keyFile) (an encrypted key needs its passphrase removed: the server starts unattended)")
+        // The errors say which file, never what is in it.
+        if let passwordFile = settings.keyPasswordFile {
+            let password = try Self.readPassword(passwordFile)
+            do {
+                key = try NIOSSLPrivateKey(file: settings.keyFile, format: .pem) { (set: NIOSSLPassphraseSetter<[UInt8]>) in set(password) }
+            } catch {
+                throw RegistryTLSError("cannot read the PEM private key --tls-key \(settings.keyFile) with the passphrase in --tls-key-password-file \(passwordFile): a wrong passphrase, or not a key")
+            }
+        } else {
+            do { key = try NIOSSLPrivateKey(file: settings.keyFile, format: .pem) } catch {
+                throw RegistryTLSError("cannot read a PEM private key from --tls-key \(settings.keyFile) (if it is encrypted, give its passphrase in a file with --tls-key-password-file)")
+            }
         }
         var tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
         tls.minimumTLSVersion = .tlsv12
@@ -80,6 +92,16 @@ public struct RegistryTLS: Sendable {
         channelConfiguration = TLSChannelConfiguration(tlsConfiguration: tls, customAsyncVerificationCallback: { presented in
             await verifier.verify(presented)
         })
+    }
+
+    /// The first line of `file`, private to its owner as a key file must be.
+    static func readPassword(_ file: String) throws -> [UInt8] {
+        if let problem = SecretFile.permissionProblem(file, kind: "key password file") { throw RegistryTLSError(problem) }
+        guard let data = FileManager.default.contents(atPath: file) else { throw RegistryTLSError("cannot read --tls-key-password-file \(file)") }
+        var line = Array(data.prefix { $0 != UInt8(ascii: "\n") })
+        if line.last == UInt8(ascii: "\r") { line.removeLast() }
+        if line.isEmpty { throw RegistryTLSError("--tls-key-password-file \(file) is empty: its first line is the key's passphrase") }
+        return line
     }
 
     /// Wraps each connection's HTTP channel: plaintext answered with a sentence, then TLS, then

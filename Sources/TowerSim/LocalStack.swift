@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import TowerDomain
+import TowerHTTP
 import TowerSources
 
 /// `tower-sim stack`: the whole platform on loopback — a real `tower-registry`, per-version model
@@ -26,12 +27,15 @@ public struct LocalStack: Sendable {
     public var listenerPort: Int
     /// Whether to write the `local` context into the operator's Tower config.
     public var writeContext: Bool
+    /// The registry over TLS with a CA of the stack's own (`StackPKI`): Envoy fetches its xDS over
+    /// mutual TLS and the `local` context signs in with the operator's certificate, with no token.
+    public var tls: Bool
     public var out: StackOutput
 
     public init(layout: StackLayout, specs: [EndpointSpec], scenario: Scenario, tools: Tools, rateScale: Double = 1,
-                listenerPort: Int = 0, writeContext: Bool = true, out: StackOutput = StackOutput()) {
+                listenerPort: Int = 0, writeContext: Bool = true, tls: Bool = false, out: StackOutput = StackOutput()) {
         self.layout = layout; self.specs = specs; self.scenario = scenario; self.tools = tools; self.rateScale = rateScale
-        self.listenerPort = listenerPort; self.writeContext = writeContext; self.out = out
+        self.listenerPort = listenerPort; self.writeContext = writeContext; self.tls = tls; self.out = out
     }
 
     /// Runs until SIGINT or SIGTERM; everything started is stopped before this returns or throws.
@@ -57,8 +61,16 @@ public struct LocalStack: Sendable {
                 try StackFiles.writePrivate(token + "\n", to: path)
                 tokens[role] = path
             }
+            // With --tls: a fresh CA each run, the registry verifying client certificates against it
+            // (tokens keep working beside them: the simulator follows with the viewer token).
+            let pki = tls ? try StackPKI.make(in: layout.tls) : nil
+            if let pki { out.say("tls: a new CA and certificates in \(pki.dir) (swift-certificates)") }
+            let registryTLS = pki.map { ContextTLS(caFile: $0.caFile) }
+            let registryTransport: any HTTPTransport = try registryTLS?.transport() ?? CurlTransport()
             let registryPort = try StackFiles.freePort()
-            let registryURL = "http://127.0.0.1:\(registryPort)"
+            let registryURL = "\(pki == nil ? "http" : "https")://127.0.0.1:\(registryPort)"
+            let serveTLS = pki.map { ["--tls-cert", $0.cert("server"), "--tls-key", $0.key("server"), "--client-ca", $0.caFile,
+                                      "--identities", $0.identitiesFile] } ?? []
             // Prometheus's port is chosen now: the registry's rollout checks read it (envoy
             // profile, the traffic as the gateway saw it) once it is up in step 4.
             let promPort = try StackFiles.freePort()
@@ -66,19 +78,22 @@ public struct LocalStack: Sendable {
             let registry = s.adopt(try ChildProcess(name: "registry", executable: tools.registry,
                                                     arguments: ["serve", "--data", layout.registryData, "--listen", "127.0.0.1:\(registryPort)",
                                                                 "--seed", layout.seed, "--log-level", "warning",
-                                                                "--prometheus", promURL, "--profile", "envoy", "--metrics-window", "30"],
+                                                                "--prometheus", promURL, "--profile", "envoy", "--metrics-window", "30"] + serveTLS,
                                                     logPath: layout.log("registry")))
-            try await StackSupervisor.waitHealthy("registry", registryURL + "/readyz", registry)
+            try await StackSupervisor.waitHealthy("registry", registryURL + "/readyz", registry, transport: registryTransport)
 
             // 3. Envoy, configured by the registry over REST xDS (the gateway token rides in its
-            //    node metadata), reporting spans to the simulator's port.
+            //    node metadata; with --tls, its certificate is its identity instead, and the
+            //    bootstrap holds no token), reporting spans to the simulator's port.
             let simPort = try StackFiles.freePort()
             let simURL = "http://127.0.0.1:\(simPort)"
             let listener = listenerPort == 0 ? try StackFiles.freePort() : listenerPort
             let admin = try StackFiles.freePort()
+            let credentials = pki.map { ["--ca", $0.caFile, "--cert", $0.cert(StackPKI.gatewayName), "--key", $0.key(StackPKI.gatewayName)] }
+                ?? ["--token-file", tokens["gateway"] ?? ""]
             let bootstrap = try Self.capture(tools.registry, ["envoy-bootstrap", "--registry", registryURL, "--node", "tower-stack",
-                                                              "--token-file", tokens["gateway"] ?? "", "--listener-port", "\(listener)",
-                                                              "--admin-port", "\(admin)", "--zipkin", "127.0.0.1:\(simPort)"], trim: false)
+                                                              "--listener-port", "\(listener)", "--admin-port", "\(admin)",
+                                                              "--zipkin", "127.0.0.1:\(simPort)"] + credentials, trim: false)
             try StackFiles.writePrivate(bootstrap, to: layout.envoyConfig)
             let envoy = s.adopt(try ChildProcess(name: "envoy", executable: tools.envoy,
                                                  arguments: ["-c", layout.envoyConfig, "--concurrency", "2", "--disable-hot-restart",
@@ -98,7 +113,8 @@ public struct LocalStack: Sendable {
             //    endpoints are), with load through Envoy; SIGINT or SIGTERM stop it, then the rest.
             let listenerURL = "http://127.0.0.1:\(listener)"
             let viewer = try TokenSource.read(file: tokens["viewer"])
-            let sim = try await SimApp.start(live: live, registry: RegistryClient(baseURL: registryURL, token: viewer), port: simPort,
+            let sim = try await SimApp.start(live: live, registry: try RegistryClient.make(url: registryURL, token: viewer, tls: registryTLS),
+                                             port: simPort,
                                              load: rateScale > 0 ? SimLoad(.gateway(listenerURL), rateScale: rateScale) : nil,
                                              logger: logger, stopOnSignals: true) { [logger] e in logger.warning("registry: \(e)") }
             s.onStop("simulator") { await sim.stop() }
@@ -110,7 +126,8 @@ public struct LocalStack: Sendable {
                 tokens: .init(admin: tokens["admin"] ?? "", operator: tokens["operator"] ?? "", viewer: tokens["viewer"] ?? "",
                               gateway: tokens["gateway"] ?? ""),
                 models: models.ports.mapValues { "127.0.0.1:\($0)" }, pid: getpid(),
-                processes: Dictionary(children.map { ($0.name, $0.pid) }, uniquingKeysWith: { a, _ in a }))
+                processes: Dictionary(children.map { ($0.name, $0.pid) }, uniquingKeysWith: { a, _ in a }),
+                tls: pki.map(StackManifest.TLS.init))
             let failure = FailureBox()
             let readyThenWatch = Task {
                 do {
@@ -122,7 +139,7 @@ public struct LocalStack: Sendable {
                     return
                 }
                 await s.watch(children, checks: [
-                    .http("registry", registryURL + "/readyz"), .http("envoy", "http://127.0.0.1:\(admin)/ready"),
+                    .http("registry", registryURL + "/readyz", transport: registryTransport), .http("envoy", "http://127.0.0.1:\(admin)/ready"),
                     .http("prometheus", promURL + "/-/ready"), .http("simulator", simURL + "/healthz"),
                 ])
             }

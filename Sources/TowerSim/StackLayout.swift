@@ -5,6 +5,8 @@ public struct StackLayout: Sendable {
     public let dir: String
     public var registryData: String { dir + "/registry" }
     public var tokens: String { dir + "/tokens" }
+    /// `--tls`: the CA, certificates and keys (`StackPKI`), made again each run.
+    public var tls: String { dir + "/tls" }
     public var logs: String { dir + "/logs" }
     public var seed: String { dir + "/seed.json" }
     public var envoyConfig: String { dir + "/envoy.yaml" }
@@ -23,7 +25,7 @@ public struct StackLayout: Sendable {
             throw StackError("a stack is already running from \(abs) (pid \(m.pid)); stop it first")
         }
         // A fresh registry each run: the model servers' ports are new, so old upstreams would be wrong.
-        for sub in ["/registry", "/prometheus-data", "/stack.json"] { try? fm.removeItem(atPath: abs + sub) }
+        for sub in ["/registry", "/prometheus-data", "/stack.json", "/tls"] { try? fm.removeItem(atPath: abs + sub) }
         for sub in ["", "/registry", "/tokens", "/logs", "/prometheus-data"] {
             try fm.createDirectory(atPath: abs + sub, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         }
@@ -51,6 +53,10 @@ public final class StackOutput: Sendable {
         var text = "stack: ready\n"
         for (name, url, st) in rows { text += "  \(name.padding(toLength: 15, withPad: " ", startingAt: 0)) \(st.padding(toLength: 4, withPad: " ", startingAt: 0)) \(url)\n" }
         text += "  tokens          \(URL(fileURLWithPath: m.tokens.operator).deletingLastPathComponent().path)/{admin,operator,viewer,gateway}.token\n"
+        if let tls = m.tls {
+            text += "  tls             CA \(tls.caFile); operator \(tls.operator.certFile) (no token); Envoy \(tls.gateway.certFile)\n"
+            text += "                  (Prometheus, Envoy's admin and the simulator stay plain HTTP on 127.0.0.1)\n"
+        }
         if contextWritten { text += "  console         tower --context local\n" }
         text += "  Ctrl-C stops everything.\n"
         FileHandle.standardOutput.write(Data(text.utf8))

@@ -112,11 +112,34 @@ public struct StackManifest: Codable, Sendable, Equatable {
     /// The `tower-sim stack` process (SIGTERM stops everything) and each process it started.
     public var pid: Int32
     public var processes: [String: Int32]
+    /// With `--tls`: the CA the registry's certificate chains to and the client certificates.
+    public var tls: TLS?
+
+    public struct ClientCertificate: Codable, Sendable, Equatable {
+        public var certFile: String
+        public var keyFile: String
+        public init(certFile: String, keyFile: String) { self.certFile = certFile; self.keyFile = keyFile }
+    }
+    public struct TLS: Codable, Sendable, Equatable {
+        public var caFile: String
+        /// The operator's (CN otto, role operator): what the `local` context signs in with.
+        public var `operator`: ClientCertificate
+        /// Envoy's (CN gateway, role gateway), for its xDS.
+        public var gateway: ClientCertificate
+        public init(caFile: String, operator: ClientCertificate, gateway: ClientCertificate) {
+            self.caFile = caFile; self.operator = `operator`; self.gateway = gateway
+        }
+        public init(_ pki: StackPKI) {
+            self.init(caFile: pki.caFile,
+                      operator: .init(certFile: pki.cert(StackPKI.operatorName), keyFile: pki.key(StackPKI.operatorName)),
+                      gateway: .init(certFile: pki.cert(StackPKI.gatewayName), keyFile: pki.key(StackPKI.gatewayName)))
+        }
+    }
 
     public init(registry: String, envoy: Envoy, prometheus: String, simulator: String, tokens: Tokens,
-                models: [String: String], pid: Int32, processes: [String: Int32] = [:]) {
+                models: [String: String], pid: Int32, processes: [String: Int32] = [:], tls: TLS? = nil) {
         self.registry = registry; self.envoy = envoy; self.prometheus = prometheus; self.simulator = simulator
-        self.tokens = tokens; self.models = models; self.pid = pid; self.processes = processes
+        self.tokens = tokens; self.models = models; self.pid = pid; self.processes = processes; self.tls = tls
     }
 
     public func json() throws -> Data {
@@ -130,13 +153,16 @@ public struct StackManifest: Codable, Sendable, Equatable {
 /// token, Prometheus with the `envoy` profile (figures as the gateway saw them), and the
 /// simulator's Zipkin API for traces, where Envoy reports its spans (service `tower-gateway`, named
 /// after the endpoint's path by the route's decorator) and the model servers join them by B3. Other contexts are kept; the file is replaced atomically.
+/// With `--tls` the registry is reached over mutual TLS: the context carries the stack's CA and the
+/// operator's certificate and no token, so the certificate is who the operator is.
 public enum StackContext {
     public static func context(_ m: StackManifest) -> TowerContext {
-        TowerContext(name: "local", registry: m.registry, tokenFile: m.tokens.operator,
+        TowerContext(name: "local", registry: m.registry, tokenFile: m.tls == nil ? m.tokens.operator : nil,
                      // Every 2 s: the stack's Prometheus scrapes every second on loopback, so a
                      // shorter poll shows an incident sooner at no real cost.
                      metrics: MetricsSettings(prometheus: m.prometheus, profile: "envoy", interval: 2),
-                     traces: TraceSettings(kind: .zipkin, url: m.simulator, service: "tower-gateway", operation: "{path}"))
+                     traces: TraceSettings(kind: .zipkin, url: m.simulator, service: "tower-gateway", operation: "{path}"),
+                     tls: m.tls.map { ContextTLS(caFile: $0.caFile, certFile: $0.operator.certFile, keyFile: $0.operator.keyFile) })
     }
 
     public static func write(_ m: StackManifest, path: String = TowerConfig.defaultPath()) throws {

@@ -103,8 +103,8 @@ public final class StackSupervisor: @unchecked Sendable {
     /// Polls `url` until it answers 2xx (and its body holds `body`, if given); fails early, with
     /// its log, if `process` dies.
     public static func waitHealthy(_ name: String, _ url: String, _ process: ChildProcess?, seconds: Double = 30,
-                                   body: String? = nil) async throws {
-        let http = CurlTransport()
+                                   body: String? = nil, transport: any HTTPTransport = CurlTransport()) async throws {
+        let http = transport
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
             if let how = process?.ended {

@@ -63,6 +63,8 @@ struct Serve: AsyncParsableCommand {
     var tlsCert: String?
     @Option(name: .customLong("tls-key"), help: "PEM private key of --tls-cert; refused when its group or others may read it.")
     var tlsKey: String?
+    @Option(name: .customLong("tls-key-password-file"), help: "File whose first line is the passphrase of an encrypted --tls-key, private to its owner.")
+    var tlsKeyPasswordFile: String?
     @Option(name: .customLong("client-ca"), help: "PEM CA certificates whose client certificates are verified (and, with --identities, are identities).")
     var clientCA: String?
     @Flag(name: .customLong("require-client-cert"), help: "Refuse, in the handshake, a client without a certificate from --client-ca.")
@@ -90,6 +92,7 @@ struct Serve: AsyncParsableCommand {
         }
         if !(authFailuresPerSecond > 0) { throw ValidationError("--auth-failures-per-second must be more than 0") }
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
+        if tlsKeyPasswordFile != nil && tlsKey == nil { throw ValidationError("--tls-key-password-file is the passphrase of --tls-key: give --tls-cert and --tls-key too") }
         if clientCA != nil && tlsCert == nil { throw ValidationError("--client-ca needs TLS: give --tls-cert and --tls-key") }
         for (flag, set) in [("--require-client-cert", requireClientCert), ("--identities", identities != nil), ("--crl", crl != nil)]
         where set && clientCA == nil {
@@ -115,7 +118,8 @@ struct Serve: AsyncParsableCommand {
         if let tlsCert, let tlsKey {
             do {
                 tls = try RegistryTLS(RegistryTLSSettings(certificateFile: tlsCert, keyFile: tlsKey, clientCAFile: clientCA,
-                                                          requireClientCertificate: requireClientCert, revocationFile: crl), logger: logger)
+                                                          requireClientCertificate: requireClientCert, revocationFile: crl,
+                                                          keyPasswordFile: tlsKeyPasswordFile), logger: logger)
             } catch { throw ValidationError("\(error)") }
         }
         var certificateIdentities = CertificateIdentities()

@@ -10,7 +10,9 @@ struct Stack: AsyncParsableCommand {
         discussion: """
             Writes DIR/stack.json (where everything is), DIR/tokens/*.token (one per role, mode 0600), \
             DIR/logs/*.log, and a context named `local` in $XDG_CONFIG_HOME/tower/config.yaml, so \
-            `tower --context local` opens the console on the stack. Each run starts a fresh registry.
+            `tower --context local` opens the console on the stack. Each run starts a fresh registry. \
+            With --tls, also DIR/tls: a new CA, the registry's certificate (127.0.0.1, localhost), the \
+            operator's and Envoy's client certificates, keys mode 0600, made in-process (no openssl needed).
             """)
 
     @Option(help: "Directory for the stack's data, tokens, logs and stack.json (created if missing).") var dir: String
@@ -19,6 +21,9 @@ struct Stack: AsyncParsableCommand {
     @Option(help: "Multiply every endpoint's load rate (0 sends no load).") var rateScale = 1.0
     @Option(help: "Envoy's listener port (0 picks a free one).") var listenerPort = 0
     @Flag(help: "Do not write the `local` context into the Tower config.") var noContext = false
+    @Flag(help: ArgumentHelp("Serve the registry over TLS with a CA the stack makes (DIR/tls): Envoy fetches its xDS over mutual TLS, and the `local` context signs in with the operator's certificate (CN otto), no token.",
+                             discussion: "Prometheus, Envoy's admin and the simulator stay plain HTTP on 127.0.0.1."))
+    var tls = false
 
     func run() async throws {
         let out = StackOutput()
@@ -32,7 +37,7 @@ struct Stack: AsyncParsableCommand {
         let tools = LocalStack.Tools(registry: try Self.sibling("tower-registry"), envoy: try StackTools.envoy(say: out.say),
                                      prometheus: try StackTools.prometheus(say: out.say))
         try await LocalStack(layout: layout, specs: try StackPlan.specs(yaml: yaml), scenario: sc, tools: tools, rateScale: rateScale,
-                             listenerPort: listenerPort, writeContext: !noContext, out: out).run()
+                             listenerPort: listenerPort, writeContext: !noContext, tls: tls, out: out).run()
     }
 
     /// A program built beside this one (tower-registry lives next to tower-sim).

@@ -80,10 +80,12 @@ struct TLSFlags: ParsableArguments {
     var certFile: String?
     @Option(help: "PEM private key of --cert-file, private to its owner (default: the context's tls.keyFile).")
     var keyFile: String?
+    @Option(help: "File whose first line is the passphrase of an encrypted --key-file, private to its owner (default: the context's tls.keyPasswordFile).")
+    var keyPasswordFile: String?
 
     func over(_ context: ContextTLS?) -> ContextTLS? {
-        if caFile == nil && certFile == nil && keyFile == nil { return context }
-        return (context ?? ContextTLS()).overridden(caFile: caFile, certFile: certFile, keyFile: keyFile)
+        if caFile == nil && certFile == nil && keyFile == nil && keyPasswordFile == nil { return context }
+        return (context ?? ContextTLS()).overridden(caFile: caFile, certFile: certFile, keyFile: keyFile, keyPasswordFile: keyPasswordFile)
     }
 }
 

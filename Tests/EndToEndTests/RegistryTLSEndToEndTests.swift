@@ -245,4 +245,74 @@ import TowerHTTP
         let dump = try envoy.admin("/config_dump").text
         #expect(!dump.contains("tower_token") && !dump.contains("twr_"), "a token in config_dump")
     }
+
+    /// Encrypted keys (PKCS#8, made by `openssl pkcs8 -topk8` here): the client's opens with the
+    /// passphrase from a private file (libcurl's CURLOPT_KEYPASSWD), as does the registry's
+    /// `--tls-key`; without it, or with the wrong one, each refusal is a sentence; the passphrase
+    /// reaches no log and no output.
+    @Test func encryptedKeysOpenWithThePassphraseFromAFile() throws {
+        let pki = try TestPKI()
+        let reg = RegistryProcess()
+        defer { reg.cleanUp(); pki.cleanUp() }
+        try pki.issue("server", subject: "/CN=127.0.0.1", profile: "server")
+        try pki.issue("alice", subject: "/CN=alice/O=Tower")
+        let passphrase = "tower-e2e-passphrase-\(UUID().uuidString.prefix(8))"
+        let pw = pki.dir + "/key.pass", wrong = pki.dir + "/wrong.pass"
+        try (passphrase + "\n").write(toFile: pw, atomically: true, encoding: .utf8)
+        try "not it\n".write(toFile: wrong, atomically: true, encoding: .utf8)
+        chmod(pw, 0o600); chmod(wrong, 0o600)
+        for name in ["server", "alice"] {
+            try TestPKI.openssl(["pkcs8", "-topk8", "-v2", "aes-256-cbc", "-in", pki.key(name), "-out", pki.key(name + ".enc"), "-passout", "file:" + pw])
+            chmod(pki.key(name + ".enc"), 0o600)
+        }
+        #expect(try String(contentsOfFile: pki.key("alice.enc"), encoding: .utf8).contains("BEGIN ENCRYPTED PRIVATE KEY"))
+
+        // The registry: an encrypted --tls-key without its passphrase file is refused in a sentence;
+        // a passphrase file others may read is refused naming the chmod.
+        try FileManager.default.createDirectory(atPath: reg.dataDir, withIntermediateDirectories: true)
+        let serve = ["serve", "--data", reg.dataDir, "--listen", "127.0.0.1:0", "--tls-cert", pki.cert("server"), "--tls-key", pki.key("server.enc")]
+        let (noPass, _, noPassWhy) = try RegistryProcess.run(serve)
+        #expect(noPass != 0 && noPassWhy.contains("--tls-key-password-file"), "\(noPassWhy)")
+        chmod(pw, 0o640)
+        let (open, _, openWhy) = try RegistryProcess.run(serve + ["--tls-key-password-file", pw])
+        #expect(open != 0 && openWhy.contains("chmod 600 \(pw)"), "\(openWhy)")
+        chmod(pw, 0o600)
+        let (bad, _, badWhy) = try RegistryProcess.run(serve + ["--tls-key-password-file", wrong])
+        #expect(bad != 0 && badWhy.contains("a wrong passphrase"), "\(badWhy)")
+
+        let ids = reg.dataDir + ".identities.yaml"
+        try Self.identities.write(toFile: ids, atomically: true, encoding: .utf8)
+        try reg.start(seed: try reg.writeSeed(), extra: [
+            "--tls-cert", pki.cert("server"), "--tls-key", pki.key("server.enc"), "--tls-key-password-file", pw,
+            "--client-ca", pki.caFile, "--identities", ids, "--log-level", "trace",
+        ])
+        let list = reg.url + "/v1/endpoints"
+        func alice(_ password: String?) -> CurlSession {
+            CurlSession(HTTPOptions(tls: TLSOptions(caBundle: pki.caFile, clientCertificate: pki.cert("alice"),
+                                                    clientKey: pki.key("alice.enc"), keyPassword: password)))
+        }
+        #expect(try get(alice(passphrase), list).status == 200, "alice's encrypted key, opened with its passphrase")
+        let none = tlsRefusal { () throws(HTTPTransportError) in try get(alice(nil), list) }
+        #expect(none?.contains("cannot use the client key \(pki.key("alice.enc"))") == true && none?.contains("keyPasswordFile") == true,
+                "\(none ?? "accepted")")
+        let wrongOne = tlsRefusal { () throws(HTTPTransportError) in try get(alice("not it"), list) }
+        #expect(wrongOne?.contains("does not open it") == true, "\(wrongOne ?? "accepted")")
+
+        // Through `tower` with --key-password-file: the verb works, and a passphrase file others may read is refused.
+        let flags = ["--registry", reg.url, "--ca-file", pki.caFile, "--cert-file", pki.cert("alice"), "--key-file", pki.key("alice.enc")]
+        let status = try HeadlessVerbTests.tower(["status", "--output", "json"] + flags + ["--key-password-file", pw])
+        #expect(status.status == 0 && status.out.contains("alpha"), "\(status.err)")
+        chmod(pw, 0o644)
+        let refused = try HeadlessVerbTests.tower(["status"] + flags + ["--key-password-file", pw])
+        #expect(refused.status != 0 && refused.err.contains("chmod 600 \(pw)"), "\(refused.err)")
+        chmod(pw, 0o600)
+        let unopened = try HeadlessVerbTests.tower(["status"] + flags)
+        #expect(unopened.status != 0 && unopened.err.contains("cannot use the client key"), "\(unopened.err)")
+        // OpenSSL's own prompt would block the console under its screen: there must be none.
+        #expect(!unopened.err.contains("pass phrase") && !unopened.out.contains("pass phrase"), "\(unopened.err)")
+
+        for text in [reg.log(), status.out, status.err, refused.err, unopened.err, noPassWhy, badWhy] {
+            #expect(!text.contains(passphrase), "the passphrase reached a log or an output")
+        }
+    }
 }

@@ -15,12 +15,12 @@ import TowerSim
         private var process: ChildProcess?
         private(set) var m: StackManifest!
 
-        init(rateScale: Double, scenario: String? = nil) throws {
+        init(rateScale: Double, scenario: String? = nil, extra: [String] = []) throws {
             try FileManager.default.createDirectory(atPath: config, withIntermediateDirectories: true)
             var env = ProcessInfo.processInfo.environment
             env["XDG_CONFIG_HOME"] = config
             let process = try ChildProcess(name: "tower-sim stack", executable: RegistryProcess.binDir + "/tower-sim",
-                                           arguments: ["stack", "--dir", dir, "--rate-scale", String(rateScale)] + (scenario.map { ["--scenario", $0] } ?? []),
+                                           arguments: ["stack", "--dir", dir, "--rate-scale", String(rateScale)] + (scenario.map { ["--scenario", $0] } ?? []) + extra,
                                            logPath: dir + ".out", environment: env, newProcessGroup: true)
             self.process = process
             // The first start may install Envoy or Prometheus; later ones take a few seconds.

@@ -47,7 +47,7 @@ final class FakeTerminal: TerminalBackend, @unchecked Sendable {
     var screen: String { last.withLock { $0 } }
 
     /// Waits (bounded) until the screen satisfies `ok`; returns the screen either way.
-    func wait(timeout: TimeInterval = 20, _ ok: (String) -> Bool) async -> (Bool, String) {
+    func wait(timeout: TimeInterval = Eventually.bound, _ ok: (String) -> Bool) async -> (Bool, String) {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             if ok(screen) { return (true, screen) }
@@ -114,7 +114,7 @@ final class CountingSource: MetricsSource, @unchecked Sendable {
         #expect(screen.contains("scrape ✓"))
 
         term.press([.char("q")])
-        let deadline = Date().addingTimeInterval(10)
+        let deadline = Date().addingTimeInterval(Eventually.bound)
         while !done.withLock({ $0 }) && Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
         #expect(done.withLock { $0 }, "q ends the loop")
     }

@@ -35,7 +35,7 @@ import TowerSources
     }
 
     static func waitFor(_ posted: Posted, count: Int) async throws {
-        let deadline = Date().addingTimeInterval(20)
+        let deadline = Date().addingTimeInterval(Eventually.bound)
         while posted.withLock({ $0.count }) < count && Date() < deadline { try await Task.sleep(for: .milliseconds(10)) }
     }
 

@@ -44,7 +44,7 @@ import TowerSources
         func append(_ m: Message) { messages.withLock { $0.append(m) } }
         var all: [Message] { messages.withLock { $0 } }
         func wait(_ ok: ([Message]) -> Bool) async -> Bool {
-            let deadline = Date().addingTimeInterval(20)
+            let deadline = Date().addingTimeInterval(Eventually.bound)
             while Date() < deadline {
                 if ok(all) { return true }
                 try? await Task.sleep(for: .milliseconds(5))
@@ -148,7 +148,7 @@ import TowerSources
     }
 
     static func waitFor(_ ok: () -> Bool) async -> Bool {
-        let deadline = Date().addingTimeInterval(20)
+        let deadline = Date().addingTimeInterval(Eventually.bound)
         while !ok() && Date() < deadline { try? await Task.sleep(for: .milliseconds(5)) }
         return ok()
     }

@@ -54,7 +54,7 @@ final class Recorder: @unchecked Sendable {
         // The failure shows on that source only; the other keeps answering meanwhile.
         var sawFailure = false, steadyDuringFailure = 0
         // Generous: the whole suite runs in parallel on two cores and may starve these tasks for a while.
-        let deadline = Date().addingTimeInterval(30)
+        let deadline = Date().addingTimeInterval(Eventually.bound)
         while Date() < deadline {
             if let err = health("prometheus")?.lastError {
                 sawFailure = true

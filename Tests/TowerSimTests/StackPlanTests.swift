@@ -83,6 +83,43 @@ import TowerSources
     }
 }
 
+extension StackPlanTests {
+    static var tlsManifest: StackManifest {
+        var m = manifest
+        m.registry = "https://127.0.0.1:8470"
+        m.tls = .init(caFile: "/s/tls/ca.pem", operator: .init(certFile: "/s/tls/otto.pem", keyFile: "/s/tls/otto.key"),
+                      gateway: .init(certFile: "/s/tls/gateway.pem", keyFile: "/s/tls/gateway.key"))
+        return m
+    }
+
+    @Test func withTLSStackJSONCarriesTheCAAndTheClientCertificates() throws {
+        let json = try #require(try JSONSerialization.jsonObject(with: Self.tlsManifest.json()) as? [String: Any])
+        #expect(json["registry"] as? String == "https://127.0.0.1:8470")
+        let tls = try #require(json["tls"] as? [String: Any])
+        #expect(tls["caFile"] as? String == "/s/tls/ca.pem")
+        #expect((tls["operator"] as? [String: String]) == ["certFile": "/s/tls/otto.pem", "keyFile": "/s/tls/otto.key"])
+        #expect((tls["gateway"] as? [String: String])?["certFile"] == "/s/tls/gateway.pem")
+        // A plain stack writes no tls key at all, and an older stack.json (without one) still reads.
+        let plain = try #require(try JSONSerialization.jsonObject(with: Self.manifest.json()) as? [String: Any])
+        #expect(plain["tls"] == nil)
+        #expect(try JSONDecoder().decode(StackManifest.self, from: Self.manifest.json()) == Self.manifest)
+    }
+
+    @Test func withTLSTheLocalContextSignsInWithTheOperatorsCertificateAndNoToken() throws {
+        let dir = NSTemporaryDirectory() + "tower-stackctx-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/config.yaml"
+        try StackContext.write(Self.tlsManifest, path: path)
+        // Read back as `tower --context local` reads it.
+        let local = try #require(try TowerConfig.load(path: path).context(named: "local"))
+        #expect(local.registry == "https://127.0.0.1:8470")
+        #expect(local.tokenFile == nil, "the certificate is the identity: no token beside it")
+        #expect(local.tls == ContextTLS(caFile: "/s/tls/ca.pem", certFile: "/s/tls/otto.pem", keyFile: "/s/tls/otto.key"))
+        #expect(local.tlsUnverified == false)
+        #expect(local.metrics?.prometheus == "http://127.0.0.1:9090" && local.metrics?.tls == nil, "Prometheus stays plain on loopback")
+    }
+}
+
 @Suite struct StackHealthTests {
     @Test func onlyChangesAreSaid() {
         var h = StackHealth()

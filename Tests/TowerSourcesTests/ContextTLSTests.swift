@@ -42,4 +42,38 @@ import TowerHTTP
         #expect(throws: (any Error).self) { try TowerConfig.parse("contexts: [{name: a, registry: https://r, tls: {cafile: /x}}]", file: "c") }
         #expect(throws: (any Error).self) { try TowerConfig.parse("contexts: [{name: a, registry: https://r, tls: {certFile: /x}}]", file: "c") }
     }
+
+    @Test func anEncryptedKeysPassphraseComesFromAPrivateFile() throws {
+        let d = try Self.dir()
+        defer { try? FileManager.default.removeItem(atPath: d) }
+        let pw = d + "/me.pass"
+        try "correct horse\nsecond line ignored\n".write(toFile: pw, atomically: true, encoding: .utf8)
+        chmod(pw, 0o600)
+        let tls = ContextTLS(certFile: d + "/me.pem", keyFile: d + "/me.key", keyPasswordFile: pw)
+        let o = try tls.options()
+        #expect(o.keyPassword == "correct horse" && o.clientKey == d + "/me.key")
+        #expect(!o.description.contains("correct horse") && o.description.contains("keyPassword: (set)"), "\(o)")
+
+        // Readable by others: refused as a token file is, naming the chmod; the passphrase is not in the sentence.
+        chmod(pw, 0o644)
+        #expect { try tls.options() } throws: {
+            let m = ($0 as? ConfigError)?.description ?? ""
+            return m.contains("key password file \(pw)") && m.contains("chmod 600 \(pw)") && !m.contains("correct horse")
+        }
+        try "\n".write(toFile: pw, atomically: true, encoding: .utf8)
+        chmod(pw, 0o600)
+        #expect { try tls.options() } throws: { ($0 as? ConfigError)?.description.contains("is empty") == true }
+
+        // In a context: read strictly, and only beside a key.
+        let cfg = try TowerConfig.parse(
+            "contexts: [{name: a, registry: https://r, tls: {certFile: /me.pem, keyFile: /me.key, keyPasswordFile: /me.pass}}]", file: "c")
+        #expect(cfg.contexts.first?.tls?.keyPasswordFile == "/me.pass")
+        #expect { try TowerConfig.parse("contexts: [{name: a, registry: https://r, tls: {keyPasswordFile: /me.pass}}]", file: "c") } throws: {
+            "\($0)".contains("keyPasswordFile")
+        }
+        // A key given by flag does not borrow the context's passphrase file; --key-password-file sets one.
+        let context = ContextTLS(certFile: "/me.pem", keyFile: "/me.key", keyPasswordFile: "/me.pass")
+        #expect(context.overridden(caFile: nil, certFile: "/you.pem", keyFile: "/you.key").keyPasswordFile == nil)
+        #expect(context.overridden(caFile: nil, certFile: nil, keyFile: nil, keyPasswordFile: "/other.pass").keyPasswordFile == "/other.pass")
+    }
 }
