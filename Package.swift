@@ -72,6 +72,13 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+        ]),
+        // `tower-sim stack`: its own target, so that the console (which embeds the simulator for
+        // `tower demo`) does not link what only the stack needs (swift-certificates for --tls).
+        .target(name: "TowerStack", dependencies: [
+            "TowerSim", "TowerDomain", "TowerSources", "TowerHTTP",
+            .product(name: "Yams", package: "Yams"),
+            .product(name: "Logging", package: "swift-log"),
             // `stack --tls` makes its CA and certificates in-process (no openssl binary needed).
             .product(name: "X509", package: "swift-certificates"),
             .product(name: "SwiftASN1", package: "swift-asn1"),
@@ -125,12 +132,12 @@ let package = Package(
             .unsafeFlags(["-Onone"], .when(configuration: .release)),
         ]),
         .executableTarget(name: "tower-sim", dependencies: [
-            "TowerSim", "TowerSources", "TowerDomain",
+            "TowerSim", "TowerStack", "TowerSources", "TowerDomain",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "tower-bench", dependencies: [
-            "TowerRegistry", "TowerMetrics", "TowerDomain", "TowerHTTP", "TowerConsole", "TerminalUI", "TowerSim", "TowerAnalysis", "TowerRollouts",
+            "TowerRegistry", "TowerMetrics", "TowerDomain", "TowerHTTP", "TowerConsole", "TerminalUI", "TowerSim", "TowerStack", "TowerAnalysis", "TowerRollouts",
             "TowerSources",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
@@ -148,7 +155,7 @@ let package = Package(
             "TowerRuntime", "TowerConsole", "TowerSources", "TowerMetrics", "TowerTraces", "TowerDomain", "TowerHTTP", "TerminalUI", "TowerRollouts",
         ]),
         .testTarget(name: "TowerSimTests", dependencies: [
-            "TowerSim", "TowerSources", "TowerDomain", "TowerHTTP",
+            "TowerSim", "TowerStack", "TowerSources", "TowerDomain", "TowerHTTP",
             .product(name: "X509", package: "swift-certificates"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
@@ -170,7 +177,7 @@ let package = Package(
             .product(name: "X509", package: "swift-certificates"),
         ]),
         .testTarget(name: "EndToEndTests", dependencies: [
-            "TowerMetrics", "TowerDomain", "TowerHTTP", "TowerSim",
+            "TowerMetrics", "TowerDomain", "TowerHTTP", "TowerSim", "TowerStack",
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
     ]

@@ -114,10 +114,12 @@ public struct ModelServerError: Error, CustomStringConvertible, Sendable {
     public init(_ d: String) { description = d }
 }
 
-final class FailureBox: Sendable {
+/// The first failure of work running elsewhere, for the code waiting on it to throw.
+public final class FailureBox: Sendable {
     private let error = Mutex<(any Error)?>(nil)
-    func set(_ e: any Error) { error.withLock { $0 = e } }
-    func get() -> (any Error)? { error.withLock { $0 } }
+    public init() {}
+    public func set(_ e: any Error) { error.withLock { $0 = e } }
+    public func get() -> (any Error)? { error.withLock { $0 } }
 }
 
 /// One version's server: every request, whatever its method and path.

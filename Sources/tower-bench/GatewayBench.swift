@@ -4,6 +4,7 @@ import TowerDomain
 import TowerHTTP
 import TowerRegistry
 import TowerSim
+import TowerStack
 
 /// How long after the registry acknowledges a change Envoy routes by it. Runs its own
 /// `tower-sim stack` (registry + Envoy + model servers) unless given a running one.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TowerSim
+import TowerStack
 
 /// `tower-sim stack --dir DIR`: the whole platform on loopback. Argument parsing and wiring only:
 /// `LocalStack` starts the parts in order and `StackSupervisor` stops them.

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TowerHTTP
 import TowerSim
+import TowerStack
 
 /// The whole stack as `tower-sim stack` runs it — a real registry, real Envoy programmed by it over
 /// REST xDS, real per-version model servers, real Prometheus — driven through the console in tmux.

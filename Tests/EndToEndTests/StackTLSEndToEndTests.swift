@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TowerHTTP
 import TowerSim
+import TowerStack
 
 /// `tower-sim stack --tls`: the registry over TLS with the stack's own CA, Envoy fetching its xDS
 /// over mutual TLS with its certificate (no token), and the console signing in with the operator's

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TowerSim
+import TowerStack
 import X509
 
 /// `tower-sim stack --tls`'s CA and certificates, made in-process: each chains to the CA for its

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TowerDomain
 import TowerSim
+import TowerStack
 import TowerSources
 
 /// What `tower-sim stack` writes before it starts anything, and the context it leaves behind.

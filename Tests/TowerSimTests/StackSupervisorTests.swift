@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 @testable import TowerSim
+@testable import TowerStack
 
 /// The stack's orchestration with parts made up for the test: what starts in what order, what is
 /// stopped when one fails, and what the watch says.

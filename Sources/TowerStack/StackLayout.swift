@@ -1,4 +1,5 @@
 import Foundation
+import TowerSim
 
 /// The stack's files under DIR.
 public struct StackLayout: Sendable {

@@ -1,4 +1,5 @@
 import Foundation
+import TowerSim
 import Logging
 import TowerDomain
 import TowerHTTP

