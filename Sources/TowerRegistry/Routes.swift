@@ -2,7 +2,6 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
-import GRDB
 import ServiceLifecycle
 import TowerDomain
 
@@ -175,7 +174,7 @@ struct Routes {
 
     /// Runs a routing change as the caller, with the revision from If-Match.
     private func change(_ req: Request, _ ctx: RegistryContext, reason: String, override: Bool,
-                        resolve: @escaping @Sendable (Endpoint, GRDB_Database) throws -> RoutingChange) async throws -> Response {
+                        resolve: @escaping @Sendable (Endpoint, any StoreDB) throws -> RoutingChange) async throws -> Response {
         let p = try ctx.require(.operator)
         let name = try ctx.parameters.require("name")
         guard let expected = try ifMatch(req, required: true) else { throw PreconditionRequired() }
@@ -194,8 +193,6 @@ struct Routes {
         .notFound("no endpoint named '\(Names.printable(name))'")
     }
 }
-
-typealias GRDB_Database = GRDB.Database
 
 struct SpecBody: Codable {
     var name: String?
