@@ -42,6 +42,7 @@ public final class RegistryStore: Sendable {
     private let onCommit: Mutex<[@Sendable (Int64) -> Void]> = Mutex([])
     /// Bumped by every write, so the rollout loop re-reads rollouts only when something changed.
     let rolloutGeneration = Atomic<Int64>(0)
+    private let unavailable = Mutex<Date?>(nil)
 
     struct Cache {
         var endpoints: [String: Endpoint] = [:]
@@ -103,6 +104,13 @@ public final class RegistryStore: Sendable {
         c.auditSeq = snapshot.seq
         c.listBody = nil
         return true
+    }
+
+    /// Set while the database cannot be reached (by whoever follows it: `ReplicaFollower`), so
+    /// reads served from memory meanwhile can say so.
+    public var unavailableSince: Date? { unavailable.withLock { $0 } }
+    public func noteStoreReachable(_ reachable: Bool, now: Date = Date()) {
+        unavailable.withLock { $0 = reachable ? nil : ($0 ?? now) }
     }
 
     /// Rollout rows changed elsewhere (another replica started, paused or resumed one, which

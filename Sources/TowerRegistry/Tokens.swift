@@ -71,10 +71,18 @@ extension RegistryStore {
     public func principal(forToken token: String, now: Date = Date()) async throws -> Principal? {
         let h = Self.hash(token: token)
         if let hit = tokenCacheLookup(h, now: now) { return hit.principal }
-        let p: Principal? = try await backend.read { db in
-            guard let row = try StoreRow.fetchOne(db, sql: "SELECT name, role FROM token WHERE hash = ? AND revoked_ms IS NULL", arguments: [h]),
-                  let role = Role(rawValue: row["role"]) else { return nil }
-            return Principal(name: row["name"], role: role)
+        let p: Principal?
+        do {
+            p = try await backend.read { db in
+                guard let row = try StoreRow.fetchOne(db, sql: "SELECT name, role FROM token WHERE hash = ? AND revoked_ms IS NULL", arguments: [h]),
+                      let role = Role(rawValue: row["role"]) else { return nil }
+                return Principal(name: row["name"], role: role)
+            }
+        } catch let down as StoreUnavailable {
+            // The database is down: a token known before stays known (nothing can revoke it
+            // meanwhile), so reads served from memory keep working; an unknown one cannot be checked.
+            if let known = tokenCache.withLock({ $0[h] }) { return known.principal }
+            throw down
         }
         tokenCacheStore(h, principal: p, now: now)
         return p

@@ -27,10 +27,12 @@ public struct ReplicaFollower: Sendable {
             if passes % 10 == 0 { store.rolloutsMayHaveChanged() }
             do {
                 try await store.refresh()
+                store.noteStoreReachable(true)
                 if failing { logger.notice("store reachable again; caught up", metadata: ["seq": .stringConvertible(store.auditSeq)]) }
                 failing = false
             } catch {
                 if !failing { logger.warning("cannot follow other replicas: \(error)") }
+                store.noteStoreReachable(false)
                 failing = true
             }
             try? await Task.sleep(for: interval)
