@@ -31,6 +31,8 @@ public final class PostgresBackend: StoreBackend {
     /// Every writer of every replica takes this transaction-scoped lock first (the number is
     /// arbitrary; advisory locks are per database, so other databases on the server are not held).
     static let writeLockKey: Int64 = 0x746F_7765_7200_0001
+    /// The LISTEN/NOTIFY channel every write transaction notifies on commit.
+    public static let commitChannel = "tower_commits"
     /// Migrations take this one, so two replicas starting at once do not both migrate.
     static let migrateLockKey: Int64 = 0x746F_7765_7200_0002
 
@@ -162,6 +164,8 @@ final class Link: @unchecked Sendable {
         do {
             if !readOnly { try db.run("SELECT pg_advisory_xact_lock(\(PostgresBackend.writeLockKey))") }
             let value = try body(db)
+            // Delivered to every replica's listener when (and only if) this commits.
+            if !readOnly { try db.run("SELECT pg_notify('\(PostgresBackend.commitChannel)', '')") }
             try db.run("COMMIT")
             return value
         } catch {

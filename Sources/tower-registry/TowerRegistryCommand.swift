@@ -158,7 +158,7 @@ struct Serve: AsyncParsableCommand {
         let certificates = CertificateAuth(peers: tls?.peers, identities: certificateIdentities)
         let store = try data.open(drainTimeout: drainTimeout)
         // Another replica's commits reach this one's memory, watchers and xDS answers.
-        let follower = data.isPostgres ? Task { await ReplicaFollower(store: store, logger: logger).run() } : nil
+        let follower = (store.backend as? PostgresBackend).map { pg in Task { await ReplicaFollower(store: store, backend: pg, logger: logger).run() } }
         defer { follower?.cancel() }
         if let seed {
             let created = try await Seed.apply(try Seed.load(path: seed), to: store, source: seed)

@@ -150,4 +150,80 @@ import TowerStorePostgres
         #expect(try moved.verifyAudit() == nil)
         #expect { _ = try SQLiteImport.copy(from: h.store.backend, to: pg) } throws: { "\($0)".contains("only into an empty database") }
     }
+
+    /// LISTEN/NOTIFY: with polling slowed to a minute, a commit through one replica still wakes
+    /// the other's observers (watchers, xDS) within a fraction of a second.
+    @Test(.enabled(if: StoreKind.available.contains(.postgres)))
+    func aNotificationWakesTheOtherReplica() async throws {
+        let (a, b, _) = try await Self.replicas()
+        defer { try? a.backend.close(); try? b.backend.close() }
+        let heard = Mutex<Date?>(nil)
+        b.addCommitObserver { _ in heard.withLock { $0 = $0 ?? Date() } }
+        let follower = Task { await ReplicaFollower(store: b, backend: try #require(b.backend as? PostgresBackend), logger: .init(label: "test"),
+                                                    pollInterval: .seconds(60)).run() }
+        defer { follower.cancel() }
+        // Listening once the first catch-up ran (it starts from the database's state).
+        try await Self.waitUntil { b.auditSeq == a.auditSeq && (try? Self.listening(a)) == true }
+        let sent = Date()
+        _ = try await a.change("alpha", expected: 1, principal: Principal(name: "otto", role: .operator), reason: "notify",
+                               override: false) { _, _ in .shift(["v1": 40, "v2": 60]) }
+        try await Self.waitUntil { heard.withLock { $0 } != nil }
+        let latency = try #require(heard.withLock { $0 }).timeIntervalSince(sent)
+        #expect(latency < 2, "woken \(latency) s after the commit, long before the 60 s poll")
+        #expect(b.endpoint("alpha")?.weights == ["v1": 40, "v2": 60])
+    }
+
+    /// The rollout loop's lease: one holder at a time; when it goes, another takes it within two
+    /// intervals.
+    @Test(.enabled(if: StoreKind.available.contains(.postgres)))
+    func theLeaseMovesWhenItsHolderGoes() async throws {
+        let (a, b, _) = try await Self.replicas()
+        defer { try? a.backend.close(); try? b.backend.close() }
+        let running = Shared<[String: Bool]>([:])
+        func lease(_ store: RegistryStore, _ name: String) throws -> Task<Void, Never> {
+            let l = PostgresLease(backend: try #require(store.backend as? PostgresBackend), interval: .milliseconds(100), logger: .init(label: name))
+            return Task {
+                await l.run {
+                    running.value.withLock { $0[name] = true }
+                    while !Task.isCancelled { try? await Task.sleep(for: .milliseconds(10)) }
+                    running.value.withLock { $0[name] = false }
+                }
+            }
+        }
+        let first = try lease(a, "a")
+        try await Self.waitUntil { running.value.withLock { $0["a"] } == true }
+        let second = try lease(b, "b")
+        defer { second.cancel() }
+        try await Task.sleep(for: .milliseconds(400))
+        #expect(running.value.withLock { $0["b"] } == nil, "the second replica must not run while the first holds the lease")
+        let gone = Date()
+        first.cancel()
+        try await Self.waitUntil { running.value.withLock { $0["b"] } == true }
+        let moved = Date().timeIntervalSince(gone)
+        // 0.09 s when this test runs alone (under one 100 ms interval; 0.23 s by hand with kill -9
+        // of a serving replica). Beside the whole suite on two cores, the other tests' blocking
+        // calls delay every task by seconds, so the bound here only says that it moves.
+        #expect(moved < 10, "moved in \(moved) s")
+    }
+
+    static func listening(_ store: RegistryStore) throws -> Bool {
+        try store.backend.read { db in
+            try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%'")
+        } ?? 0 > 0
+    }
+
+    static func waitUntil(timeout: Duration = .seconds(10), _ condition: @Sendable () async throws -> Bool) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if try await condition() { return }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        Issue.record("condition not met within \(timeout)")
+    }
+}
+
+/// A value shared with tasks: a Mutex in a class, so closures capture the class.
+final class Shared<T: Sendable>: Sendable {
+    let value: Mutex<T>
+    init(_ v: T) { value = Mutex(v) }
 }
