@@ -29,6 +29,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
+        // The registry's store on PostgreSQL (TowerStorePostgres), linked into tower-registry only.
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         .systemLibrary(name: "CNCursesw", pkgConfig: "ncursesw", providers: [.apt(["libncursesw5-dev"])]),
@@ -112,8 +114,18 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // The registry's store on PostgreSQL (DESIGN §12): several replicas over one database.
+        // Its own target, imported by tower-registry only, so `tower` does not link PostgresNIO.
+        .target(name: "TowerStorePostgres", dependencies: [
+            "TowerRegistry", "TowerDomain",
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .executableTarget(name: "tower-registry", dependencies: [
-            "TowerRegistry", "TowerRegistryTLS", "TowerDomain", "TowerMetrics",
+            "TowerRegistry", "TowerRegistryTLS", "TowerStorePostgres", "TowerDomain", "TowerMetrics",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
@@ -162,8 +174,9 @@ let package = Package(
         ]),
         .testTarget(name: "TowerConsoleTests", dependencies: ["TowerConsole", "TowerDomain", "TerminalUI", "TowerAnalysis", "TowerRollouts"], exclude: ["__Snapshots__"]),
         .testTarget(name: "TerminalUICursesTests", dependencies: ["TerminalUICurses", "TerminalUI"]),
+        // Also on PostgreSQL (TowerStorePostgres): the store's suites run on both stores.
         .testTarget(name: "TowerRegistryTests", dependencies: [
-            "TowerRegistry", "TowerDomain", "TowerRollouts", "TowerSim",
+            "TowerRegistry", "TowerStorePostgres", "TowerDomain", "TowerRollouts", "TowerSim",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),

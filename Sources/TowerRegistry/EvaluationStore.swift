@@ -1,5 +1,5 @@
 import Foundation
-import GRDB
+
 import TowerDomain
 
 /// Evaluations (DESIGN §13): stored with their hash and submitter, and the gate that follows from
@@ -56,14 +56,14 @@ extension RegistryStore {
     public func evaluations(endpoint name: String, version: String, limit: Int = RegistryStore.maxEvaluationsListed) async throws -> EvaluationList {
         guard let e = endpoint(name) else { throw RoutingError.notFound("no endpoint named '\(Names.printable(name))'") }
         guard e.version(version) != nil else { throw e.unknownVersion(version) }
-        let records = try await pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM evaluation WHERE endpoint = ? AND version = ? ORDER BY id DESC LIMIT ?",
+        let records = try await backend.read { db in
+            try StoreRow.fetchAll(db, sql: "SELECT * FROM evaluation WHERE endpoint = ? AND version = ? ORDER BY id DESC LIMIT ?",
                              arguments: [name, version, limit]).map(Self.evaluationRecord)
         }
         return EvaluationList(endpoint: name, version: version, evaluations: records)
     }
 
-    static func evaluationRecord(_ row: Row) throws -> EvaluationRecord {
+    static func evaluationRecord(_ row: StoreRow) throws -> EvaluationRecord {
         let doc = try JSONDecoder().decode(EvaluationDocument.self, from: Data((row["body"] as String).utf8))
         var r = EvaluationRecord(endpoint: row["endpoint"], version: row["version"], artifactDigest: row["artifact_digest"],
                                  document: doc, submittedBy: row["submitted_by"], submittedAt: Timestamp.date(ms: row["submitted_ms"]),
@@ -73,14 +73,14 @@ extension RegistryStore {
     }
 
     /// The latest evaluation of `version` of `endpoint` for the artifact `digest`, if any.
-    static func latestEvaluation(db: Database, endpoint: String, version: String, digest: String) throws -> EvaluationRecord? {
-        try Row.fetchOne(db, sql: """
+    static func latestEvaluation(db: any StoreDB, endpoint: String, version: String, digest: String) throws -> EvaluationRecord? {
+        try StoreRow.fetchOne(db, sql: """
             SELECT * FROM evaluation WHERE endpoint = ? AND version = ? AND artifact_digest = ? ORDER BY id DESC LIMIT 1
             """, arguments: [endpoint, version, digest]).map(evaluationRecord)
     }
 
     /// The document a policy's baseline comparisons use for `version` of `e`.
-    static func baselineDocument(db: Database, endpoint e: Endpoint, for version: String, own: EvaluationDocument) throws -> EvaluationDocument? {
+    static func baselineDocument(db: any StoreDB, endpoint e: Endpoint, for version: String, own: EvaluationDocument) throws -> EvaluationDocument? {
         guard e.evaluation?.usesBaseline == true else { return nil }
         let name = e.baseline ?? e.servingVersions.max(by: { $0.weight < $1.weight })?.name
         guard let name, let b = e.version(name) else { return nil }
@@ -90,7 +90,7 @@ extension RegistryStore {
 
     /// The gate a version added by a spec gets from evidence already stored for its artifact (it
     /// was removed and added again, say); nil when there is none, so it starts pending.
-    static func gateFromEvidence(db: Database, endpoint e: Endpoint, version: String) throws -> (gate: GateStatus, summary: String, stamp: EvaluationStamp)? {
+    static func gateFromEvidence(db: any StoreDB, endpoint e: Endpoint, version: String) throws -> (gate: GateStatus, summary: String, stamp: EvaluationStamp)? {
         guard let policy = e.evaluation, let v = e.version(version),
               let latest = try latestEvaluation(db: db, endpoint: e.name, version: version, digest: v.artifact.digest) else { return nil }
         let (gate, summary) = policy.evaluate(latest.document, baseline: try baselineDocument(db: db, endpoint: e, for: version, own: latest.document))

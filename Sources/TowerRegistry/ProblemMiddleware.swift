@@ -78,6 +78,13 @@ struct ProblemMiddleware: RouterMiddleware {
             return r
         case let p as Problem:
             return problem(p)
+        case let e as StoreUnavailable:
+            // Not acknowledged. A connection lost during COMMIT leaves it unknown whether the change
+            // landed, so the client re-reads the ETag before retrying (here or on another replica).
+            context.logger.warning("store unavailable", metadata: ["error": .string(e.detail)])
+            var r = problem(Problem(status: 503, title: title(503), detail: "the registry's database is unavailable (\(e.detail)); read the current state again (its ETag) before retrying"))
+            r.headers[.retryAfter] = "1"
+            return r
         case is NIOTooManyBytesError:
             return problem(Problem(status: 413, title: title(413), detail: "the request body is larger than 1 MiB"))
         case let e as HTTPError:

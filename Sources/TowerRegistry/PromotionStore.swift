@@ -1,5 +1,5 @@
 import Foundation
-import GRDB
+
 import TowerDomain
 
 /// Promotion bundles (DESIGN §13): what this registry vouches for when a version leaves, and the
@@ -7,7 +7,7 @@ import TowerDomain
 extension RegistryStore {
     /// This registry's stable id, made once by the "v6-promotion" migration.
     public func registryID() throws -> String {
-        try pool.read { db in try String.fetchOne(db, sql: "SELECT id FROM registry_identity WHERE singleton = 1") } ?? "unknown"
+        try backend.read { db in try String.fetchOne(db, sql: "SELECT id FROM registry_identity WHERE singleton = 1") } ?? "unknown"
     }
 
     /// The most audit entries a bundle carries (the newest ones): enough for any version's history,
@@ -20,11 +20,11 @@ extension RegistryStore {
         guard let ver = e.version(v) else {
             throw RoutingError.notFound("endpoint '\(name)' has no version '\(Names.printable(v))'; it has \(e.versions.map(\.name).joined(separator: ", "))")
         }
-        let (registry, entries, evaluations) = try await pool.read { db in
+        let (registry, entries, evaluations) = try await backend.read { db in
             let registry = try String.fetchOne(db, sql: "SELECT id FROM registry_identity WHERE singleton = 1") ?? "unknown"
             // This incarnation of the endpoint only: a deleted namesake's history is not this version's.
             let created = try Int64.fetchOne(db, sql: "SELECT created_revision FROM endpoint WHERE name = ?", arguments: [name]) ?? 1
-            let rows = try Row.fetchAll(db, sql: "SELECT * FROM audit WHERE endpoint = ? AND to_revision >= ? ORDER BY seq",
+            let rows = try StoreRow.fetchAll(db, sql: "SELECT * FROM audit WHERE endpoint = ? AND to_revision >= ? ORDER BY seq",
                                         arguments: [name, created])
             let entries = try rows.map(Self.auditEntry).filter { $0.version == v || $0.weightsAfter[v] != nil || $0.weightsBefore[v] != nil }
             return (registry, Array(entries.suffix(Self.bundleAuditLimit)),
@@ -41,8 +41,8 @@ extension RegistryStore {
 
     /// The evaluation documents stored for a version's artifact, oldest first, as a bundle carries
     /// them: the exact canonical text that was hashed, so the hash holds wherever it lands.
-    static func promotedEvaluations(_ db: Database, endpoint: String, version: String, digest: String) throws -> [PromotedEvaluation] {
-        let rows = try Row.fetchAll(db, sql: """
+    static func promotedEvaluations(_ db: any StoreDB, endpoint: String, version: String, digest: String) throws -> [PromotedEvaluation] {
+        let rows = try StoreRow.fetchAll(db, sql: """
             SELECT body, sha256, submitted_by, submitted_ms FROM evaluation
             WHERE endpoint = ? AND version = ? AND artifact_digest = ? ORDER BY id DESC LIMIT ?
             """, arguments: [endpoint, version, digest, bundleEvaluationLimit])
@@ -116,7 +116,7 @@ extension RegistryStore {
     /// The gate the destination's own policy gives the bundle's latest evaluation. Without a
     /// policy here, or without evidence in the bundle, there is no verdict: pending. Evidence that
     /// fails the policy is refused, not landed failed (docs/pipelines.md, Promotion).
-    static func destinationGate(_ db: Database, endpoint e: Endpoint, payload p: PromotionPayload,
+    static func destinationGate(_ db: any StoreDB, endpoint e: Endpoint, payload p: PromotionPayload,
                                 documents: [EvaluationDocument]) throws -> (status: GateStatus, summary: String, stamp: EvaluationStamp?) {
         guard let policy = e.evaluation else {
             return (.pending, "imported from registry \(p.sourceRegistry); '\(e.name)' declares no evaluation policy here", nil)
@@ -134,7 +134,7 @@ extension RegistryStore {
 
     /// Stores the bundle's evaluation documents as this version's, their text unchanged (so their
     /// SHA-256 is the same here), each with the gate this registry's policy gives it.
-    static func storeImportedEvaluations(_ db: Database, endpoint e: Endpoint, payload p: PromotionPayload, documents: [EvaluationDocument]) throws {
+    static func storeImportedEvaluations(_ db: any StoreDB, endpoint e: Endpoint, payload p: PromotionPayload, documents: [EvaluationDocument]) throws {
         for (carried, doc) in zip(p.evaluations, documents) {
             let (gate, summary) = e.evaluation.map { $0.evaluate(doc, baseline: try? baselineDocument(db: db, endpoint: e, for: p.version.name, own: doc)) }
                 ?? (.pending, "imported from registry \(p.sourceRegistry)")

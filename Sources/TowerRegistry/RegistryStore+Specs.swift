@@ -1,5 +1,5 @@
 import Foundation
-import GRDB
+
 import TowerDomain
 
 /// What admins and deployers change by spec: an endpoint created or replaced from a spec, or
@@ -24,7 +24,7 @@ extension RegistryStore {
         }
         let reason = spec.reason ?? defaultReason
         return try await commitMany { [drainTimeout] db, now in
-            let existingRow = try Row.fetchOne(db, sql: "SELECT body FROM endpoint WHERE name = ?", arguments: [spec.name])
+            let existingRow = try StoreRow.fetchOne(db, sql: "SELECT body FROM endpoint WHERE name = ?", arguments: [spec.name])
             let before = try existingRow.map { try Self.decodeEndpoint($0["body"]).resolvingDrains(now: now, timeout: drainTimeout) }
             if let before {
                 guard let expected else { throw PreconditionRequired() }
@@ -35,7 +35,7 @@ extension RegistryStore {
             // Only a path this endpoint does not hold yet can clash: a re-applied spec (the common
             // case, a thousand at a time from a pipeline) skips the scan of every endpoint's body.
             if before?.path != spec.path,
-               let clash = try String.fetchOne(db, sql: "SELECT name FROM endpoint WHERE json_extract(body, '$.path') = ? AND name != ?", arguments: [spec.path, spec.name]) {
+               let clash = try String.fetchOne(db, sql: "SELECT name FROM endpoint WHERE \(db.dialect.jsonField("body", "path")) = ? AND name != ?", arguments: [spec.path, spec.name]) {
                 throw RoutingError.conflict("path \(spec.path) is already served by endpoint '\(clash)'")
             }
             let lastRevision = try Int64.fetchOne(db, sql: "SELECT MAX(revision) FROM revision WHERE endpoint = ?", arguments: [spec.name]) ?? 0

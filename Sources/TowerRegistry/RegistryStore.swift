@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+
 import Synchronization
 import TowerDomain
 
@@ -24,22 +25,24 @@ public struct PutOutcome: Sendable {
     public var created: Bool
 }
 
-/// Durable registry state in SQLite (WAL, `synchronous=FULL`: a change is on disk before it is
-/// acknowledged). Writes are serialised by GRDB's single writer; each change is one transaction
-/// that checks the expected revision, applies the change, appends the audit entry and bumps the
-/// revision. Reads of endpoints come from an in-memory copy that the writer updates after each
-/// commit, so the read path never touches the disk. This process must be the only writer of
-/// endpoints (token commands from other processes are fine: tokens are read from the database).
+/// Durable registry state, behind a `StoreBackend`: SQLite (embedded, one process) or PostgreSQL
+/// (several replicas). Each change is one transaction, serialised against every writer of the
+/// database, that checks the expected revision, applies the change, appends the audit entry and
+/// bumps the revision; the domain logic is written once, on `StoreDB`. Reads of endpoints come
+/// from an in-memory copy that each commit updates, so the read path never touches the database.
+/// Another replica's commits reach the copy before this one writes (the write transaction
+/// re-reads what changed) and, for reads, through `refresh()`.
 public final class RegistryStore: Sendable {
-    let pool: DatabasePool
+    public let backend: any StoreBackend
     public let drainTimeout: TimeInterval
-    public let path: String
     private let cache: Mutex<Cache>
     let tokenCache: Mutex<[String: (principal: Principal?, fetched: Date)]> = Mutex([:])
-    /// Called after each commit, on the writer, with the new last audit sequence number.
+    /// Called after each commit (this replica's, or another's seen by `refresh`) with the new last
+    /// audit sequence number.
     private let onCommit: Mutex<[@Sendable (Int64) -> Void]> = Mutex([])
     /// Bumped by every write, so the rollout loop re-reads rollouts only when something changed.
     let rolloutGeneration = Atomic<Int64>(0)
+    private let unavailable = Mutex<Date?>(nil)
 
     struct Cache {
         var endpoints: [String: Endpoint] = [:]
@@ -47,33 +50,98 @@ public final class RegistryStore: Sendable {
         var listBody: (bytes: [UInt8], validUntil: Date?)? = nil
     }
 
-    /// Opens (creating if needed) the database in `directory` and applies pending migrations.
-    public init(directory: String, drainTimeout: TimeInterval = 30) throws {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        path = (directory as NSString).appendingPathComponent("registry.sqlite")
-        var config = Configuration()
-        config.busyMode = .timeout(10)
-        config.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = FULL")
-        }
-        pool = try DatabasePool(path: path, configuration: config)
+    /// Opens (creating if needed) the SQLite database in `directory` and applies pending migrations.
+    public convenience init(directory: String, drainTimeout: TimeInterval = 30) throws {
+        try self.init(backend: SQLiteBackend(directory: directory), drainTimeout: drainTimeout)
+    }
+
+    /// Applies pending migrations of `backend` and loads the endpoints.
+    public init(backend: any StoreBackend, drainTimeout: TimeInterval = 30) throws {
+        self.backend = backend
         self.drainTimeout = drainTimeout
-        try Schema.migrator.migrate(pool)
+        _ = try backend.migrate()
+        let snapshot = try backend.read { db in try Self.loadEndpoints(db, changedAfter: nil) }
         var c = Cache()
-        try pool.read { db in
-            for row in try Row.fetchAll(db, sql: "SELECT body FROM endpoint") {
-                let e = try Self.decodeEndpoint(row["body"])
-                c.endpoints[e.name] = e
-            }
-            c.auditSeq = try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM audit") ?? 0
-        }
+        for e in snapshot.endpoints.values { if let e { c.endpoints[e.name] = e } }
+        c.auditSeq = snapshot.seq
         cache = Mutex(c)
+    }
+
+    /// The SQLite file, for the embedded store ("" on another backend).
+    public var path: String { (backend as? SQLiteBackend)?.path ?? "" }
+
+    /// The GRDB pool of an SQLite store, for tests that reach under the store.
+    var pool: GRDB.DatabasePool {
+        guard let s = backend as? SQLiteBackend else { preconditionFailure("not an SQLite store: \(backend.location)") }
+        return s.pool
+    }
+
+    /// The endpoints as the database holds them and its last audit sequence number. With
+    /// `changedAfter`, only endpoints written after that sequence carry a body; every other name
+    /// maps to its copy in memory (the caller's), and a name missing from the result was deleted.
+    static func loadEndpoints(_ db: any StoreDB, changedAfter: Int64?) throws -> (endpoints: [String: Endpoint?], seq: Int64) {
+        let seq = try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM audit") ?? 0
+        var out: [String: Endpoint?] = [:]
+        let rows = try StoreRow.fetchAll(db, sql: "SELECT name, CASE WHEN last_seq > ? THEN body END AS body FROM endpoint",
+                                         arguments: [changedAfter ?? -1])
+        for row in rows {
+            let name: String = row["name"]
+            let body: String? = row["body"]
+            if let body { out[name] = try decodeEndpoint(body) } else { out[name] = .some(nil) }
+        }
+        return (out, seq)
+    }
+
+    /// Folds a snapshot from `loadEndpoints(changedAfter: c.auditSeq)` into the copy in memory,
+    /// unless the copy is already as new.
+    private static func merge(_ snapshot: (endpoints: [String: Endpoint?], seq: Int64), into c: inout Cache) -> Bool {
+        guard snapshot.seq > c.auditSeq else { return false }
+        var next: [String: Endpoint] = [:]
+        for (name, e) in snapshot.endpoints {
+            if let e { next[name] = e } else if let old = c.endpoints[name] { next[name] = old }
+        }
+        c.endpoints = next
+        c.auditSeq = snapshot.seq
+        c.listBody = nil
+        return true
+    }
+
+    /// Set while the database cannot be reached (by whoever follows it: `ReplicaFollower`), so
+    /// reads served from memory meanwhile can say so.
+    public var unavailableSince: Date? { unavailable.withLock { $0 } }
+    public func noteStoreReachable(_ reachable: Bool, now: Date = Date()) {
+        unavailable.withLock { $0 = reachable ? nil : ($0 ?? now) }
+    }
+
+    /// Rollout rows changed elsewhere (another replica started, paused or resumed one, which
+    /// makes no audit entry): the rollout loop reads them again on its next pass.
+    public func rolloutsMayHaveChanged() {
+        rolloutGeneration.add(1, ordering: .relaxed)
+    }
+
+    /// Catches up with commits made through other replicas (or processes) of the same database:
+    /// reads the last audit sequence number and, when it moved, the endpoints written since.
+    /// Observers hear of it as of a commit here. Returns whether anything changed.
+    @discardableResult
+    public func refresh() async throws -> Bool {
+        let known = auditSeq
+        let latest = try await backend.read { db in try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM audit") ?? 0 }
+        guard latest > known else { return false }
+        let snapshot = try await backend.read { db in try Self.loadEndpoints(db, changedAfter: known) }
+        let moved = cache.withLock { c -> Bool in
+            // Written by this replica meanwhile: its own commit brought the copy past `known`.
+            guard c.auditSeq == known else { return false }
+            return Self.merge(snapshot, into: &c)
+        }
+        guard moved else { return false }
+        rolloutGeneration.add(1, ordering: .relaxed)
+        for f in onCommit.withLock({ $0 }) { f(snapshot.seq) }
+        return true
     }
 
     /// Applies migrations to the database in `directory` without serving.
     public static func migrate(directory: String) throws -> [String] {
-        let store = try RegistryStore(directory: directory)
-        return try store.pool.read { db in try Schema.migrator.appliedMigrations(db) }
+        try SQLiteBackend(directory: directory).migrate()
     }
 
     public func addCommitObserver(_ f: @escaping @Sendable (Int64) -> Void) {
@@ -110,8 +178,8 @@ public final class RegistryStore: Sendable {
     public func revisions(of name: String, limit: Int = 50) async throws -> RevisionList {
         guard endpoint(name) != nil else { throw RoutingError.notFound("no endpoint named '\(Names.printable(name))'") }
         // Rows are decoded inside the read: GRDB's async read needs a Sendable result, which Row is not.
-        let records = try await pool.read { db in
-            try Row.fetchAll(db, sql: """
+        let records = try await backend.read { db in
+            try StoreRow.fetchAll(db, sql: """
                 SELECT r.* FROM revision r JOIN endpoint e ON e.name = r.endpoint
                 WHERE r.endpoint = ? AND r.revision >= e.created_revision
                 ORDER BY r.revision DESC LIMIT ?
@@ -125,8 +193,8 @@ public final class RegistryStore: Sendable {
     }
 
     public func audit(after: Int64, limit: Int) async throws -> AuditPage {
-        try await pool.read { db in
-            let rows = try Row.fetchAll(db, sql: "SELECT * FROM audit WHERE seq > ? ORDER BY seq LIMIT ?", arguments: [after, limit])
+        try await backend.read { db in
+            let rows = try StoreRow.fetchAll(db, sql: "SELECT * FROM audit WHERE seq > ? ORDER BY seq LIMIT ?", arguments: [after, limit])
             let last = try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM audit") ?? 0
             return AuditPage(entries: try rows.map(Self.auditEntry), lastSeq: last)
         }
@@ -134,12 +202,12 @@ public final class RegistryStore: Sendable {
 
     /// Newest first, for people reading the log.
     public func recentAudit(limit: Int, endpoint: String?) async throws -> AuditPage {
-        try await pool.read { db in
-            let rows: [Row]
+        try await backend.read { db in
+            let rows: [StoreRow]
             if let endpoint {
-                rows = try Row.fetchAll(db, sql: "SELECT * FROM audit WHERE endpoint = ? ORDER BY seq DESC LIMIT ?", arguments: [endpoint, limit])
+                rows = try StoreRow.fetchAll(db, sql: "SELECT * FROM audit WHERE endpoint = ? ORDER BY seq DESC LIMIT ?", arguments: [endpoint, limit])
             } else {
-                rows = try Row.fetchAll(db, sql: "SELECT * FROM audit ORDER BY seq DESC LIMIT ?", arguments: [limit])
+                rows = try StoreRow.fetchAll(db, sql: "SELECT * FROM audit ORDER BY seq DESC LIMIT ?", arguments: [limit])
             }
             let last = try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM audit") ?? 0
             return AuditPage(entries: try rows.map(Self.auditEntry), lastSeq: last)
@@ -148,10 +216,18 @@ public final class RegistryStore: Sendable {
 
     /// Walks the whole chain. Returns nil when intact, else the first bad entry.
     public func verifyAudit() throws -> ChainBreak? {
-        try pool.read { db in
-            let cursor = try Row.fetchCursor(db, sql: "SELECT * FROM audit ORDER BY seq")
-            var prev: (seq: Int64, hash: String)? = nil
-            while let row = try cursor.next() {
+        try Self.verifyAudit(backend)
+    }
+
+    /// The chain check on any backend, a page at a time so a long log is never all in memory.
+    public static func verifyAudit(_ backend: any StoreBackend) throws -> ChainBreak? {
+        var prev: (seq: Int64, hash: String)? = nil
+        while true {
+            let rows = try backend.read { db in
+                try StoreRow.fetchAll(db, sql: "SELECT * FROM audit WHERE seq > ? ORDER BY seq LIMIT 1000", arguments: [prev?.seq ?? -1])
+            }
+            if rows.isEmpty { return nil }
+            for row in rows {
                 let e: AuditEntry
                 do { e = try Self.auditEntry(row) } catch {
                     return ChainBreak(seq: row["seq"], problem: "the entry cannot be read: \(error)")
@@ -159,12 +235,11 @@ public final class RegistryStore: Sendable {
                 if let broken = AuditEntry.verifyChain([e], startingAfter: prev) { return broken }
                 prev = (e.seq, e.hash)
             }
-            return nil
         }
     }
 
     public func auditCount() throws -> Int {
-        try pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM audit") ?? 0 }
+        try backend.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM audit") ?? 0 }
     }
 
     // MARK: Changes
@@ -172,7 +247,7 @@ public final class RegistryStore: Sendable {
     /// Applies a routing change to `name` if its revision is still `expected`. A change by a person
     /// pauses the endpoint's rollout, in the same transaction, saying who.
     public func change(_ name: String, expected: Int64, principal: Principal, reason: String, override: Bool,
-                       resolve: @escaping @Sendable (Endpoint, Database) throws -> RoutingChange) async throws -> ChangeResult {
+                       resolve: @escaping @Sendable (Endpoint, any StoreDB) throws -> RoutingChange) async throws -> ChangeResult {
         if let p = Reason.problem(reason) { throw RoutingError.invalid(p) }
         return try await commit { [drainTimeout] db, now, seq, prevHash in
             let result = try Self.applyChange(db: db, name: name, expected: expected, principal: principal, reason: reason,
@@ -188,10 +263,10 @@ public final class RegistryStore: Sendable {
 
     /// One routing change inside an open transaction: check the revision (when `expected` is
     /// given), apply the domain rule, write endpoint, revision and the audit chain's next link.
-    static func applyChange(db: Database, name: String, expected: Int64?, principal: Principal, reason: String, override: Bool,
+    static func applyChange(db: any StoreDB, name: String, expected: Int64?, principal: Principal, reason: String, override: Bool,
                             now: Date, seq: Int64, prevHash: String, drainTimeout: TimeInterval,
-                            resolve: (Endpoint, Database) throws -> RoutingChange) throws -> ChangeResult {
-        guard let row = try Row.fetchOne(db, sql: "SELECT body, created_revision FROM endpoint WHERE name = ?", arguments: [name]) else {
+                            resolve: (Endpoint, any StoreDB) throws -> RoutingChange) throws -> ChangeResult {
+        guard let row = try StoreRow.fetchOne(db, sql: "SELECT body, created_revision FROM endpoint WHERE name = ?", arguments: [name]) else {
             throw RoutingError.notFound("no endpoint named '\(Names.printable(name))'")
         }
         let before = try Self.decodeEndpoint(row["body"]).resolvingDrains(now: now, timeout: drainTimeout)
@@ -211,7 +286,7 @@ public final class RegistryStore: Sendable {
     }
 
     /// The routing of an earlier revision, for rollback. Without `to`, the revision before `current`.
-    static func rollbackTarget(_ current: Endpoint, to: Int64?, db: Database) throws -> Endpoint {
+    static func rollbackTarget(_ current: Endpoint, to: Int64?, db: any StoreDB) throws -> Endpoint {
         let created = try Int64.fetchOne(db, sql: "SELECT created_revision FROM endpoint WHERE name = ?", arguments: [current.name]) ?? 1
         let target = to ?? current.revision - 1
         if target < created {
@@ -230,7 +305,7 @@ public final class RegistryStore: Sendable {
     /// Runs one change as one transaction on the serialised writer, then, still on the writer,
     /// updates the in-memory copy and tells observers. `body` gets the time, the next audit
     /// sequence number and the previous entry's hash.
-    func commit(_ body: @escaping @Sendable (Database, Date, Int64, String) throws -> ChangeResult) async throws -> ChangeResult {
+    func commit(_ body: @escaping @Sendable (any StoreDB, Date, Int64, String) throws -> ChangeResult) async throws -> ChangeResult {
         try await commitMany { db, now in
             let (seq, prevHash) = try Self.nextLink(db)
             let r = try body(db, now, seq, prevHash)
@@ -239,36 +314,53 @@ public final class RegistryStore: Sendable {
     }
 
     /// The next audit sequence number and the hash it chains to.
-    static func nextLink(_ db: Database) throws -> (Int64, String) {
-        let last = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
+    static func nextLink(_ db: any StoreDB) throws -> (Int64, String) {
+        let last = try StoreRow.fetchOne(db, sql: "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
         return ((last?["seq"] ?? 0) + 1, last?["hash"] ?? AuditEntry.genesisHash)
     }
 
     /// One transaction that may make any number of changes (none, for a rollout's own
-    /// bookkeeping), each listed in the result so the in-memory copy and observers follow.
-    func commitMany<T: Sendable>(_ body: @escaping @Sendable (Database, Date) throws -> (T, [ChangeResult])) async throws -> T {
-        try await pool.writeWithoutTransaction { db in
-            var out: (T, [ChangeResult])? = nil
-            try db.inTransaction(.immediate) {
-                out = try body(db, Timestamp.now())
-                return .commit
-            }
-            guard let (value, results) = out else { throw RoutingError.invalid("no change was made") }
+    /// bookkeeping), each listed in the result so the in-memory copy and observers follow. When
+    /// another replica committed since the copy was last brought up to date, the transaction
+    /// reads what it wrote first, so the copy never goes back.
+    func commitMany<T: Sendable>(_ body: @escaping @Sendable (any StoreDB, Date) throws -> (T, [ChangeResult])) async throws -> T {
+        let known = auditSeq
+        do {
+            return try await commitMany(known: known, body)
+        } catch let stale as StaleRevision {
+            // Refused because another replica moved the endpoint: bring the copy up to date so
+            // the caller's next read shows what it must re-read the revision from.
+            _ = try? await refresh()
+            throw stale
+        }
+    }
+
+    private func commitMany<T: Sendable>(known: Int64, _ body: @escaping @Sendable (any StoreDB, Date) throws -> (T, [ChangeResult])) async throws -> T {
+        let out = try await backend.write({ db -> (T, [ChangeResult], (endpoints: [String: Endpoint?], seq: Int64)?) in
+            let latest = try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM audit") ?? 0
+            let behind = latest > known ? try Self.loadEndpoints(db, changedAfter: known) : nil
+            let (value, results) = try body(db, Timestamp.now())
+            return (value, results, behind)
+        }, afterCommit: { [self] out in
+            let (_, results, behind) = out
             self.rolloutGeneration.add(1, ordering: .relaxed)
-            guard let lastSeq = results.last?.entry.seq else { return value }
-            self.cache.withLock { c in
+            guard let lastSeq = results.last?.entry.seq ?? behind?.seq else { return }
+            let moved = self.cache.withLock { c -> Bool in
+                if let behind { _ = Self.merge(behind, into: &c) }
+                guard lastSeq > c.auditSeq else { return behind != nil }
                 for result in results {
                     if let e = result.endpoint { c.endpoints[e.name] = e } else { c.endpoints[result.entry.endpoint] = nil }
                 }
                 c.auditSeq = lastSeq
                 c.listBody = nil
+                return true
             }
-            for f in self.onCommit.withLock({ $0 }) { f(lastSeq) }
-            return value
-        }
+            if moved { for f in self.onCommit.withLock({ $0 }) { f(lastSeq) } }
+        })
+        return out.0
     }
 
-    static func write(_ e: Endpoint, entry: AuditEntry, db: Database, createdRevision: Int64?) throws {
+    static func write(_ e: Endpoint, entry: AuditEntry, db: any StoreDB, createdRevision: Int64?) throws {
         let body = try encode(e)
         if let createdRevision {
             try db.execute(sql: "INSERT INTO endpoint (name, revision, created_revision, last_seq, body) VALUES (?, ?, ?, ?, ?)",
@@ -284,7 +376,7 @@ public final class RegistryStore: Sendable {
         try insertAudit(entry, db: db)
     }
 
-    static func insertAudit(_ e: AuditEntry, db: Database) throws {
+    static func insertAudit(_ e: AuditEntry, db: any StoreDB) throws {
         try db.execute(sql: """
             INSERT INTO audit (seq, time_ms, actor, role, action, endpoint, version, from_revision, to_revision, reason,
                                weights_before, weights_after, override, summary, prev_hash, hash,
@@ -298,7 +390,7 @@ public final class RegistryStore: Sendable {
                              e.bundleSha256, e.signerKey, e.sourceRegistry])
     }
 
-    static func auditEntry(_ row: Row) throws -> AuditEntry {
+    static func auditEntry(_ row: StoreRow) throws -> AuditEntry {
         let dec = JSONDecoder()
         guard let role = Role(rawValue: row["role"]), let action = AuditAction(rawValue: row["action"]) else {
             throw RoutingError.invalid("unknown role or action")

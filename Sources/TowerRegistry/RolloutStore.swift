@@ -1,5 +1,5 @@
 import Foundation
-import GRDB
+
 import Synchronization
 import TowerDomain
 import TowerRollouts
@@ -41,7 +41,7 @@ extension RegistryStore {
             if !others.isEmpty {
                 throw RoutingError.conflict("a rollout moves traffic between \(target.name) and \(baseline.name) only, but \(others.map { "\($0.name) carries \($0.weight)%" }.joined(separator: ", ")); shift that to them first")
             }
-            let id = (try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'rollout'") ?? 0) + 1
+            let id = try db.nextRolloutID()
             let r = Rollout(id: id, endpoint: name, runbook: request.runbook, target: target.name, baseline: baseline.name,
                             startedBy: principal.name, reason: request.reason, now: now, weight: target.weight)
             try db.execute(sql: "INSERT INTO rollout (id, endpoint, active, started_ms, body) VALUES (?, ?, 1, ?, ?)",
@@ -53,7 +53,7 @@ extension RegistryStore {
     /// The endpoint's current rollout and the last finished one.
     public func rolloutStatus(endpoint name: String) async throws -> RolloutStatus {
         guard endpoint(name) != nil else { throw RoutingError.notFound("no endpoint named '\(Names.printable(name))'") }
-        let (current, last) = try await pool.read { db in
+        let (current, last) = try await backend.read { db in
             (try Self.activeRollout(db, endpoint: name),
              try String.fetchOne(db, sql: "SELECT body FROM rollout WHERE endpoint = ? AND active = 0 ORDER BY id DESC LIMIT 1",
                                  arguments: [name]).map(Self.decodeRollout))
@@ -65,7 +65,7 @@ extension RegistryStore {
     /// `RolloutList.recent`, as the overview marks them.
     public func rolloutList() async throws -> RolloutList {
         let now = Timestamp.now()
-        let rows = try await pool.read { db in
+        let rows = try await backend.read { db in
             try String.fetchAll(db, sql: """
                 SELECT body FROM rollout WHERE active = 1
                    OR id IN (SELECT MAX(id) FROM rollout WHERE active = 0 GROUP BY endpoint)
@@ -82,7 +82,7 @@ extension RegistryStore {
 
     /// Every running or paused rollout.
     public func activeRollouts() throws -> [Rollout] {
-        try pool.read { db in
+        try backend.read { db in
             try String.fetchAll(db, sql: "SELECT body FROM rollout WHERE active = 1 ORDER BY id").map(Self.decodeRollout)
         }
     }
@@ -112,7 +112,6 @@ extension RegistryStore {
                 do {
                     try db.inSavepoint {
                         out = try Self.mutate(db: db, id: id, now: now, drainTimeout: drainTimeout, body)
-                        return .commit
                     }
                     if let (r, changes) = out { done.append(r); results.append(contentsOf: changes) }
                 } catch {
@@ -125,7 +124,7 @@ extension RegistryStore {
 
     /// One rollout's change inside an open transaction: read it and its endpoint, run `body`,
     /// store the rollout; the revisions `body` made through `apply` are returned for the cache.
-    static func mutate(db: Database, id: Int64, now: Date, drainTimeout: TimeInterval,
+    static func mutate(db: any StoreDB, id: Int64, now: Date, drainTimeout: TimeInterval,
                        _ body: (inout Rollout, Endpoint, Date, RolloutApply) throws -> Void) throws -> (Rollout, [ChangeResult]) {
         guard let text = try String.fetchOne(db, sql: "SELECT body FROM rollout WHERE id = ?", arguments: [id]) else {
             throw RoutingError.notFound("no rollout \(id)")
@@ -152,16 +151,16 @@ extension RegistryStore {
 
     /// The endpoint's running or paused rollout, for the routes' person actions.
     public func activeRolloutID(endpoint name: String) throws -> Int64? {
-        try pool.read { db in try Int64.fetchOne(db, sql: "SELECT id FROM rollout WHERE endpoint = ? AND active = 1", arguments: [name]) }
+        try backend.read { db in try Int64.fetchOne(db, sql: "SELECT id FROM rollout WHERE endpoint = ? AND active = 1", arguments: [name]) }
     }
 
     // MARK: Rows
 
-    static func activeRollout(_ db: Database, endpoint: String) throws -> Rollout? {
+    static func activeRollout(_ db: any StoreDB, endpoint: String) throws -> Rollout? {
         try String.fetchOne(db, sql: "SELECT body FROM rollout WHERE endpoint = ? AND active = 1", arguments: [endpoint]).map(decodeRollout)
     }
 
-    static func saveRollout(_ r: Rollout, db: Database) throws {
+    static func saveRollout(_ r: Rollout, db: any StoreDB) throws {
         try db.execute(sql: "UPDATE rollout SET active = ?, body = ? WHERE id = ?",
                        arguments: [r.isActive ? 1 : 0, try encodeRollout(r), r.id])
     }
@@ -169,13 +168,13 @@ extension RegistryStore {
     static func isRolloutActor(_ name: String) -> Bool { Vocabulary.isRollout(name) }
 
     /// A person changed routing by hand: the rollout stops and says who, so it never fights them.
-    static func pauseRolloutForManualChange(db: Database, endpoint: String, by who: String, what: String, now: Date) throws {
+    static func pauseRolloutForManualChange(db: any StoreDB, endpoint: String, by who: String, what: String, now: Date) throws {
         guard var r = try activeRollout(db, endpoint: endpoint) else { return }
         r.enterPause(RolloutPause(kind: .manualChange, by: who, reason: "\(who) made a manual change: \(what)", at: now))
         try saveRollout(r, db: db)
     }
 
-    static func endRolloutForDelete(db: Database, endpoint: String, by who: String, reason: String, now: Date) throws {
+    static func endRolloutForDelete(db: any StoreDB, endpoint: String, by who: String, reason: String, now: Date) throws {
         guard var r = try activeRollout(db, endpoint: endpoint) else { return }
         r.markAborted(by: who, reason: "the endpoint was deleted by \(who): \(reason)", revision: nil, now: now)
         try saveRollout(r, db: db)

@@ -2,7 +2,6 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
-import GRDB
 import ServiceLifecycle
 import TowerDomain
 
@@ -39,13 +38,13 @@ struct Routes {
         let v1 = router.group("v1")
         v1.get("endpoints") { _, ctx in
             _ = try ctx.require(.viewer)
-            return json(try store.listJSON())
+            return markedIfStale(json(try store.listJSON()), store)
         }
         v1.get("endpoints/{name}") { _, ctx in
             _ = try ctx.require(.viewer)
             let name = try ctx.parameters.require("name")
             guard let e = store.endpoint(name) else { throw notFound(name) }
-            return try endpointResponse(e)
+            return markedIfStale(try endpointResponse(e), store)
         }
         v1.put("endpoints/{name}") { req, ctx in
             let p = try ctx.require(.viewer)
@@ -175,7 +174,7 @@ struct Routes {
 
     /// Runs a routing change as the caller, with the revision from If-Match.
     private func change(_ req: Request, _ ctx: RegistryContext, reason: String, override: Bool,
-                        resolve: @escaping @Sendable (Endpoint, GRDB_Database) throws -> RoutingChange) async throws -> Response {
+                        resolve: @escaping @Sendable (Endpoint, any StoreDB) throws -> RoutingChange) async throws -> Response {
         let p = try ctx.require(.operator)
         let name = try ctx.parameters.require("name")
         guard let expected = try ifMatch(req, required: true) else { throw PreconditionRequired() }
@@ -194,8 +193,6 @@ struct Routes {
         .notFound("no endpoint named '\(Names.printable(name))'")
     }
 }
-
-typealias GRDB_Database = GRDB.Database
 
 struct SpecBody: Codable {
     var name: String?
@@ -222,6 +219,15 @@ func json(_ data: Data) -> Response {
 
 func json(_ bytes: [UInt8]) -> Response {
     Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+}
+
+/// Reads served from memory while the database cannot be reached (another replica's changes may
+/// be missing) say so, and since when.
+func markedIfStale(_ r: Response, _ store: RegistryStore) -> Response {
+    guard let since = store.unavailableSince else { return r }
+    var r = r
+    r.headers[HTTPField.Name("Tower-Stale")!] = "database unavailable since \(Timestamp.rfc3339(ms: Timestamp.ms(since))); served from memory as of audit seq \(store.auditSeq)"
+    return r
 }
 
 func endpointResponse(_ e: Endpoint) throws -> Response {

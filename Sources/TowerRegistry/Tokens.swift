@@ -1,6 +1,6 @@
 import Crypto
 import Foundation
-import GRDB
+
 import TowerDomain
 
 public struct TokenInfo: Codable, Sendable, Equatable {
@@ -35,7 +35,7 @@ extension RegistryStore {
         let token = "twr_" + Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-")
             .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
         let h = Self.hash(token: token)
-        try pool.write { db in
+        try backend.write { db in
             if try Bool.fetchOne(db, sql: "SELECT 1 FROM token WHERE name = ?", arguments: [name]) == true {
                 throw RoutingError.conflict("a token named '\(name)' already exists; revoke it or choose another name")
             }
@@ -46,8 +46,8 @@ extension RegistryStore {
     }
 
     public func listTokens() throws -> [TokenInfo] {
-        try pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM token ORDER BY name").map { row in
+        try backend.read { db in
+            try StoreRow.fetchAll(db, sql: "SELECT * FROM token ORDER BY name").map { row in
                 TokenInfo(id: row["id"], name: row["name"], role: Role(rawValue: row["role"]) ?? .gateway,
                           created: Timestamp.date(ms: row["created_ms"]),
                           revoked: (row["revoked_ms"] as Int64?).map { Timestamp.date(ms: $0) })
@@ -56,10 +56,10 @@ extension RegistryStore {
     }
 
     public func revokeToken(name: String) throws {
-        try pool.write { db in
-            try db.execute(sql: "UPDATE token SET revoked_ms = ? WHERE name = ? AND revoked_ms IS NULL",
-                           arguments: [Timestamp.ms(Date()), name])
-            if db.changesCount == 0 { throw RoutingError.notFound("no active token named '\(name)'") }
+        try backend.write { db in
+            let changed = try db.execute(sql: "UPDATE token SET revoked_ms = ? WHERE name = ? AND revoked_ms IS NULL",
+                                         arguments: [Timestamp.ms(Date()), name])
+            if changed == 0 { throw RoutingError.notFound("no active token named '\(name)'") }
         }
     }
 
@@ -71,10 +71,18 @@ extension RegistryStore {
     public func principal(forToken token: String, now: Date = Date()) async throws -> Principal? {
         let h = Self.hash(token: token)
         if let hit = tokenCacheLookup(h, now: now) { return hit.principal }
-        let p: Principal? = try await pool.read { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT name, role FROM token WHERE hash = ? AND revoked_ms IS NULL", arguments: [h]),
-                  let role = Role(rawValue: row["role"]) else { return nil }
-            return Principal(name: row["name"], role: role)
+        let p: Principal?
+        do {
+            p = try await backend.read { db in
+                guard let row = try StoreRow.fetchOne(db, sql: "SELECT name, role FROM token WHERE hash = ? AND revoked_ms IS NULL", arguments: [h]),
+                      let role = Role(rawValue: row["role"]) else { return nil }
+                return Principal(name: row["name"], role: role)
+            }
+        } catch let down as StoreUnavailable {
+            // The database is down: a token known before stays known (nothing can revoke it
+            // meanwhile), so reads served from memory keep working; an unknown one cannot be checked.
+            if let known = tokenCache.withLock({ $0[h] }) { return known.principal }
+            throw down
         }
         tokenCacheStore(h, principal: p, now: now)
         return p

@@ -6,6 +6,7 @@ import TowerDomain
 import TowerMetrics
 import TowerRegistry
 import TowerRegistryTLS
+import TowerStorePostgres
 
 /// Argument parsing and wiring only; the registry itself is TowerRegistry.
 @main
@@ -17,9 +18,41 @@ struct TowerRegistryCommand: AsyncParsableCommand {
     )
 }
 
+/// Where the registry keeps its state: an SQLite folder (`--data`, the embedded default) or a
+/// PostgreSQL database (`--store postgres://…`, for several replicas).
 struct DataOption: ParsableArguments {
     @Option(name: .long, help: "Directory holding registry.sqlite (created if missing).")
-    var data: String
+    var data: String?
+    @Option(name: .long, help: "A PostgreSQL database instead of --data: postgres://USER@HOST:PORT/DB[?sslmode=verify-full&sslrootcert=CA.pem].")
+    var store: String?
+    @Option(name: .customLong("store-password-file"), help: "File holding the PostgreSQL password (private to its owner); else PGPASSFILE or ~/.pgpass.")
+    var storePasswordFile: String?
+
+    func validate() throws {
+        switch (data, store) {
+        case (nil, nil): throw ValidationError("give --data DIR (SQLite) or --store postgres://USER@HOST:PORT/DB")
+        case (.some, .some): throw ValidationError("--data and --store are two different stores; give one")
+        default: break
+        }
+        if storePasswordFile != nil && store == nil { throw ValidationError("--store-password-file goes with --store") }
+        if let store, !PostgresStoreURL.isPostgres(store) {
+            throw ValidationError("--store must be a postgres:// URL (an SQLite folder is --data), not '\(store)'")
+        }
+    }
+
+    /// The backend, connected and checked: a wrong password, an unreachable server or a schema
+    /// newer than this binary end here with a sentence, before anything is written.
+    func backend() throws -> any StoreBackend {
+        if let data { return try SQLiteBackend(directory: data) }
+        let url = try PostgresStoreURL(store ?? "")
+        return try PostgresBackend(url: url, password: try url.password(passwordFile: storePasswordFile))
+    }
+
+    func open(drainTimeout: TimeInterval = 30) throws -> RegistryStore {
+        try RegistryStore(backend: try backend(), drainTimeout: drainTimeout)
+    }
+
+    var isPostgres: Bool { store != nil }
 }
 
 struct Serve: AsyncParsableCommand {
@@ -127,7 +160,10 @@ struct Serve: AsyncParsableCommand {
             do { certificateIdentities = try CertificateIdentities.load(path: identities) } catch { throw ValidationError("\(error)") }
         }
         let certificates = CertificateAuth(peers: tls?.peers, identities: certificateIdentities)
-        let store = try RegistryStore(directory: data.data, drainTimeout: drainTimeout)
+        let store = try data.open(drainTimeout: drainTimeout)
+        // Another replica's commits reach this one's memory, watchers and xDS answers.
+        let follower = (store.backend as? PostgresBackend).map { pg in Task { await ReplicaFollower(store: store, backend: pg, logger: logger).run() } }
+        defer { follower?.cancel() }
         if let seed {
             let created = try await Seed.apply(try Seed.load(path: seed), to: store, source: seed)
             logger.info("seeded", metadata: ["created": .string(created.joined(separator: ",")), "file": .string(seed)])
@@ -144,7 +180,12 @@ struct Serve: AsyncParsableCommand {
             logger.notice("no --prometheus: rollout checks will be inconclusive, so rollouts with analysis pause rather than promote")
         }
         let controller = RolloutController(store: store, metrics: reader, logger: logger)
-        let loop = Task { await controller.run() }
+        // With replicas, the controller runs on whichever one holds the lease (DESIGN §12).
+        let loop = if let pg = store.backend as? PostgresBackend {
+            Task { await PostgresLease(backend: pg, logger: logger).run { await controller.run() } }
+        } else {
+            Task { await controller.run() }
+        }
         defer { loop.cancel() }
         let readyFile = readyFile
         let xds = XDSOptions(allowedNodes: Set(xdsAllowNode), retryAfterSeconds: xdsRetryAfter)
@@ -156,7 +197,7 @@ struct Serve: AsyncParsableCommand {
                                    secure: tls?.wrapper, certificates: certificates, warning: insecureWarning,
                                    promotion: promotion) { bound in
             let url = "\(scheme)://\(host):\(bound)"
-            logger.notice("listening", metadata: ["url": .string(url), "data": .string(store.path)])
+            logger.notice("listening", metadata: ["url": .string(url), "store": .string(store.backend.location)])
             if let readyFile {
                 try? Data((url + "\n").utf8).write(to: URL(fileURLWithPath: readyFile), options: .atomic)
             }
@@ -191,12 +232,32 @@ struct PrometheusRolloutMetrics: RolloutMetricsReader {
 }
 
 struct Migrate: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Create or upgrade the database, then exit.")
+    static let configuration = CommandConfiguration(
+        abstract: "Create or upgrade the database, then exit.",
+        discussion: """
+            With --from-sqlite DIR and --store URL: copy an SQLite registry (every table, the audit
+            chain verified before and after) into an empty PostgreSQL database.
+            """)
     @OptionGroup var data: DataOption
+    @Option(name: .customLong("from-sqlite"), help: "An SQLite registry's folder to copy into --store (which must be empty).")
+    var fromSQLite: String?
+
+    func validate() throws {
+        if fromSQLite != nil && !data.isPostgres { throw ValidationError("--from-sqlite copies into a PostgreSQL --store") }
+    }
 
     func run() throws {
-        let applied = try RegistryStore.migrate(directory: data.data)
+        let backend = try data.backend()
+        let applied = try backend.migrate()
         print("migrations applied: \(applied.joined(separator: ", "))")
+        if let fromSQLite {
+            guard FileManager.default.fileExists(atPath: (fromSQLite as NSString).appendingPathComponent("registry.sqlite")) else {
+                throw PostgresStoreError("\(fromSQLite) holds no registry.sqlite")
+            }
+            let source = try SQLiteBackend(directory: fromSQLite)
+            let copied = try SQLiteImport.copy(from: source, to: backend)
+            print("copied \(copied.rows) rows from \(fromSQLite); audit chain intact: \(copied.auditEntries) entries")
+        }
     }
 }
 
@@ -215,7 +276,7 @@ struct TokenCommand: ParsableCommand {
         var role: Role
 
         func run() throws {
-            let store = try RegistryStore(directory: data.data)
+            let store = try data.open()
             print(try store.createToken(name: name, role: role))
         }
     }
@@ -226,7 +287,7 @@ struct TokenCommand: ParsableCommand {
         @Flag(help: "Print JSON.") var json = false
 
         func run() throws {
-            let tokens = try RegistryStore(directory: data.data).listTokens()
+            let tokens = try data.open().listTokens()
             if json {
                 print(String(decoding: try Wire.encoder(pretty: true).encode(tokens), as: UTF8.self))
                 return
@@ -245,7 +306,7 @@ struct TokenCommand: ParsableCommand {
         @Option(help: "The token's name.") var name: String
 
         func run() throws {
-            try RegistryStore(directory: data.data).revokeToken(name: name)
+            try data.open().revokeToken(name: name)
             print("revoked \(name)")
         }
     }
@@ -260,7 +321,7 @@ struct AuditCommand: ParsableCommand {
         @OptionGroup var data: DataOption
 
         func run() throws {
-            let store = try RegistryStore(directory: data.data)
+            let store = try data.open()
             if let broken = try store.verifyAudit() {
                 FileHandle.standardError.write(Data((broken.description + "\n").utf8))
                 throw ExitCode(1)

@@ -21,8 +21,8 @@ import TowerDomain
         return #"{"path":"/v1/models/alpha","owner":"team-vision",\#(extra)"versions":[\#(vs.joined(separator: ","))]}"#
     }
 
-    @Test func aNewEndpointStartsOutOfServiceWithGatesPendingUntilAnOperatorShifts() async throws {
-        try await Harness.run { h, c in
+    @Test(arguments: StoreKind.available) func aNewEndpointStartsOutOfServiceWithGatesPendingUntilAnOperatorShifts(store: StoreKind) async throws {
+        try await Harness.run(store: store) { h, c in
             let r = try await c.call(.put, "/v1/endpoints/beta", token: h.deployer, json: Self.spec(versions: [("v1", 7), ("v2", 8)]))
             #expect(r.status == 201, "\(r.text)")
             let e = try r.decode(Endpoint.self)
@@ -42,8 +42,8 @@ import TowerDomain
         }
     }
 
-    @Test func initialWeightsServeAtOnceButStillRespectGates() async throws {
-        try await Harness.run { h, c in
+    @Test(arguments: StoreKind.available) func initialWeightsServeAtOnceButStillRespectGates(store: StoreKind) async throws {
+        try await Harness.run(store: store) { h, c in
             let pending = try await c.call(.put, "/v1/endpoints/beta", token: h.deployer, json: Self.spec(extra: #""initialWeights":{"v1":100},"#))
             #expect(pending.status == 409 && pending.problem?.detail.contains("gate is pending") == true, "\(pending.text)")
             let r = try await c.call(.put, "/v1/endpoints/beta", token: h.admin,
@@ -55,8 +55,8 @@ import TowerDomain
         }
     }
 
-    @Test func applyKeepsWeightsDrainsAndGatesAndAnUnchangedSpecMakesNoRevision() async throws {
-        try await Harness.run { h, c in
+    @Test(arguments: StoreKind.available) func applyKeepsWeightsDrainsAndGatesAndAnUnchangedSpecMakesNoRevision(store: StoreKind) async throws {
+        try await Harness.run(store: store) { h, c in
             _ = try await c.call(.post, "/v1/endpoints/alpha/drain", token: h.op, ifMatch: "\"1\"", json: #"{"version":"v2","reason":"slow"}"#)
             let before = try await h.state()
             let same = try await c.call(.put, "/v1/endpoints/alpha", token: h.deployer, ifMatch: "\"2\"", json: Self.alpha())
@@ -80,8 +80,8 @@ import TowerDomain
         }
     }
 
-    @Test func aStaleRevisionIsRefusedAndNothingIsOverwritten() async throws {
-        try await Harness.run { h, c in
+    @Test(arguments: StoreKind.available) func aStaleRevisionIsRefusedAndNothingIsOverwritten(store: StoreKind) async throws {
+        try await Harness.run(store: store) { h, c in
             _ = try await c.call(.post, "/v1/endpoints/alpha/shift", token: h.op, ifMatch: "\"1\"", json: #"{"weights":{"v1":50,"v2":50},"reason":"incident"}"#)
             let before = try await h.state()
             let r = try await c.call(.put, "/v1/endpoints/alpha", token: h.deployer, ifMatch: "\"1\"", json: Self.alpha(v3: true))
@@ -92,8 +92,8 @@ import TowerDomain
         }
     }
 
-    @Test func artifactsAreImmutableAndAVersionWithTrafficCannotBeLeftOut() async throws {
-        try await Harness.run { h, c in
+    @Test(arguments: StoreKind.available) func artifactsAreImmutableAndAVersionWithTrafficCannotBeLeftOut(store: StoreKind) async throws {
+        try await Harness.run(store: store) { h, c in
             let before = try await h.state()
             let r = try await c.call(.put, "/v1/endpoints/alpha", token: h.deployer, ifMatch: "\"1\"", json: Self.alpha(v1Digest: 99))
             #expect(r.status == 409)
@@ -107,8 +107,8 @@ import TowerDomain
         }
     }
 
-    @Test func aDeployerAppliesSpecsButMovesNoTrafficAndSetsNoGates() async throws {
-        try await Harness.run { h, c in
+    @Test(arguments: StoreKind.available) func aDeployerAppliesSpecsButMovesNoTrafficAndSetsNoGates(store: StoreKind) async throws {
+        try await Harness.run(store: store) { h, c in
             let before = try await h.state()
             for (method, uri, body) in [
                 ("POST", "/v1/endpoints/alpha/shift", #"{"weights":{"v1":0,"v2":100},"reason":"x"}"#),
@@ -127,8 +127,8 @@ import TowerDomain
         }
     }
 
-    @Test func aGateSetByHandIsAnAuditedAdminOverride() async throws {
-        try await Harness.run { h, c in
+    @Test(arguments: StoreKind.available) func aGateSetByHandIsAnAuditedAdminOverride(store: StoreKind) async throws {
+        try await Harness.run(store: store) { h, c in
             let failed = SpecTests.spec(path: "/v1/models/alpha", gate2: "failed").replacingOccurrences(of: "s3://b/", with: "s3://models/alpha/")
                 .replacingOccurrences(of: Harness.digest(7), with: Harness.digest(1)).replacingOccurrences(of: Harness.digest(8), with: Harness.digest(2))
                 .replacingOccurrences(of: #""weight":100"#, with: #""weight":90"#).replacingOccurrences(of: #""weight":0"#, with: #""weight":10"#)
@@ -143,8 +143,8 @@ import TowerDomain
         }
     }
 
-    @Test func aDeployerDeletesOnlyWhatIsOutOfService() async throws {
-        try await Harness.run { h, c in
+    @Test(arguments: StoreKind.available) func aDeployerDeletesOnlyWhatIsOutOfService(store: StoreKind) async throws {
+        try await Harness.run(store: store) { h, c in
             #expect(try await c.call(.put, "/v1/endpoints/beta", token: h.deployer, json: Self.spec()).status == 201)
             let r = try await c.call(.delete, "/v1/endpoints/beta?reason=pruned", token: h.deployer, ifMatch: "\"1\"")
             #expect(r.status == 200, "\(r.text)")
@@ -152,8 +152,8 @@ import TowerDomain
         }
     }
 
-    @Test func evaluationsSetTheGateFromThePolicyWithTheirHashAndSubmitter() async throws {
-        try await Harness.run { h, c in
+    @Test(arguments: StoreKind.available) func evaluationsSetTheGateFromThePolicyWithTheirHashAndSubmitter(store: StoreKind) async throws {
+        try await Harness.run(store: store) { h, c in
             let applied = try await c.call(.put, "/v1/endpoints/alpha", token: h.deployer, ifMatch: "\"1\"", json: Self.alpha(extra: Self.policy, v3: true))
             #expect(applied.status == 200, "\(applied.text)")
             // The baseline (most weight: v1) has no evaluation yet: the comparison waits.
@@ -186,8 +186,8 @@ import TowerDomain
         }
     }
 
-    @Test func evaluationsAreRefusedWithoutPolicyRoleOrSoundDocument() async throws {
-        try await Harness.run { h, c in
+    @Test(arguments: StoreKind.available) func evaluationsAreRefusedWithoutPolicyRoleOrSoundDocument(store: StoreKind) async throws {
+        try await Harness.run(store: store) { h, c in
             let before = try await h.state()
             let ok = #"{"suite":"s","metrics":{"auc":0.95}}"#
             for (token, uri, body, status, detail) in [

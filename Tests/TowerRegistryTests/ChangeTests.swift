@@ -4,8 +4,8 @@ import TowerDomain
 @testable import TowerRegistry
 
 @Suite struct ChangeTests {
-    @Test func shiftAppliesAuditsAndBumpsTheRevision() async throws {
-        try await Harness.run { h, c in
+    @Test(arguments: StoreKind.available) func shiftAppliesAuditsAndBumpsTheRevision(store: StoreKind) async throws {
+        try await Harness.run(store: store) { h, c in
             let r = try await c.call(.post, "/v1/endpoints/alpha/shift", token: h.op, ifMatch: "\"1\"",
                                      json: #"{"weights":{"v1":70,"v2":30},"reason":"canary 30%"}"#)
             #expect(r.status == 200)
@@ -19,8 +19,8 @@ import TowerDomain
         }
     }
 
-    @Test func concurrencyControlRefusesMissingAndStaleRevisions() async throws {
-        try await Harness.run { h, c in
+    @Test(arguments: StoreKind.available) func concurrencyControlRefusesMissingAndStaleRevisions(store: StoreKind) async throws {
+        try await Harness.run(store: store) { h, c in
             _ = try await c.call(.post, "/v1/endpoints/alpha/shift", token: h.admin, ifMatch: "\"1\"", json: #"{"weights":{"v1":80,"v2":20},"reason":"first"}"#)
             let before = try await h.state()
             let missing = try await c.call(.post, "/v1/endpoints/alpha/shift", token: h.op, json: #"{"weights":{"v1":50,"v2":50},"reason":"x"}"#)
@@ -66,8 +66,8 @@ import TowerDomain
         }
     }
 
-    @Test func aBodyOverOneMebibyteIs413() async throws {
-        try await Harness.run { h, c in
+    @Test(arguments: StoreKind.available) func aBodyOverOneMebibyteIs413(store: StoreKind) async throws {
+        try await Harness.run(store: store) { h, c in
             let before = try await h.state()
             let big = #"{"weights":{"v1":90,"v2":10},"reason":""# + String(repeating: "x", count: (1 << 20) + 10) + #""}"#
             let r = try await c.call(.post, "/v1/endpoints/alpha/shift", token: h.op, ifMatch: "\"1\"", json: big)
@@ -77,8 +77,8 @@ import TowerDomain
         }
     }
 
-    @Test func rolesAreEnforcedByTheServer() async throws {
-        try await Harness.run { h, c in
+    @Test(arguments: StoreKind.available) func rolesAreEnforcedByTheServer(store: StoreKind) async throws {
+        try await Harness.run(store: store) { h, c in
             let before = try await h.state()
             let viewer = try await c.call(.post, "/v1/endpoints/alpha/drain", token: h.viewer, ifMatch: "\"1\"", json: #"{"version":"v2","reason":"x"}"#)
             #expect(viewer.status == 403)
@@ -93,8 +93,8 @@ import TowerDomain
         }
     }
 
-    @Test func gatesRefuseWeightUnlessAnAdminOverridesWithAReason() async throws {
-        try await Harness.run { h, c in
+    @Test(arguments: StoreKind.available) func gatesRefuseWeightUnlessAnAdminOverridesWithAReason(store: StoreKind) async throws {
+        try await Harness.run(store: store) { h, c in
             let before = try await h.state()
             let refused = try await c.call(.post, "/v1/endpoints/fraud/shift", token: h.op, ifMatch: "\"1\"",
                                            json: #"{"weights":{"v3":90,"v4":10},"reason":"canary"}"#)
@@ -109,8 +109,8 @@ import TowerDomain
         }
     }
 
-    @Test func drainAVersionThenUndrainIt() async throws {
-        try await Harness.run { h, c in
+    @Test(arguments: StoreKind.available) func drainAVersionThenUndrainIt(store: StoreKind) async throws {
+        try await Harness.run(store: store) { h, c in
             let d = try await c.call(.post, "/v1/endpoints/alpha/drain", token: h.op, ifMatch: "\"1\"", json: #"{"version":"v2","reason":"p99 red"}"#)
             #expect(d.status == 200)
             let e = try d.decode(Endpoint.self)
@@ -124,8 +124,8 @@ import TowerDomain
         }
     }
 
-    @Test func drainedAfterTheTimeoutWithoutANewRevision() async throws {
-        try await Harness.run(drainTimeout: 0.5) { h, c in
+    @Test(arguments: StoreKind.available) func drainedAfterTheTimeoutWithoutANewRevision(store: StoreKind) async throws {
+        try await Harness.run(store: store, drainTimeout: 0.5) { h, c in
             let d = try await c.call(.post, "/v1/endpoints/alpha/drain", token: h.op, ifMatch: "\"1\"", json: #"{"version":"v2","reason":"x"}"#)
             #expect(try d.decode(Endpoint.self).version("v2")?.state == .draining)
             // Bounded wait: under a loaded test run the first read may already be past the timeout.
@@ -139,8 +139,8 @@ import TowerDomain
         }
     }
 
-    @Test func drainTheWholeEndpointAndBringItBack() async throws {
-        try await Harness.run { h, c in
+    @Test(arguments: StoreKind.available) func drainTheWholeEndpointAndBringItBack(store: StoreKind) async throws {
+        try await Harness.run(store: store) { h, c in
             let d = try await c.call(.post, "/v1/endpoints/alpha/drain", token: h.op, ifMatch: "\"1\"", json: #"{"reason":"incident 7"}"#)
             #expect(d.status == 200)
             #expect(try d.decode(Endpoint.self).state == .outOfService)
@@ -153,8 +153,8 @@ import TowerDomain
         }
     }
 
-    @Test func rollbackToThePreviousOrANamedRevision() async throws {
-        try await Harness.run { h, c in
+    @Test(arguments: StoreKind.available) func rollbackToThePreviousOrANamedRevision(store: StoreKind) async throws {
+        try await Harness.run(store: store) { h, c in
             _ = try await c.call(.post, "/v1/endpoints/alpha/shift", token: h.op, ifMatch: "\"1\"", json: #"{"weights":{"v1":50,"v2":50},"reason":"half"}"#)
             _ = try await c.call(.post, "/v1/endpoints/alpha/shift", token: h.op, ifMatch: "\"2\"", json: #"{"weights":{"v1":0,"v2":100},"reason":"all"}"#)
             let prev = try await c.call(.post, "/v1/endpoints/alpha/rollback", token: h.op, ifMatch: "\"3\"", json: #"{"reason":"errors up"}"#)
@@ -174,8 +174,8 @@ import TowerDomain
         }
     }
 
-    @Test func changesToAnUnknownEndpointAre404() async throws {
-        try await Harness.run { h, c in
+    @Test(arguments: StoreKind.available) func changesToAnUnknownEndpointAre404(store: StoreKind) async throws {
+        try await Harness.run(store: store) { h, c in
             let r = try await c.call(.post, "/v1/endpoints/ghost/drain", token: h.op, ifMatch: "\"1\"", json: #"{"reason":"x"}"#)
             #expect(r.status == 404)
             #expect(r.problem?.detail == "no endpoint named 'ghost'")

@@ -6,8 +6,9 @@ import NIOCore
 import Testing
 import TowerDomain
 @testable import TowerRegistry
+import TowerStorePostgres
 
-/// A registry on a fresh SQLite database with one token per role and a seeded fleet, driven
+/// A registry on a fresh database (SQLite, or PostgreSQL on the tests' own server) with one token per role and a seeded fleet, driven
 /// through Hummingbird's router test client (no sockets).
 struct Harness {
     let dir: String
@@ -34,9 +35,9 @@ struct Harness {
         ]),
     ]
 
-    init(drainTimeout: TimeInterval = 30) async throws {
+    init(store kind: StoreKind = .sqlite, drainTimeout: TimeInterval = 30) async throws {
         dir = NSTemporaryDirectory() + "tower-registry-test-" + UUID().uuidString
-        store = try RegistryStore(directory: dir, drainTimeout: drainTimeout)
+        store = try RegistryStore(backend: try Self.backend(kind, dir: dir), drainTimeout: drainTimeout)
         viewer = try store.createToken(name: "vera", role: .viewer)
         op = try store.createToken(name: "otto", role: .operator)
         admin = try store.createToken(name: "ada", role: .admin)
@@ -45,12 +46,31 @@ struct Harness {
         try await Seed.apply(Self.seed, to: store, source: "test")
     }
 
-    func cleanUp() { try? FileManager.default.removeItem(atPath: dir) }
+    /// A fresh, empty store of `kind`: an SQLite folder at `dir`, or a new PostgreSQL database.
+    static func backend(_ kind: StoreKind, dir: String) throws -> any StoreBackend {
+        switch kind {
+        case .sqlite: return try SQLiteBackend(directory: dir)
+        case .postgres: return try PostgresBackend(url: try PostgresServer.shared.get().makeDatabase(), password: nil)
+        }
+    }
+
+    /// Another store on the same database, as a restarted process (or another replica) opens it.
+    func reopen() throws -> RegistryStore {
+        if let pg = store.backend as? PostgresBackend {
+            return try RegistryStore(backend: try PostgresBackend(url: pg.url, password: nil), drainTimeout: store.drainTimeout)
+        }
+        return try RegistryStore(directory: dir, drainTimeout: store.drainTimeout)
+    }
+
+    func cleanUp() {
+        try? store.backend.close()
+        try? FileManager.default.removeItem(atPath: dir)
+    }
 
     /// Runs `body` against the router, then removes the database.
-    static func run(drainTimeout: TimeInterval = 30, xds: XDSOptions = XDSOptions(),
+    static func run(store kind: StoreKind = .sqlite, drainTimeout: TimeInterval = 30, xds: XDSOptions = XDSOptions(),
                     _ body: @escaping @Sendable (Harness, Client) async throws -> Void) async throws {
-        let h = try await Harness(drainTimeout: drainTimeout)
+        let h = try await Harness(store: kind, drainTimeout: drainTimeout)
         defer { h.cleanUp() }
         let app = Application(router: buildRouter(store: h.store, xds: xds))
         try await app.test(.router) { client in try await body(h, Client(client: client)) }

@@ -9,8 +9,8 @@ import TowerDomain
     static let judge = JudgeSpec(latencyTolerance: 0.1, errorTolerancePoints: 0.5, minSamples: 200, confidence: 0.99)
     static let withJudge = SLOSpecTests.alphaSpec(#""judge":\#(judgeJSON),"reason":"stricter canaries","#)
 
-    @Test func anAdminSetsThemReadsCarryThemAndTheAuditSaysSo() async throws {
-        try await Harness.run { h, c in
+    @Test(arguments: StoreKind.available) func anAdminSetsThemReadsCarryThemAndTheAuditSaysSo(store: StoreKind) async throws {
+        try await Harness.run(store: store) { h, c in
             let r = try await c.call(.put, "/v1/endpoints/alpha", token: h.admin, ifMatch: "\"1\"", json: Self.withJudge)
             #expect(r.status == 200, "\(r.text)")
             #expect(r.text.contains(#""judge":\#(Self.judgeJSON)"#), "camelCase JSON: \(r.text)")
@@ -55,8 +55,8 @@ import TowerDomain
         }
     }
 
-    @Test func onlyAnAdminSetsThemAndRoutingChangesKeepThem() async throws {
-        try await Harness.run { h, c in
+    @Test(arguments: StoreKind.available) func onlyAnAdminSetsThemAndRoutingChangesKeepThem(store: StoreKind) async throws {
+        try await Harness.run(store: store) { h, c in
             #expect(try await c.call(.put, "/v1/endpoints/alpha", token: h.admin, ifMatch: "\"1\"", json: Self.withJudge).status == 200)
             let smuggled = #""judge":{"confidence":0.5},"#
             #expect(try await c.call(.put, "/v1/endpoints/alpha", token: h.op, ifMatch: "\"2\"", json: SLOSpecTests.alphaSpec(smuggled)).status == 403)

@@ -4,8 +4,8 @@ import TowerDomain
 @testable import TowerRegistry
 
 @Suite struct ReadTests {
-    @Test func healthReadinessAndMetricsNeedNoToken() async throws {
-        try await Harness.run { h, c in
+    @Test(arguments: StoreKind.available) func healthReadinessAndMetricsNeedNoToken(store: StoreKind) async throws {
+        try await Harness.run(store: store) { h, c in
             #expect(try await c.call(.get, "/healthz", token: nil).status == 200)
             #expect(try await c.call(.get, "/readyz", token: nil).status == 200)
             _ = try await c.call(.post, "/v1/endpoints/alpha/shift", token: h.op, ifMatch: "\"1\"", json: #"{"weights":{"v1":80,"v2":20},"reason":"canary"}"#)
@@ -19,8 +19,8 @@ import TowerDomain
         }
     }
 
-    @Test func listAndGetCarryRevisions() async throws {
-        try await Harness.run { h, c in
+    @Test(arguments: StoreKind.available) func listAndGetCarryRevisions(store: StoreKind) async throws {
+        try await Harness.run(store: store) { h, c in
             let list = try await c.call(.get, "/v1/endpoints", token: h.viewer)
             #expect(list.status == 200)
             let l = try list.decode(EndpointList.self)
@@ -33,8 +33,8 @@ import TowerDomain
         }
     }
 
-    @Test func unknownThingsAre404WithADetail() async throws {
-        try await Harness.run { h, c in
+    @Test(arguments: StoreKind.available) func unknownThingsAre404WithADetail(store: StoreKind) async throws {
+        try await Harness.run(store: store) { h, c in
             let r = try await c.call(.get, "/v1/endpoints/nope", token: h.viewer)
             #expect(r.status == 404)
             #expect(r.headers[.contentType] == "application/problem+json")
@@ -46,8 +46,8 @@ import TowerDomain
         }
     }
 
-    @Test func tokensAreRequiredAndChecked() async throws {
-        try await Harness.run { h, c in
+    @Test(arguments: StoreKind.available) func tokensAreRequiredAndChecked(store: StoreKind) async throws {
+        try await Harness.run(store: store) { h, c in
             let none = try await c.call(.get, "/v1/endpoints", token: nil)
             #expect(none.status == 401)
             #expect(none.headers[.wwwAuthenticate] == "Bearer realm=\"tower-registry\"")
@@ -60,8 +60,8 @@ import TowerDomain
         }
     }
 
-    @Test func revisionsAreNewestFirstWithWhoAndWhy() async throws {
-        try await Harness.run { h, c in
+    @Test(arguments: StoreKind.available) func revisionsAreNewestFirstWithWhoAndWhy(store: StoreKind) async throws {
+        try await Harness.run(store: store) { h, c in
             _ = try await c.call(.post, "/v1/endpoints/alpha/shift", token: h.op, ifMatch: "\"1\"", json: #"{"weights":{"v1":80,"v2":20},"reason":"canary 20"}"#)
             _ = try await c.call(.post, "/v1/endpoints/alpha/drain", token: h.op, ifMatch: "\"2\"", json: #"{"version":"v2","reason":"p99 red"}"#)
             let r = try await c.call(.get, "/v1/endpoints/alpha/revisions", token: h.viewer)
@@ -77,8 +77,8 @@ import TowerDomain
         }
     }
 
-    @Test func auditPagesForwardAndNewestFirst() async throws {
-        try await Harness.run { h, c in
+    @Test(arguments: StoreKind.available) func auditPagesForwardAndNewestFirst(store: StoreKind) async throws {
+        try await Harness.run(store: store) { h, c in
             _ = try await c.call(.post, "/v1/endpoints/alpha/shift", token: h.op, ifMatch: "\"1\"", json: #"{"weights":{"v1":80,"v2":20},"reason":"canary 20"}"#)
             let fwd = try await c.call(.get, "/v1/audit?after=1&limit=10", token: h.viewer).decode(AuditPage.self)
             #expect(fwd.entries.map(\.seq) == [2, 3])
@@ -98,8 +98,8 @@ import TowerDomain
         }
     }
 
-    @Test func watchAnswersAtOnceWhenBehindAndWaitsOtherwise() async throws {
-        try await Harness.run { h, c in
+    @Test(arguments: StoreKind.available) func watchAnswersAtOnceWhenBehindAndWaitsOtherwise(store: StoreKind) async throws {
+        try await Harness.run(store: store) { h, c in
             let behind = try await c.call(.get, "/v1/watch?after=0&timeout=5", token: h.viewer).decode(WatchResponse.self)
             #expect(behind.events.map(\.seq) == [1, 2])
             let start = ContinuousClock.now

@@ -66,8 +66,8 @@ final class FakeMetrics: RolloutMetricsReader, Sendable {
         try await h.store.audit(after: 0, limit: 1000).entries.filter { $0.actor.hasPrefix("rollout:") }
     }
 
-    @Test func aHealthyTargetCompletesAndTheBaselineDrains() async throws {
-        try await Harness.run { h, c in
+    @Test(arguments: StoreKind.available) func aHealthyTargetCompletesAndTheBaselineDrains(store: StoreKind) async throws {
+        try await Harness.run(store: store) { h, c in
             let r = try await Self.start(c, h)
             #expect(r.status == 201)
             let started = try r.decode(RolloutStatus.self)
@@ -92,10 +92,10 @@ final class FakeMetrics: RolloutMetricsReader, Sendable {
 
     /// The loop reads every active row after each commit; a row read again is not decoded again,
     /// and what comes back is what a decode of the stored text gives.
-    @Test func storedRowsAreDecodedOnceAndTheMemoIsBounded() async throws {
-        try await Harness.run { h, c in
+    @Test(arguments: StoreKind.available) func storedRowsAreDecodedOnceAndTheMemoIsBounded(store: StoreKind) async throws {
+        try await Harness.run(store: store) { h, c in
             #expect(try await Self.start(c, h).status == 201)
-            let body = try #require(try await h.store.pool.read { db in try String.fetchOne(db, sql: "SELECT body FROM rollout") })
+            let body = try #require(try await h.store.backend.read { db in try String.fetchOne(db, sql: "SELECT body FROM rollout") })
             let fresh = try Wire.decoder().decode(Rollout.self, from: Data(body.utf8))
             let first = try h.store.activeRollouts(), again = try h.store.activeRollouts()
             #expect(first == [fresh] && again == [fresh])
@@ -107,8 +107,8 @@ final class FakeMetrics: RolloutMetricsReader, Sendable {
         }
     }
 
-    @Test func aFailingTargetAbortsAndTheAuditSaysWhy() async throws {
-        try await Harness.run { h, c in
+    @Test(arguments: StoreKind.available) func aFailingTargetAbortsAndTheAuditSaysWhy(store: StoreKind) async throws {
+        try await Harness.run(store: store) { h, c in
             #expect(try await Self.start(c, h, runbook: Self.runbook(pause: "1h")).status == 201)
             let ctl = RolloutController(store: h.store, metrics: FakeMetrics(.failingV2))
             let done = try await Self.tick(ctl, h.store) { $0.current == nil }
@@ -124,8 +124,8 @@ final class FakeMetrics: RolloutMetricsReader, Sendable {
         }
     }
 
-    @Test func aManualChangePausesAndResumeGoesOn() async throws {
-        try await Harness.run { h, c in
+    @Test(arguments: StoreKind.available) func aManualChangePausesAndResumeGoesOn(store: StoreKind) async throws {
+        try await Harness.run(store: store) { h, c in
             #expect(try await Self.start(c, h, runbook: Self.runbook(pause: "2s", inconclusiveLimit: 100)).status == 201)
             let ctl = RolloutController(store: h.store, metrics: FakeMetrics(.healthy))
             _ = try await Self.tick(ctl, h.store) { $0.current?.step == 1 }
@@ -151,8 +151,8 @@ final class FakeMetrics: RolloutMetricsReader, Sendable {
         }
     }
 
-    @Test func withoutMetricsItPausesAndNeverPromotes() async throws {
-        try await Harness.run { h, c in
+    @Test(arguments: StoreKind.available) func withoutMetricsItPausesAndNeverPromotes(store: StoreKind) async throws {
+        try await Harness.run(store: store) { h, c in
             #expect(try await Self.start(c, h).status == 201)
             let ctl = RolloutController(store: h.store, metrics: FakeMetrics(.down))
             let paused = try await Self.tick(ctl, h.store) { $0.current?.phase == .paused }
@@ -169,8 +169,8 @@ final class FakeMetrics: RolloutMetricsReader, Sendable {
         }
     }
 
-    @Test func theListHasEveryEndpointsRunningPausedAndRecentlyFinishedRollout() async throws {
-        try await Harness.run { h, c in
+    @Test(arguments: StoreKind.available) func theListHasEveryEndpointsRunningPausedAndRecentlyFinishedRollout(store: StoreKind) async throws {
+        try await Harness.run(store: store) { h, c in
             #expect(try await c.call(.get, "/v1/rollouts", token: nil).status == 401)
             #expect(try await c.call(.get, "/v1/rollouts", token: h.viewer).decode(RolloutList.self).rollouts.isEmpty)
             #expect(try await Self.start(c, h, runbook: Self.runbook(pause: "1h")).status == 201)
@@ -188,8 +188,8 @@ final class FakeMetrics: RolloutMetricsReader, Sendable {
         }
     }
 
-    @Test func promoteAndAbortByAPerson() async throws {
-        try await Harness.run { h, c in
+    @Test(arguments: StoreKind.available) func promoteAndAbortByAPerson(store: StoreKind) async throws {
+        try await Harness.run(store: store) { h, c in
             #expect(try await Self.start(c, h, runbook: Self.runbook(pause: "1h", inconclusiveLimit: 100)).status == 201)
             let ctl = RolloutController(store: h.store, metrics: FakeMetrics(.healthy))
             _ = try await Self.tick(ctl, h.store) { $0.current?.step == 1 }
@@ -214,14 +214,14 @@ final class FakeMetrics: RolloutMetricsReader, Sendable {
         }
     }
 
-    @Test func aRestartMidPauseResumesWithoutRepeatingAStep() async throws {
-        try await Harness.run { h, c in
+    @Test(arguments: StoreKind.available) func aRestartMidPauseResumesWithoutRepeatingAStep(store: StoreKind) async throws {
+        try await Harness.run(store: store) { h, c in
             #expect(try await Self.start(c, h, runbook: Self.runbook(pause: "2s", inconclusiveLimit: 100)).status == 201)
             let first = RolloutController(store: h.store, metrics: FakeMetrics(.healthy))
             let mid = try await Self.tick(first, h.store) { $0.current?.step == 1 }
             let pauseEnds = try #require(mid.pauseEndsAt)
             // A new process on the same data: the first controller and store are never used again.
-            let reopened = try RegistryStore(directory: h.dir)
+            let reopened = try h.reopen()
             let second = RolloutController(store: reopened, metrics: FakeMetrics(.healthy))
             let carried = try await reopened.rolloutStatus(endpoint: "alpha")
             #expect(carried.pauseEndsAt == pauseEnds)
@@ -235,8 +235,8 @@ final class FakeMetrics: RolloutMetricsReader, Sendable {
         }
     }
 
-    @Test func badStartsAreRefusedAndChangeNothing() async throws {
-        try await Harness.run { h, c in
+    @Test(arguments: StoreKind.available) func badStartsAreRefusedAndChangeNothing(store: StoreKind) async throws {
+        try await Harness.run(store: store) { h, c in
             let before = try await h.state()
             let over = try await Self.start(c, h, runbook: #"{"name":"x","steps":[{"setWeight":150}]}"#)
             #expect(over.status == 400)
@@ -271,8 +271,8 @@ final class FakeMetrics: RolloutMetricsReader, Sendable {
 @Suite struct RolloutReadsTests {
     /// Ten rollouts started at different moments share the metrics reads: about one per interval,
     /// not one per rollout per interval.
-    @Test func readsPerIntervalDoNotGrowWithRollouts() async throws {
-        try await Harness.run { h, c in
+    @Test(arguments: StoreKind.available) func readsPerIntervalDoNotGrowWithRollouts(store: StoreKind) async throws {
+        try await Harness.run(store: store) { h, c in
             let digest = Harness.digest(7)
             try await Seed.apply((0..<10).map { i in
                 EndpointSpec(name: "m\(i)", path: "/v1/models/m\(i)", owner: "o", versions: [

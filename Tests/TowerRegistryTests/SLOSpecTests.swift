@@ -17,8 +17,8 @@ import TowerDomain
 
     static let withSLO = alphaSpec(#""baseline":"v1","slo":\#(sloJSON),"reason":"alpha's objectives","#)
 
-    @Test func anAdminSetsThemAndEveryReadCarriesThem() async throws {
-        try await Harness.run { h, c in
+    @Test(arguments: StoreKind.available) func anAdminSetsThemAndEveryReadCarriesThem(store: StoreKind) async throws {
+        try await Harness.run(store: store) { h, c in
             let r = try await c.call(.put, "/v1/endpoints/alpha", token: h.admin, ifMatch: "\"1\"", json: Self.withSLO)
             #expect(r.status == 200, "\(r.text)")
             #expect(r.text.contains(#""baseline":"v1""#) && r.text.contains(#""slo":\#(Self.sloJSON)"#), "camelCase JSON: \(r.text)")
@@ -32,8 +32,8 @@ import TowerDomain
         }
     }
 
-    @Test func theAuditEntrySaysWhatTheSpecDidToThem() async throws {
-        try await Harness.run { h, c in
+    @Test(arguments: StoreKind.available) func theAuditEntrySaysWhatTheSpecDidToThem(store: StoreKind) async throws {
+        try await Harness.run(store: store) { h, c in
             _ = try await c.call(.put, "/v1/endpoints/alpha", token: h.admin, ifMatch: "\"1\"", json: Self.withSLO)
             var e = try #require(try await h.store.recentAudit(limit: 1, endpoint: "alpha").entries.first)
             #expect(e.action == .update && e.actor == "ada" && e.role == .admin && e.reason == "alpha's objectives")
@@ -87,8 +87,8 @@ import TowerDomain
         }
     }
 
-    @Test func anOperatorCannotChangeThemByAnyRoute() async throws {
-        try await Harness.run { h, c in
+    @Test(arguments: StoreKind.available) func anOperatorCannotChangeThemByAnyRoute(store: StoreKind) async throws {
+        try await Harness.run(store: store) { h, c in
             #expect(try await c.call(.put, "/v1/endpoints/alpha", token: h.admin, ifMatch: "\"1\"", json: Self.withSLO).status == 200)
             let smuggled = #""slo":{"availability":0.5},"baseline":"v2","#
             #expect(try await c.call(.put, "/v1/endpoints/alpha", token: h.op, ifMatch: "\"2\"", json: Self.alphaSpec(smuggled)).status == 403)
@@ -111,8 +111,8 @@ import TowerDomain
     }
 
     /// A rollback restores routing, not the spec: rolling traffic back must not undo an admin's SLO.
-    @Test func aRollbackRestoresRoutingButKeepsTheCurrentSpec() async throws {
-        try await Harness.run { h, c in
+    @Test(arguments: StoreKind.available) func aRollbackRestoresRoutingButKeepsTheCurrentSpec(store: StoreKind) async throws {
+        try await Harness.run(store: store) { h, c in
             // r2: the first SLO, baseline v1. r3: a shift. r4: a new SLO and baseline v2.
             #expect(try await c.call(.put, "/v1/endpoints/alpha", token: h.admin, ifMatch: "\"1\"", json: Self.withSLO).status == 200)
             #expect(try await c.call(.post, "/v1/endpoints/alpha/shift", token: h.op, ifMatch: "\"2\"",

@@ -8,8 +8,8 @@ import TowerDomain
         #"{"path":"\#(path)","owner":"team-b",\#(extra)"versions":[{"name":"v1","artifact":{"uri":"s3://b/1","digest":"\#(Harness.digest(7))"},"weight":\#(weight1),"gate":"passed","stage":"prod"},{"name":"v2","artifact":{"uri":"s3://b/2","digest":"\#(Harness.digest(8))"},"weight":\#(weight2),"gate":"\#(gate2)","stage":"staging"}]}"#
     }
 
-    @Test func putCreatesThenReplacesUnderIfMatch() async throws {
-        try await Harness.run { h, c in
+    @Test(arguments: StoreKind.available) func putCreatesThenReplacesUnderIfMatch(store: StoreKind) async throws {
+        try await Harness.run(store: store) { h, c in
             let created = try await c.call(.put, "/v1/endpoints/beta", token: h.admin, json: Self.spec())
             #expect(created.status == 201)
             #expect(created.headers[.eTag] == "\"1\"")
@@ -47,8 +47,8 @@ import TowerDomain
         }
     }
 
-    @Test func anAdminMayCreateWithAGateOverrideAndAReason() async throws {
-        try await Harness.run { h, c in
+    @Test(arguments: StoreKind.available) func anAdminMayCreateWithAGateOverrideAndAReason(store: StoreKind) async throws {
+        try await Harness.run(store: store) { h, c in
             let r = try await c.call(.put, "/v1/endpoints/beta", token: h.admin,
                                      json: Self.spec(weight1: 90, gate2: "failed", weight2: 10, extra: #""override":true,"reason":"shadow test approved","#))
             #expect(r.status == 201)
@@ -57,8 +57,8 @@ import TowerDomain
         }
     }
 
-    @Test func deleteNeedsIfMatchAndAReasonAndRevisionsKeepGrowing() async throws {
-        try await Harness.run { h, c in
+    @Test(arguments: StoreKind.available) func deleteNeedsIfMatchAndAReasonAndRevisionsKeepGrowing(store: StoreKind) async throws {
+        try await Harness.run(store: store) { h, c in
             #expect(try await c.call(.delete, "/v1/endpoints/alpha?reason=retired", token: h.admin).status == 428)
             #expect(try await c.call(.delete, "/v1/endpoints/alpha", token: h.admin, ifMatch: "\"1\"").status == 422)
             let d = try await c.call(.delete, "/v1/endpoints/alpha?reason=retired", token: h.admin, ifMatch: "\"1\"")

@@ -62,8 +62,8 @@ import TowerSim
 
     // MARK: CDS
 
-    @Test func oneClusterPerVersionNamedEndpointDashDashVersion() async throws {
-        try await Harness.run { h, c in
+    @Test(arguments: StoreKind.available) func oneClusterPerVersionNamedEndpointDashDashVersion(store: StoreKind) async throws {
+        try await Harness.run(store: store) { h, c in
             let r = try await Self.poll(c, Self.clustersPath, bearer: h.viewer)
             #expect(r.status == 200)
             #expect(r.headers[.contentType] == "application/json")
@@ -83,8 +83,8 @@ import TowerSim
         }
     }
 
-    @Test func upstreamsBecomeStaticOrDNSClusters() async throws {
-        try await Harness.run { h, c in
+    @Test(arguments: StoreKind.available) func upstreamsBecomeStaticOrDNSClusters(store: StoreKind) async throws {
+        try await Harness.run(store: store) { h, c in
             let spec = #"{"path":"/v1/models/beta","owner":"o","versions":[{"name":"v1","artifact":{"uri":"s3://b/1","digest":"\#(Harness.digest(9))"},"weight":60,"gate":"passed","stage":"prod","upstream":"10.0.3.7:8080"},{"name":"v2","artifact":{"uri":"s3://b/2","digest":"\#(Harness.digest(8))"},"weight":40,"gate":"passed","stage":"prod","upstream":"model-v2.internal:9000"},{"name":"v3","artifact":{"uri":"s3://b/3","digest":"\#(Harness.digest(7))"},"weight":0,"gate":"passed","stage":"prod","upstream":"[::1]:7000"}]}"#
             #expect(try await c.call(.put, "/v1/endpoints/beta", token: h.admin, json: spec).status == 201)
             let cs = try Self.resources(try await Self.poll(c, Self.clustersPath, bearer: h.gateway))
@@ -135,8 +135,8 @@ import TowerSim
 
     // MARK: RDS
 
-    @Test func servingEndpointsSplitTheirPathByWeight() async throws {
-        try await Harness.run { h, c in
+    @Test(arguments: StoreKind.available) func servingEndpointsSplitTheirPathByWeight(store: StoreKind) async throws {
+        try await Harness.run(store: store) { h, c in
             let r = try await Self.poll(c, Self.routesPath, bearer: h.gateway, names: ["tower"])
             #expect(r.status == 200)
             #expect(try Self.object(r)["type_url"] as? String == "type.googleapis.com/envoy.config.route.v3.RouteConfiguration")
@@ -155,8 +155,8 @@ import TowerSim
         }
     }
 
-    @Test func theRouteConfigurationTakesTheRequestedName() async throws {
-        try await Harness.run { h, c in
+    @Test(arguments: StoreKind.available) func theRouteConfigurationTakesTheRequestedName(store: StoreKind) async throws {
+        try await Harness.run(store: store) { h, c in
             let named = try Self.resources(try await Self.poll(c, Self.routesPath, bearer: h.gateway, names: ["edge-routes"]))
             #expect(named.map { $0["name"] as? String } == ["edge-routes"])
             let unnamed = try Self.resources(try await Self.poll(c, Self.routesPath, bearer: h.gateway))
@@ -164,8 +164,8 @@ import TowerSim
         }
     }
 
-    @Test func drainingAndDrainedVersionsKeepTheirClusterAtWeightZero() async throws {
-        try await Harness.run(drainTimeout: 0.2) { h, c in
+    @Test(arguments: StoreKind.available) func drainingAndDrainedVersionsKeepTheirClusterAtWeightZero(store: StoreKind) async throws {
+        try await Harness.run(store: store, drainTimeout: 0.2) { h, c in
             let d = try await c.call(.post, "/v1/endpoints/alpha/drain", token: h.op, ifMatch: "\"1\"", json: #"{"version":"v2","reason":"p99"}"#)
             #expect(d.status == 200)
             let draining = try await Self.poll(c, Self.routesPath, bearer: h.gateway)
@@ -181,8 +181,8 @@ import TowerSim
         }
     }
 
-    @Test func outOfServiceAnswers503WithRetryAfter() async throws {
-        try await Harness.run(xds: XDSOptions(retryAfterSeconds: 7)) { h, c in
+    @Test(arguments: StoreKind.available) func outOfServiceAnswers503WithRetryAfter(store: StoreKind) async throws {
+        try await Harness.run(store: store, xds: XDSOptions(retryAfterSeconds: 7)) { h, c in
             #expect(try await c.call(.post, "/v1/endpoints/alpha/drain", token: h.op, ifMatch: "\"1\"", json: #"{"reason":"incident"}"#).status == 200)
             let alpha = try Self.route(try Self.routes(try await Self.poll(c, Self.routesPath, bearer: h.gateway)), "alpha")
             #expect(alpha["route"] == nil)
@@ -198,8 +198,8 @@ import TowerSim
         }
     }
 
-    @Test func theLongestPathIsMatchedFirst() async throws {
-        try await Harness.run { h, c in
+    @Test(arguments: StoreKind.available) func theLongestPathIsMatchedFirst(store: StoreKind) async throws {
+        try await Harness.run(store: store) { h, c in
             for (name, path) in [("inner", "/v1/models/alpha/inner"), ("root", "/"), ("slashy", "/v2/slashy/")] {
                 let spec = #"{"path":"\#(path)","owner":"o","versions":[{"name":"v1","artifact":{"uri":"s3://b/1","digest":"\#(Harness.digest(9))"},"weight":100,"gate":"passed","stage":"prod"}]}"#
                 #expect(try await c.call(.put, "/v1/endpoints/\(name)", token: h.admin, json: spec).status == 201)
@@ -214,8 +214,8 @@ import TowerSim
 
     // MARK: version_info and 304
 
-    @Test func anUnchangedConfigurationIs304AndAShiftChangesTheRouteVersion() async throws {
-        try await Harness.run { h, c in
+    @Test(arguments: StoreKind.available) func anUnchangedConfigurationIs304AndAShiftChangesTheRouteVersion(store: StoreKind) async throws {
+        try await Harness.run(store: store) { h, c in
             let first = try await Self.poll(c, Self.routesPath, bearer: h.gateway)
             let v1 = try Self.version(first)
             #expect(v1.count == 16 && v1.allSatisfy(\.isHexDigit))
@@ -265,8 +265,8 @@ import TowerSim
 
     // MARK: Who may poll
 
-    @Test func pollsNeedATokenOrAnAllowListedNode() async throws {
-        try await Harness.run(xds: XDSOptions(allowedNodes: ["trusted-edge"])) { h, c in
+    @Test(arguments: StoreKind.available) func pollsNeedATokenOrAnAllowListedNode(store: StoreKind) async throws {
+        try await Harness.run(store: store, xds: XDSOptions(allowedNodes: ["trusted-edge"])) { h, c in
             let none = try await Self.poll(c, Self.clustersPath)
             #expect(none.status == 401)
             #expect(none.headers[.contentType] == "application/problem+json")
@@ -294,8 +294,8 @@ import TowerSim
         }
     }
 
-    @Test func aGatewayTokenReadsNothingUnderV1() async throws {
-        try await Harness.run { h, c in
+    @Test(arguments: StoreKind.available) func aGatewayTokenReadsNothingUnderV1(store: StoreKind) async throws {
+        try await Harness.run(store: store) { h, c in
             for path in ["/v1/endpoints", "/v1/endpoints/alpha", "/v1/audit", "/v1/gateways", "/v1/watch?timeout=0"] {
                 let r = try await c.call(.get, path, token: h.gateway)
                 #expect(r.status == 403, "\(path): \(r.status)")
@@ -307,8 +307,8 @@ import TowerSim
         }
     }
 
-    @Test func malformedPollsAre400() async throws {
-        try await Harness.run { h, c in
+    @Test(arguments: StoreKind.available) func malformedPollsAre400(store: StoreKind) async throws {
+        try await Harness.run(store: store) { h, c in
             #expect(try await c.call(.post, Self.clustersPath, token: h.gateway, json: "{oops").status == 400)
             #expect(try await c.call(.post, Self.clustersPath, token: h.gateway, json: #"{"version_info":"x"}"#).status == 400)
             #expect(try await c.call(.post, Self.clustersPath, token: h.gateway, json: #"{"node":{"id":""}}"#).status == 400)
@@ -323,8 +323,8 @@ import TowerSim
 
     // MARK: Gateways
 
-    @Test func gatewaysReportWhatTheyHoldAgainstWhatIsCurrent() async throws {
-        try await Harness.run { h, c in
+    @Test(arguments: StoreKind.available) func gatewaysReportWhatTheyHoldAgainstWhatIsCurrent(store: StoreKind) async throws {
+        try await Harness.run(store: store) { h, c in
             #expect(try await c.call(.get, "/v1/gateways", token: h.viewer).decode(GatewayList.self).gateways.isEmpty)
             // First polls: Envoy holds nothing yet.
             let cds = try Self.version(try await Self.poll(c, Self.clustersPath, metadataToken: h.gateway))

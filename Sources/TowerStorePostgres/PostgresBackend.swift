@@ -1,0 +1,306 @@
+import Dispatch
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import NIOSSL
+import PostgresNIO
+import Synchronization
+import TowerRegistry
+
+/// The registry's store on PostgreSQL, for several replicas over one database (DESIGN §12).
+///
+/// The shared domain code runs synchronously on `StoreDB` (as it does inside GRDB's write
+/// closures), so each statement here waits on PostgresNIO's future from a thread of this
+/// backend's own queues, never an event loop's: the writer queue for transactions (one at a
+/// time, so commits are acknowledged in order) and the reader queue for reads. Writers on every
+/// replica are serialised by a transaction-scoped advisory lock taken first thing, which is
+/// what keeps If-Match exact and the audit sequence one gap-free chain across replicas.
+public final class PostgresBackend: StoreBackend {
+    public let url: PostgresStoreURL
+    let configuration: PostgresConnection.Configuration
+    let logger: Logger
+    private let writer: Link
+    private let reader: Link
+    private let writerQueue = DispatchQueue(label: "tower.store.postgres.writer")
+    private let readerQueue = DispatchQueue(label: "tower.store.postgres.reader")
+
+    public var dialect: SQLDialect { .postgres }
+    public var location: String { url.display }
+
+    /// Every writer of every replica takes this transaction-scoped lock first (the number is
+    /// arbitrary; advisory locks are per database, so other databases on the server are not held).
+    static let writeLockKey: Int64 = 0x746F_7765_7200_0001
+    /// The LISTEN/NOTIFY channel every write transaction notifies on commit.
+    public static let commitChannel = "tower_commits"
+    /// Migrations take this one, so two replicas starting at once do not both migrate.
+    static let migrateLockKey: Int64 = 0x746F_7765_7200_0002
+
+    /// Connects (once, now, so a wrong password or an unreachable server is said at start).
+    public init(url: PostgresStoreURL, password: String?, logger: Logger = Logger(label: "tower.store.postgres")) throws {
+        self.url = url
+        self.logger = logger
+        configuration = try Self.configuration(url, password: password)
+        writer = Link(configuration: configuration, url: url, logger: logger)
+        reader = Link(configuration: configuration, url: url, logger: logger)
+        _ = try writer.connection()
+    }
+
+    static func configuration(_ url: PostgresStoreURL, password: String?) throws -> PostgresConnection.Configuration {
+        var config: PostgresConnection.Configuration
+        if let dir = url.socketDirectory {
+            config = .init(unixSocketPath: "\(dir)/.s.PGSQL.\(url.port)", username: url.user, password: password, database: url.database)
+        } else {
+            let tls: PostgresConnection.Configuration.TLS
+            switch url.sslMode {
+            case .disable: tls = .disable
+            case .allow, .prefer, .require, .verifyCA, .verifyFull:
+                var t = TLSConfiguration.makeClientConfiguration()
+                switch url.sslMode {
+                case .verifyFull: t.certificateVerification = .fullVerification
+                case .verifyCA: t.certificateVerification = .noHostnameVerification
+                default: t.certificateVerification = .none
+                }
+                if let root = url.sslRootCert { t.trustRoots = .file(root) }
+                let context: NIOSSLContext
+                do { context = try NIOSSLContext(configuration: t) } catch {
+                    throw PostgresStoreError("cannot set up TLS for \(url.display): \(error)")
+                }
+                tls = (url.sslMode == .allow || url.sslMode == .prefer) ? .prefer(context) : .require(context)
+            }
+            config = .init(host: url.host, port: url.port, username: url.user, password: password, database: url.database, tls: tls)
+        }
+        config.options.connectTimeout = .seconds(5)
+        if url.sslMode == .verifyFull { config.options.tlsServerName = url.host }
+        return config
+    }
+
+    // MARK: StoreBackend
+
+    public func migrate() throws -> [String] {
+        try writerQueue.sync { try PostgresSchema.migrate(self.writer) }
+    }
+
+    public func read<T>(_ body: (any StoreDB) throws -> T) throws -> T {
+        try withoutActuallyEscaping(body) { body in
+            try readerQueue.sync { try self.reader.transaction(readOnly: true, body) }
+        }
+    }
+
+    public func read<T: Sendable>(_ body: @escaping @Sendable (any StoreDB) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (cont: CheckedContinuation<T, any Error>) in
+            readerQueue.async { cont.resume(with: Result { try self.reader.transaction(readOnly: true, body) }) }
+        }
+    }
+
+    public func write<T: Sendable>(_ body: @escaping @Sendable (any StoreDB) throws -> T,
+                                   afterCommit: @escaping @Sendable (T) -> Void) async throws -> T {
+        try await withCheckedThrowingContinuation { (cont: CheckedContinuation<T, any Error>) in
+            writerQueue.async {
+                let result = Result { try self.writer.transaction(readOnly: false, body) }
+                if case .success(let v) = result { afterCommit(v) }
+                cont.resume(with: result)
+            }
+        }
+    }
+
+    public func write<T>(_ body: (any StoreDB) throws -> T) throws -> T {
+        try withoutActuallyEscaping(body) { body in
+            try writerQueue.sync { try self.writer.transaction(readOnly: false, body) }
+        }
+    }
+
+    public func close() throws {
+        writerQueue.sync { writer.close() }
+        readerQueue.sync { reader.close() }
+    }
+}
+
+/// One connection, made again after it breaks. Used from one queue at a time.
+final class Link: @unchecked Sendable {
+    let configuration: PostgresConnection.Configuration
+    let url: PostgresStoreURL
+    let logger: Logger
+    private var current: PostgresConnection?
+    private static let nextID = Atomic<Int>(1)
+
+    init(configuration: PostgresConnection.Configuration, url: PostgresStoreURL, logger: Logger) {
+        self.configuration = configuration
+        self.url = url
+        self.logger = logger
+    }
+
+    func connection() throws -> PostgresConnection {
+        if let c = current, !c.isClosed { return c }
+        current = nil
+        let id = Self.nextID.add(1, ordering: .relaxed).newValue
+        do {
+            let c = try PostgresConnection.connect(on: MultiThreadedEventLoopGroup.singleton.any(), configuration: configuration,
+                                                   id: id, logger: logger).wait()
+            current = c
+            return c
+        } catch {
+            throw PostgresErrors.describe(error, url: url, connecting: true)
+        }
+    }
+
+    func close() {
+        try? current?.close().wait()
+        current = nil
+    }
+
+    // A backend dropped without close() (a store that failed to open, say) still closes its
+    // connection: PostgresNIO requires it, and the server would otherwise keep the session.
+    deinit {
+        guard let c = current, !c.isClosed else { return }
+        let closing: EventLoopFuture<Void> = c.close()
+        if !c.eventLoop.inEventLoop { try? closing.wait() }
+    }
+
+    /// Runs `body` in one transaction; a writer's holds the replicas' write lock.
+    func transaction<T>(readOnly: Bool, _ body: (any StoreDB) throws -> T) throws -> T {
+        let db = PGDB(link: self, connection: try connection())
+        try db.run(readOnly ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "BEGIN")
+        do {
+            if !readOnly { try db.run("SELECT pg_advisory_xact_lock(\(PostgresBackend.writeLockKey))") }
+            let value = try body(db)
+            // Delivered to every replica's listener when (and only if) this commits.
+            if !readOnly { try db.run("SELECT pg_notify('\(PostgresBackend.commitChannel)', '')") }
+            try db.run("COMMIT")
+            return value
+        } catch {
+            // A broken connection has no transaction left to roll back; the next use reconnects.
+            if let c = current, !c.isClosed { _ = try? db.run("ROLLBACK") }
+            throw error
+        }
+    }
+
+    fileprivate func broke() { current = nil }
+}
+
+/// An open transaction on one connection, as the shared code sees it.
+final class PGDB: StoreDB {
+    let link: Link
+    let connection: PostgresConnection
+    private var savepoints = 0
+    var dialect: SQLDialect { .postgres }
+
+    init(link: Link, connection: PostgresConnection) {
+        self.link = link
+        self.connection = connection
+    }
+
+    func run(_ sql: String) throws { _ = try query(sql, SQLArguments([])) }
+
+    func query(_ sql: String, _ arguments: SQLArguments) throws -> PostgresQueryResult {
+        var binds = PostgresBindings(capacity: arguments.values.count)
+        for v in arguments.values {
+            switch v {
+            case .null: binds.appendNull()
+            case .int(let i): try binds.append(i)
+            case .text(let s): try binds.append(s)
+            }
+        }
+        do {
+            return try connection.query(PostgresQuery(unsafeSQL: Self.numbered(sql), binds: binds), logger: link.logger).wait()
+        } catch {
+            if connection.isClosed { link.broke() }
+            throw PostgresErrors.describe(error, url: link.url, connecting: false)
+        }
+    }
+
+    func fetchRows(_ sql: String, _ arguments: SQLArguments) throws -> [StoreRow] {
+        let result = try query(sql, arguments)
+        var out: [StoreRow] = []
+        var columns: [String]? = nil
+        for row in result.rows {
+            var values: [SQLValue] = []
+            var names: [String] = []
+            for cell in row {
+                if columns == nil { names.append(cell.columnName) }
+                values.append(try Self.value(cell))
+            }
+            if columns == nil { columns = names }
+            out.append(StoreRow(columns: columns ?? [], values: values))
+        }
+        return out
+    }
+
+    func execute(_ sql: String, _ arguments: SQLArguments) throws -> Int {
+        try query(sql, arguments).metadata.rows ?? 0
+    }
+
+    func inSavepoint(_ body: () throws -> Void) throws {
+        savepoints += 1
+        let name = "tower_sp\(savepoints)"
+        try run("SAVEPOINT \(name)")
+        do {
+            try body()
+            try run("RELEASE SAVEPOINT \(name)")
+        } catch {
+            if !connection.isClosed { try? run("ROLLBACK TO SAVEPOINT \(name)"); try? run("RELEASE SAVEPOINT \(name)") }
+            throw error
+        }
+    }
+
+    func nextRolloutID() throws -> Int64 {
+        try Int64.from(fetchRows("SELECT nextval('rollout_id_seq')", []).first?.values.first ?? .null) ?? 1
+    }
+
+    static func value(_ cell: PostgresCell) throws -> SQLValue {
+        guard cell.bytes != nil else { return .null }
+        switch cell.dataType {
+        case .int2, .int4, .int8: return .int(try cell.decode(Int64.self))
+        case .bool: return .int(try cell.decode(Bool.self) ? 1 : 0)
+        default: return .text(try cell.decode(String.self))
+        }
+    }
+
+    /// `?` placeholders (the shared SQL) as PostgreSQL's `$1, $2, …`; a `?` inside a quoted
+    /// literal stays.
+    static func numbered(_ sql: String) -> String {
+        var out = "", n = 0, quoted = false
+        out.reserveCapacity(sql.utf8.count + 8)
+        for ch in sql {
+            if ch == "'" { quoted.toggle() }
+            if ch == "?" && !quoted { n += 1; out += "$\(n)" } else { out.append(ch) }
+        }
+        return out
+    }
+}
+
+/// PostgresNIO's errors as sentences. Its own description hides the server's message (so that
+/// secrets cannot leak into logs); these name the server, its message and the SQLSTATE.
+enum PostgresErrors {
+    static func describe(_ error: any Error, url: PostgresStoreURL, connecting: Bool) -> any Error {
+        guard let e = error as? PSQLError else {
+            if connecting { return StoreUnavailable("PostgreSQL at \(url.display) cannot be reached: \(error)") }
+            return error
+        }
+        if e.code == .server, let info = e.serverInfo {
+            let state = info[.sqlState] ?? ""
+            let message = info[.message] ?? "an error"
+            switch state {
+            case "28P01", "28000":
+                return PostgresStoreError("PostgreSQL at \(url.display) refused the login: \(message) (check --store-password-file or PGPASSFILE)")
+            case "3D000":
+                return PostgresStoreError("PostgreSQL at \(url.display): \(message); create it first (createdb) or name another in --store")
+            case "57P01", "57P02", "57P03", "08000", "08003", "08006":
+                return StoreUnavailable("PostgreSQL at \(url.display) is unavailable: \(message)")
+            default:
+                return PostgresStoreError("PostgreSQL at \(url.display): \(message) (SQLSTATE \(state))")
+            }
+        }
+        switch e.code {
+        case .connectionError, .serverClosedConnection, .uncleanShutdown, .clientClosedConnection:
+            let why = e.underlying.map { " (\($0))" } ?? ""
+            return StoreUnavailable("PostgreSQL at \(url.display) cannot be reached\(why)")
+        case .sslUnsupported:
+            return PostgresStoreError("PostgreSQL at \(url.display) does not offer TLS, and sslmode is \(url.sslMode.rawValue)")
+        case .authMechanismRequiresPassword:
+            return PostgresStoreError("PostgreSQL at \(url.display) asks for a password: give --store-password-file or set PGPASSFILE")
+        default:
+            return PostgresStoreError("PostgreSQL at \(url.display): \(e.code)")
+        }
+    }
+}
