@@ -50,7 +50,7 @@ struct Harness {
     static func backend(_ kind: StoreKind, dir: String) throws -> any StoreBackend {
         switch kind {
         case .sqlite: return try SQLiteBackend(directory: dir)
-        case .postgres: return try PostgresBackend(url: try PostgresServer.shared.get().makeDatabase(), password: nil)
+        case .postgres: return try PostgresBackend(url: try TestPostgres.makeDatabase(), password: nil)
         }
     }
 

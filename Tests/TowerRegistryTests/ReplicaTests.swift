@@ -9,7 +9,7 @@ import TowerStorePostgres
 @Suite struct ReplicaTests {
     /// Two replicas on a fresh database, seeded through the first.
     static func replicas() async throws -> (RegistryStore, RegistryStore, PostgresStoreURL) {
-        let url = try PostgresServer.shared.get().makeDatabase()
+        let url = try TestPostgres.makeDatabase()
         let a = try RegistryStore(backend: try PostgresBackend(url: url, password: nil))
         try await Seed.apply(Harness.seed, to: a, source: "test")
         let b = try RegistryStore(backend: try PostgresBackend(url: url, password: nil))
@@ -115,11 +115,11 @@ import TowerStorePostgres
     /// Bad input at start: a wrong database name and an unreachable server, each a sentence.
     @Test(.enabled(if: StoreKind.available.contains(.postgres)))
     func unreachableOrMissingDatabasesAreSaidClearly() async throws {
-        let server = try PostgresServer.shared.get()
+        let server = try TestPostgres.shared.get()
         #expect {
             _ = try PostgresBackend(url: try PostgresStoreURL("postgres://tower@127.0.0.1:\(server.port)/nosuchdb?sslmode=disable"), password: nil)
         } throws: { "\($0)".contains("nosuchdb") && "\($0)".contains("does not exist") }
-        let closed = try PostgresServer.freePort()
+        let closed = try TestPostgres.freePort()
         #expect {
             _ = try PostgresBackend(url: try PostgresStoreURL("postgres://tower@127.0.0.1:\(closed)/x?sslmode=disable"), password: nil)
         } throws: { $0 is StoreUnavailable && "\($0)".contains("cannot be reached") }
@@ -133,7 +133,7 @@ import TowerStorePostgres
         defer { h.cleanUp() }
         let op = Principal(name: "otto", role: .operator)
         _ = try await h.store.change("alpha", expected: 1, principal: op, reason: "before the move", override: false) { _, _ in .shift(["v1": 50, "v2": 50]) }
-        let url = try PostgresServer.shared.get().makeDatabase()
+        let url = try TestPostgres.makeDatabase()
         let pg = try PostgresBackend(url: url, password: nil)
         _ = try pg.migrate()
         let copied = try SQLiteImport.copy(from: h.store.backend, to: pg)
