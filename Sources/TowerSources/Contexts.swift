@@ -59,6 +59,20 @@ public struct TowerContext: Codable, Sendable, Equatable {
         traces = try c.decodeIfPresent(TraceSettings.self, forKey: .traces)
         tls = try c.decodeIfPresent(ContextTLS.self, forKey: .tls)
     }
+
+    /// Replicas are written as a list, as an operator would write them.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(name, forKey: .name)
+        let replicas = registryReplicas
+        if replicas.count > 1 { try c.encode(replicas, forKey: .registry) } else { try c.encode(registry, forKey: .registry) }
+        try c.encodeIfPresent(tokenFile, forKey: .tokenFile)
+        try c.encodeIfPresent(readOnly, forKey: .readOnly)
+        try c.encodeIfPresent(banner, forKey: .banner)
+        try c.encodeIfPresent(metrics, forKey: .metrics)
+        try c.encodeIfPresent(traces, forKey: .traces)
+        try c.encodeIfPresent(tls, forKey: .tls)
+    }
 }
 
 /// A context's `metrics:` block: Prometheus and/or exposition URLs to scrape, and how to read them.

@@ -31,12 +31,21 @@ public struct LocalStack: Sendable {
     /// The registry over TLS with a CA of the stack's own (`StackPKI`): Envoy fetches its xDS over
     /// mutual TLS and the `local` context signs in with the operator's certificate, with no token.
     public var tls: Bool
+    /// Where the registry keeps its state: one process on SQLite, or replicas over PostgreSQL.
+    public var store: Store
     public var out: StackOutput
 
+    public enum Store: Sendable, Equatable {
+        case sqlite
+        /// A PostgreSQL server of the stack's own (`PostgresServer`, in DIR/postgres) and this many
+        /// registry replicas over it.
+        case postgres(replicas: Int)
+    }
+
     public init(layout: StackLayout, specs: [EndpointSpec], scenario: Scenario, tools: Tools, rateScale: Double = 1,
-                listenerPort: Int = 0, writeContext: Bool = true, tls: Bool = false, out: StackOutput = StackOutput()) {
+                listenerPort: Int = 0, writeContext: Bool = true, tls: Bool = false, store: Store = .sqlite, out: StackOutput = StackOutput()) {
         self.layout = layout; self.specs = specs; self.scenario = scenario; self.tools = tools; self.rateScale = rateScale
-        self.listenerPort = listenerPort; self.writeContext = writeContext; self.tls = tls; self.out = out
+        self.listenerPort = listenerPort; self.writeContext = writeContext; self.tls = tls; self.store = store; self.out = out
     }
 
     /// Runs until SIGINT or SIGTERM; everything started is stopped before this returns or throws.
@@ -54,10 +63,26 @@ public struct LocalStack: Sendable {
             try StackPlan.seed(specs, ports: models.ports).write(to: URL(fileURLWithPath: layout.seed))
             out.say("model servers: \(models.ports.count) on 127.0.0.1")
 
-            // 2. The registry, with one token per role (only their hashes are stored).
+            // 2. The registry, with one token per role (only their hashes are stored). On
+            //    PostgreSQL, the stack's own server first (stopped after the replicas).
+            var storeArgs = ["--data", layout.registryData]
+            var postgresURL: String?
+            var postgresPID: Int32?
+            if case .postgres = store {
+                // PostgreSQL runs as its own unprivileged user when we are root: it must be able
+                // to pass through the stack's folder (not list it; tokens/ and tls/ stay 0700).
+                chmod(layout.dir, 0o711)
+                let server = try PostgresServer(dir: layout.postgres)
+                s.onStop("postgres") { server.stop() }
+                let url = try server.createDatabase("tower")
+                storeArgs = ["--store", url]
+                postgresURL = url
+                postgresPID = server.pid
+                out.say("postgres: \(url) (\(layout.postgres))")
+            }
             var tokens: [String: String] = [:]
             for role in ["admin", "operator", "viewer", "gateway"] {
-                let token = try Self.capture(tools.registry, ["token", "create", "--data", layout.registryData, "--name", "stack-\(role)", "--role", role])
+                let token = try Self.capture(tools.registry, ["token", "create"] + storeArgs + ["--name", "stack-\(role)", "--role", role])
                 let path = layout.tokens + "/\(role).token"
                 try StackFiles.writePrivate(token + "\n", to: path)
                 tokens[role] = path
@@ -68,20 +93,30 @@ public struct LocalStack: Sendable {
             if let pki { out.say("tls: a new CA and certificates in \(pki.dir) (swift-certificates)") }
             let registryTLS = pki.map { ContextTLS(caFile: $0.caFile) }
             let registryTransport: any HTTPTransport = try registryTLS?.transport() ?? CurlTransport()
-            let registryPort = try StackFiles.freePort()
-            let registryURL = "\(pki == nil ? "http" : "https")://127.0.0.1:\(registryPort)"
+            let replicaCount: Int
+            if case .postgres(let n) = store { replicaCount = max(1, n) } else { replicaCount = 1 }
+            let registryPorts = try (0..<replicaCount).map { _ in try StackFiles.freePort() }
+            let registryURLs = registryPorts.map { "\(pki == nil ? "http" : "https")://127.0.0.1:\($0)" }
+            let registryURL = registryURLs[0]
             let serveTLS = pki.map { ["--tls-cert", $0.cert("server"), "--tls-key", $0.key("server"), "--client-ca", $0.caFile,
                                       "--identities", $0.identitiesFile] } ?? []
             // Prometheus's port is chosen now: the registry's rollout checks read it (envoy
             // profile, the traffic as the gateway saw it) once it is up in step 4.
             let promPort = try StackFiles.freePort()
             let promURL = "http://127.0.0.1:\(promPort)"
-            let registry = s.adopt(try ChildProcess(name: "registry", executable: tools.registry,
-                                                    arguments: ["serve", "--data", layout.registryData, "--listen", "127.0.0.1:\(registryPort)",
-                                                                "--seed", layout.seed, "--log-level", "warning",
-                                                                "--prometheus", promURL, "--profile", "envoy", "--metrics-window", "30"] + serveTLS,
-                                                    logPath: layout.log("registry")))
-            try await StackSupervisor.waitHealthy("registry", registryURL + "/readyz", registry, transport: registryTransport)
+            // The first replica seeds the store; the others start on what it wrote.
+            var registries: [ChildProcess] = []
+            for (i, port) in registryPorts.enumerated() {
+                let name = i == 0 ? "registry" : "registry-\(i + 1)"
+                let seed = i == 0 ? ["--seed", layout.seed] : []
+                let registry = s.adopt(try ChildProcess(name: name, executable: tools.registry,
+                                                        arguments: ["serve"] + storeArgs + ["--listen", "127.0.0.1:\(port)", "--log-level", "warning",
+                                                                    "--prometheus", promURL, "--profile", "envoy", "--metrics-window", "30"] + seed + serveTLS,
+                                                        logPath: layout.log(name)))
+                try await StackSupervisor.waitHealthy(name, registryURLs[i] + "/readyz", registry, transport: registryTransport)
+                registries.append(registry)
+            }
+            let replicaList = registryURLs.joined(separator: ",")
 
             // 3. Envoy, configured by the registry over REST xDS (the gateway token rides in its
             //    node metadata; with --tls, its certificate is its identity instead, and the
@@ -92,7 +127,7 @@ public struct LocalStack: Sendable {
             let admin = try StackFiles.freePort()
             let credentials = pki.map { ["--ca", $0.caFile, "--cert", $0.cert(StackPKI.gatewayName), "--key", $0.key(StackPKI.gatewayName)] }
                 ?? ["--token-file", tokens["gateway"] ?? ""]
-            let bootstrap = try Self.capture(tools.registry, ["envoy-bootstrap", "--registry", registryURL, "--node", "tower-stack",
+            let bootstrap = try Self.capture(tools.registry, ["envoy-bootstrap", "--registry", replicaList, "--node", "tower-stack",
                                                               "--listener-port", "\(listener)", "--admin-port", "\(admin)",
                                                               "--zipkin", "127.0.0.1:\(simPort)"] + credentials, trim: false)
             try StackFiles.writePrivate(bootstrap, to: layout.envoyConfig)
@@ -114,20 +149,22 @@ public struct LocalStack: Sendable {
             //    endpoints are), with load through Envoy; SIGINT or SIGTERM stop it, then the rest.
             let listenerURL = "http://127.0.0.1:\(listener)"
             let viewer = try TokenSource.read(file: tokens["viewer"])
-            let sim = try await SimApp.start(live: live, registry: try RegistryClient.make(url: registryURL, token: viewer, tls: registryTLS),
+            let sim = try await SimApp.start(live: live, registry: try RegistryClient.make(url: replicaList, token: viewer, tls: registryTLS),
                                              port: simPort,
                                              load: rateScale > 0 ? SimLoad(.gateway(listenerURL), rateScale: rateScale) : nil,
                                              logger: logger, stopOnSignals: true) { [logger] e in logger.warning("registry: \(e)") }
             s.onStop("simulator") { await sim.stop() }
 
-            let children = [registry, envoy, prometheus]
+            let children = registries + [envoy, prometheus]
+            var processes = Dictionary(children.map { ($0.name, $0.pid) }, uniquingKeysWith: { a, _ in a })
+            if let postgresPID { processes["postgres"] = postgresPID }
             let manifest = StackManifest(
-                registry: registryURL, envoy: .init(listener: listenerURL, admin: "http://127.0.0.1:\(admin)"),
+                registry: registryURL, registries: registryURLs, postgres: postgresURL, envoy: .init(listener: listenerURL, admin: "http://127.0.0.1:\(admin)"),
                 prometheus: promURL, simulator: simURL,
                 tokens: .init(admin: tokens["admin"] ?? "", operator: tokens["operator"] ?? "", viewer: tokens["viewer"] ?? "",
                               gateway: tokens["gateway"] ?? ""),
                 models: models.ports.mapValues { "127.0.0.1:\($0)" }, pid: getpid(),
-                processes: Dictionary(children.map { ($0.name, $0.pid) }, uniquingKeysWith: { a, _ in a }),
+                processes: processes,
                 tls: pki.map(StackManifest.TLS.init))
             let failure = FailureBox()
             let readyThenWatch = Task {
@@ -139,8 +176,8 @@ public struct LocalStack: Sendable {
                     await sim.stop()
                     return
                 }
-                await s.watch(children, checks: [
-                    .http("registry", registryURL + "/readyz", transport: registryTransport), .http("envoy", "http://127.0.0.1:\(admin)/ready"),
+                await s.watch(children, checks: zip(registries, registryURLs).map { .http($0.name, $1 + "/readyz", transport: registryTransport) } + [
+                    .http("envoy", "http://127.0.0.1:\(admin)/ready"),
                     .http("prometheus", promURL + "/-/ready"), .http("simulator", simURL + "/healthz"),
                 ])
             }

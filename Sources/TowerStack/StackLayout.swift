@@ -8,6 +8,8 @@ public struct StackLayout: Sendable {
     public var tokens: String { dir + "/tokens" }
     /// `--tls`: the CA, certificates and keys (`StackPKI`), made again each run.
     public var tls: String { dir + "/tls" }
+    /// With `--store postgres`: the stack's own PostgreSQL server (data, socket, log).
+    public var postgres: String { dir + "/postgres" }
     public var logs: String { dir + "/logs" }
     public var seed: String { dir + "/seed.json" }
     public var envoyConfig: String { dir + "/envoy.yaml" }
@@ -26,7 +28,7 @@ public struct StackLayout: Sendable {
             throw StackError("a stack is already running from \(abs) (pid \(m.pid)); stop it first")
         }
         // A fresh registry each run: the model servers' ports are new, so old upstreams would be wrong.
-        for sub in ["/registry", "/prometheus-data", "/stack.json", "/tls"] { try? fm.removeItem(atPath: abs + sub) }
+        for sub in ["/registry", "/prometheus-data", "/stack.json", "/tls", "/postgres"] { try? fm.removeItem(atPath: abs + sub) }
         for sub in ["", "/registry", "/tokens", "/logs", "/prometheus-data"] {
             try fm.createDirectory(atPath: abs + sub, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         }
@@ -43,8 +45,10 @@ public final class StackOutput: Sendable {
 
     public func report(_ m: StackManifest, children: [ChildProcess], contextWritten: Bool) {
         func state(_ name: String) -> String { children.first { $0.name == name }.map { $0.ended ?? "up" } ?? "up" }
-        let rows = [
-            ("registry", m.registry, state("registry")),
+        let replicas = m.replicas.enumerated().map { i, url in
+            i == 0 ? ("registry", url, state("registry")) : ("registry \(i + 1)", url, state("registry-\(i + 1)"))
+        }
+        let rows = replicas + (m.postgres.map { [("postgres", $0, "up")] } ?? []) + [
             ("envoy listener", m.envoy.listener, state("envoy")),
             ("envoy admin", m.envoy.admin, state("envoy")),
             ("prometheus", m.prometheus, state("prometheus")),

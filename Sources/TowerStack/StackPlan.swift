@@ -103,7 +103,14 @@ public struct StackManifest: Codable, Sendable, Equatable {
             self.admin = admin; self.operator = `operator`; self.viewer = viewer; self.gateway = gateway
         }
     }
+    /// The first registry replica (the only one on SQLite).
     public var registry: String
+    /// Every registry replica, the first included (absent in a stack.json older than replicas).
+    public var registries: [String]?
+    /// The replicas to reach: every one listed, else the one registry.
+    public var replicas: [String] { registries ?? [registry] }
+    /// With `--store postgres`: the database every replica shares.
+    public var postgres: String?
     public var envoy: Envoy
     public var prometheus: String
     public var simulator: String
@@ -137,9 +144,9 @@ public struct StackManifest: Codable, Sendable, Equatable {
         }
     }
 
-    public init(registry: String, envoy: Envoy, prometheus: String, simulator: String, tokens: Tokens,
-                models: [String: String], pid: Int32, processes: [String: Int32] = [:], tls: TLS? = nil) {
-        self.registry = registry; self.envoy = envoy; self.prometheus = prometheus; self.simulator = simulator
+    public init(registry: String, registries: [String]? = nil, postgres: String? = nil, envoy: Envoy, prometheus: String, simulator: String,
+                tokens: Tokens, models: [String: String], pid: Int32, processes: [String: Int32] = [:], tls: TLS? = nil) {
+        self.registry = registry; self.registries = registries; self.postgres = postgres; self.envoy = envoy; self.prometheus = prometheus; self.simulator = simulator
         self.tokens = tokens; self.models = models; self.pid = pid; self.processes = processes; self.tls = tls
     }
 
@@ -158,7 +165,7 @@ public struct StackManifest: Codable, Sendable, Equatable {
 /// operator's certificate and no token, so the certificate is who the operator is.
 public enum StackContext {
     public static func context(_ m: StackManifest) -> TowerContext {
-        TowerContext(name: "local", registry: m.registry, tokenFile: m.tls == nil ? m.tokens.operator : nil,
+        TowerContext(name: "local", registry: m.replicas.joined(separator: ","), tokenFile: m.tls == nil ? m.tokens.operator : nil,
                      // Every 2 s: the stack's Prometheus scrapes every second on loopback, so a
                      // shorter poll shows an incident sooner at no real cost.
                      metrics: MetricsSettings(prometheus: m.prometheus, profile: "envoy", interval: 2),

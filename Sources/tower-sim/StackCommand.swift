@@ -13,7 +13,9 @@ struct Stack: AsyncParsableCommand {
             DIR/logs/*.log, and a context named `local` in $XDG_CONFIG_HOME/tower/config.yaml, so \
             `tower --context local` opens the console on the stack. Each run starts a fresh registry. \
             With --tls, also DIR/tls: a new CA, the registry's certificate (127.0.0.1, localhost), the \
-            operator's and Envoy's client certificates, keys mode 0600, made in-process (no openssl needed).
+            operator's and Envoy's client certificates, keys mode 0600, made in-process (no openssl needed). \
+            With --store postgres, a PostgreSQL server of the stack's own in DIR/postgres and --replicas \
+            registries over it; stack.json lists them under "registries" and the database under "postgres".
             """)
 
     @Option(help: "Directory for the stack's data, tokens, logs and stack.json (created if missing).") var dir: String
@@ -25,8 +27,22 @@ struct Stack: AsyncParsableCommand {
     @Flag(help: ArgumentHelp("Serve the registry over TLS with a CA the stack makes (DIR/tls): Envoy fetches its xDS over mutual TLS, and the `local` context signs in with the operator's certificate (CN otto), no token.",
                              discussion: "Prometheus, Envoy's admin and the simulator stay plain HTTP on 127.0.0.1."))
     var tls = false
+    @Option(help: ArgumentHelp("Where the registry keeps its state: sqlite (one registry) or postgres (a PostgreSQL server the stack starts in DIR/postgres, as an unprivileged user when run as root, with --replicas registries over it).",
+                               valueName: "sqlite|postgres"))
+    var store = "sqlite"
+    @Option(help: "With --store postgres: how many registry replicas (the local context and Envoy get every one).") var replicas = 2
 
     func run() async throws {
+        let backend: LocalStack.Store
+        switch store {
+        case "sqlite":
+            guard replicas == 2 || replicas == 1 else { throw ValidationError("--replicas needs --store postgres: SQLite serves one registry") }
+            backend = .sqlite
+        case "postgres":
+            guard (1...9).contains(replicas) else { throw ValidationError("--replicas must be 1 to 9") }
+            backend = .postgres(replicas: replicas)
+        default: throw ValidationError("--store must be sqlite or postgres")
+        }
         let out = StackOutput()
         let layout = try StackLayout(dir: dir)
         let sc = try loadScenario(scenario)
@@ -38,7 +54,7 @@ struct Stack: AsyncParsableCommand {
         let tools = LocalStack.Tools(registry: try Self.sibling("tower-registry"), envoy: try StackTools.envoy(say: out.say),
                                      prometheus: try StackTools.prometheus(say: out.say))
         try await LocalStack(layout: layout, specs: try StackPlan.specs(yaml: yaml), scenario: sc, tools: tools, rateScale: rateScale,
-                             listenerPort: listenerPort, writeContext: !noContext, tls: tls, out: out).run()
+                             listenerPort: listenerPort, writeContext: !noContext, tls: tls, store: backend, out: out).run()
     }
 
     /// A program built beside this one (tower-registry lives next to tower-sim).

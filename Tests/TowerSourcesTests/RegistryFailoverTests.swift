@@ -4,6 +4,7 @@ import Testing
 import TowerDomain
 import TowerHTTP
 @testable import TowerSources
+import Yams
 
 /// The client's failover rules across registry replicas (DESIGN §12), against a transport scripted
 /// per replica: what moves on, what never does, and what a lost answer to a change becomes.
@@ -160,5 +161,9 @@ import TowerHTTP
         #expect(ctx.registryReplicas == ["https://reg-a:8443", "https://reg-b:8443"])
         #expect(RegistryClient(baseURL: ctx.registry, token: nil).replicas == ctx.registryReplicas)
         #expect(throws: (any Error).self) { try TowerConfig.parse("contexts:\n- name: p\n  registry: []\n", file: "config.yaml") }
+        // Written back (the stack writes its `local` context) as a list, and read back the same.
+        let written = try YAMLEncoder().encode(ctx)
+        #expect(written.contains("registry:\n- https://reg-a:8443\n- https://reg-b:8443"), "\(written)")
+        #expect(try YAMLDecoder().decode(TowerContext.self, from: written) == ctx)
     }
 }
