@@ -35,8 +35,8 @@ public indirect enum CanonicalJSON: Sendable, Equatable {
             out.append(UInt8(ascii: "]"))
         case .object(let fields):
             out.append(UInt8(ascii: "{"))
-            // Swift orders String by Unicode scalars, which for UTF-8 is the same as by bytes.
-            let keyed = fields.sorted { $0.key.unicodeScalars.lexicographicallyPrecedes($1.key.unicodeScalars) }
+            // By UTF-8 bytes, which orders as Unicode scalars do (and is cheaper to compare).
+            let keyed = fields.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
             for (i, (key, value)) in keyed.enumerated() {
                 if i > 0 { out.append(UInt8(ascii: ",")) }
                 Self.quote(key, into: &out)
@@ -45,6 +45,25 @@ public indirect enum CanonicalJSON: Sendable, Equatable {
             }
             out.append(UInt8(ascii: "}"))
         }
+    }
+
+    /// Where the value of the field `key` of this object lies in its canonical bytes, which are
+    /// `count` long: found by adding up the lengths of the fields written before it, so that a
+    /// large last field (a bundle's signed part) is not written a second time to be verified.
+    public func range(ofField key: String, inCanonicalBytes count: Int) -> Range<Int>? {
+        guard case .object(let fields) = self, fields[key] != nil else { return nil }
+        let keyed = fields.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
+        var offset = 1
+        var quoted: [UInt8] = []
+        for (i, (k, value)) in keyed.enumerated() {
+            if i > 0 { offset += 1 }
+            quoted.removeAll(keepingCapacity: true)
+            Self.quote(k, into: &quoted)
+            offset += quoted.count + 1
+            if k == key { return offset..<(i == keyed.count - 1 ? count - 1 : offset + value.bytes.count) }
+            offset += value.bytes.count
+        }
+        return nil
     }
 
     public static func quote(_ s: String, into out: inout [UInt8]) {
