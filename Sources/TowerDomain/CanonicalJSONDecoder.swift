@@ -39,8 +39,19 @@ struct TreeDecoder: Decoder {
 
     func singleValueContainer() throws -> any SingleValueDecodingContainer { self }
 
-    /// The types JSONDecoder reads itself, as `Wire` configures it.
+    /// The types JSONDecoder reads itself, as `Wire` configures it; and `[String: Int]` (an audit
+    /// entry's weights) read directly, since Dictionary's own decoding, generic over its keys,
+    /// was a tenth of reading a bundle.
     func decodeValue<T: Decodable>(_ type: T.Type) throws -> T {
+        if type == [String: Int].self, case .object(let fields) = value {
+            var out: [String: Int] = [:]
+            out.reserveCapacity(fields.count)
+            for (k, v) in fields {
+                guard case .int(let i) = v else { return try T(from: self) } // JSONDecoder's error, with its path
+                out[k] = i
+            }
+            return try cast(out)
+        }
         if type == Date.self {
             let s = try decode(String.self)
             guard let ms = Timestamp.parse(s) else {

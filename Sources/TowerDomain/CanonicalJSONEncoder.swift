@@ -72,6 +72,8 @@ struct TreeEncoder: Encoder {
         // Metatypes compared first: a cast tried on every value cost more than the encoding.
         if T.self == Date.self, let d = value as? Date {
             node.content = .leaf(.string(Timestamp.rfc3339(ms: Timestamp.ms(d))))
+        } else if T.self == [String: Int].self, let d = value as? [String: Int] {
+            node.content = .leaf(.object(d.mapValues { .int($0) }))
         } else if T.self == URL.self, let u = value as? URL {
             node.content = .leaf(.string(u.absoluteString))
         } else if T.self == Data.self, let d = value as? Data {
