@@ -21,17 +21,28 @@ public struct WeightBar: Hashable, Sendable {
     public static func shades(ascii: Bool) -> [Character] { ascii ? ["#", "=", "+", "~"] : ["█", "▓", "▒", "░"] }
     public static func empty(ascii: Bool) -> Character { ascii ? "." : "░" }
 
+    /// Built as UTF-8 bytes and made a String once: the overview draws a bar on every row of every
+    /// frame, and joining `String(repeating:)` pieces was most of that column's cost.
     public var text: String {
-        let shades = Self.shades(ascii: ascii)
-        var out = ""
+        let shades = ascii ? Self.asciiShadeBytes : Self.shadeBytes
+        var out: [UInt8] = []
+        out.reserveCapacity(width * 3)
         var used = 0
         for (i, n) in segments.enumerated() where used < width {
             let n = max(0, min(n, width - used))
-            out += String(repeating: shading == .solid ? shades[0] : shades[i % shades.count], count: n)
+            let shade = shading == .solid ? shades[0] : shades[i % shades.count]
+            for _ in 0..<n { out.append(contentsOf: shade) }
             used += n
         }
-        return out + String(repeating: Self.empty(ascii: ascii), count: width - used)
+        let empty = ascii ? Self.asciiEmptyBytes : Self.emptyBytes
+        for _ in 0..<(width - used) { out.append(contentsOf: empty) }
+        return String(decoding: out, as: UTF8.self)
     }
+
+    static let shadeBytes = shades(ascii: false).map { Array(String($0).utf8) }
+    static let asciiShadeBytes = shades(ascii: true).map { Array(String($0).utf8) }
+    static let emptyBytes = Array(String(empty(ascii: false)).utf8)
+    static let asciiEmptyBytes = Array(String(empty(ascii: true)).utf8)
 
     public func draw(into f: inout Frame, x: Int, y: Int, style: Style = .plain) {
         f.put(text, x: x, y: y, style: style, maxWidth: width)

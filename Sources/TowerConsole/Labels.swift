@@ -9,7 +9,9 @@ import TowerDomain
 func stateLabel(_ e: Endpoint, _ g: Glyphs, _ t: Theme, short: Bool = false) -> TableCell {
     func text(_ term: Vocabulary.Term) -> String { short ? term.short : term.word }
     if e.state == .outOfService { return TableCell("\(g.bad) \(text(Vocabulary.term(EndpointState.outOfService)))", t.bad) }
-    if e.versions.contains(where: { $0.state == .draining }) { return TableCell("\(g.pending) \(text(Vocabulary.term(VersionState.draining)))", t.warn) }
+    // By index: iterating `versions` copies each Version (a dozen references since provenance
+    // and evaluations joined it), on every row of every frame.
+    if e.versions.indices.contains(where: { e.versions[$0].state == .draining }) { return TableCell("\(g.pending) \(text(Vocabulary.term(VersionState.draining)))", t.warn) }
     return TableCell("\(g.ok) \(text(Vocabulary.term(EndpointState.serving)))", t.ok)
 }
 
@@ -28,20 +30,20 @@ func gateLabel(_ gate: GateStatus, _ g: Glyphs, _ t: Theme) -> TableCell {
 
 /// All gates of an endpoint in one cell: passed, or the worst verdict and the versions not passed.
 func gatesLabel(_ e: Endpoint, _ g: Glyphs, _ t: Theme) -> TableCell {
+    if e.versions.indices.allSatisfy({ e.versions[$0].gate == .passed }) { return gateLabel(.passed, g, t) }
     let failing = e.versions.filter { $0.gate != .passed }
-    if failing.isEmpty { return gateLabel(.passed, g, t) }
     let l = gateLabel(failing.contains { $0.gate == .failed } ? .failed : .pending, g, t)
     return TableCell("\(l.text.prefix(1)) \(failing.map(\.name).joined(separator: ","))", l.style)
 }
 
 /// `v1 90 v2 0d`: each version's weight and the table's mark of its state (`d` draining, `x` drained).
 func splitText(_ e: Endpoint) -> String {
-    e.versions.map { v in "\(v.name) \(v.weight)" + Vocabulary.splitMark(v.state) }.joined(separator: " ")
+    e.versions.indices.map { i in "\(e.versions[i].name) \(e.versions[i].weight)" + Vocabulary.splitMark(e.versions[i].state) }.joined(separator: " ")
 }
 
 /// The traffic split as a bar of `width` cells, one shade per version; empty when nothing has weight.
 func weightBar(_ e: Endpoint, width: Int, _ g: Glyphs) -> WeightBar {
-    guard !e.versions.allSatisfy({ $0.weight == 0 }) else { return WeightBar(segments: [], width: width, ascii: g.ascii) }
-    let cells = Weights.apportion(width, basis: Dictionary(uniqueKeysWithValues: e.versions.map { ($0.name, $0.weight) }))
-    return WeightBar(segments: e.versions.map { cells[$0.name] ?? 0 }, width: width, ascii: g.ascii)
+    let weights = e.versions.indices.map { e.versions[$0].weight }
+    guard !weights.allSatisfy({ $0 == 0 }) else { return WeightBar(segments: [], width: width, ascii: g.ascii) }
+    return WeightBar(segments: Weights.apportion(width, weights: weights, names: e.versions.indices.map { e.versions[$0].name }), width: width, ascii: g.ascii)
 }

@@ -67,7 +67,41 @@ public struct AuditEntry: Codable, Sendable, Equatable {
 
     /// The entry without its hash, as canonical JSON (`CanonicalJSON`, the writer xDS uses too),
     /// so that the hashed bytes cannot change with a Foundation release and break every chain.
-    public var canonicalJSON: String {
+    public var canonicalJSON: String { String(decoding: canonicalBytes, as: UTF8.self) }
+
+    /// `canonicalJSON`'s bytes, what the hash covers: `canonicalFields` written in its keys'
+    /// order (by UTF-8 bytes, as the writer sorts them; a test holds the two equal), without the
+    /// dictionary and its sort, since every entry of a bundle or a chain is hashed when read.
+    public var canonicalBytes: [UInt8] {
+        let ordered: [(String, CanonicalJSON?)] = [
+            ("action", .string(action.rawValue)), ("actor", .string(actor)),
+            ("baselineAfter", baselineAfter.map { .string($0) }), ("baselineBefore", baselineBefore.map { .string($0) }),
+            ("bundleSha256", bundleSha256.map { .string($0) }), ("endpoint", .string(endpoint)),
+            ("fromRevision", .int(Int(fromRevision))), ("judgeAfter", judgeAfter.map { .string($0) }),
+            ("judgeBefore", judgeBefore.map { .string($0) }), ("override", .bool(override)), ("prevHash", .string(prevHash)),
+            ("reason", .string(reason)), ("role", .string(role.rawValue)), ("seq", .int(Int(seq))),
+            ("signerKey", signerKey.map { .string($0) }), ("sloAfter", sloAfter.map { .string($0) }),
+            ("sloBefore", sloBefore.map { .string($0) }), ("sourceRegistry", sourceRegistry.map { .string($0) }),
+            ("summary", .string(summary)), ("time", .string(Timestamp.rfc3339(ms: Timestamp.ms(time)))),
+            ("toRevision", .int(Int(toRevision))), ("version", version.map { .string($0) }),
+            ("weightsAfter", .object(weightsAfter.mapValues { .int($0) })),
+            ("weightsBefore", .object(weightsBefore.mapValues { .int($0) })),
+        ]
+        var out: [UInt8] = [UInt8(ascii: "{")]
+        out.reserveCapacity(512)
+        for (key, value) in ordered {
+            guard let value else { continue }
+            if out.count > 1 { out.append(UInt8(ascii: ",")) }
+            CanonicalJSON.quote(key, into: &out)
+            out.append(UInt8(ascii: ":"))
+            value.write(into: &out)
+        }
+        out.append(UInt8(ascii: "}"))
+        return out
+    }
+
+    /// The hashed form as a tree: what `canonicalBytes` writes.
+    public var canonicalFields: [String: CanonicalJSON] {
         var fields: [String: CanonicalJSON] = [
             "action": .string(action.rawValue), "actor": .string(actor), "endpoint": .string(endpoint),
             "fromRevision": .int(Int(fromRevision)), "override": .bool(override), "prevHash": .string(prevHash),
@@ -83,14 +117,14 @@ public struct AuditEntry: Codable, Sendable, Equatable {
                              ("bundleSha256", bundleSha256), ("signerKey", signerKey), ("sourceRegistry", sourceRegistry)] {
             if let value { fields[key] = .string(value) }
         }
-        return CanonicalJSON.object(fields).text
+        return fields
     }
 
     public func computedHash() -> String {
         var h = SHA256()
         h.update(data: Array(prevHash.utf8))
         h.update(data: [0x0A])
-        h.update(data: Array(canonicalJSON.utf8))
+        h.update(data: canonicalBytes)
         return Hex.encode(h.finalize())
     }
 

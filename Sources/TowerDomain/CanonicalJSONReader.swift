@@ -156,26 +156,43 @@ private struct Reader {
         return n
     }
 
-    /// A string at the quote at `i`, escapes resolved.
+    /// A string at the quote at `i`, escapes resolved. A string without escapes (nearly all) is
+    /// made from its bytes in one step; one with escapes collects UTF-8 bytes and is made once at
+    /// its end (appending scalar by scalar to a String was a sixth of reading a bundle).
     mutating func string() throws(CanonicalJSONError) -> String {
         guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { throw fail("a string was expected") }
         let start = i
         i += 1
-        var out = String.UnicodeScalarView()
         var plainStart = i
+        var ascii = true
+        while i < bytes.count {
+            let b = bytes[i]
+            if b == UInt8(ascii: "\"") {
+                let s = try Self.text(bytes[plainStart..<i], at: plainStart, ascii: ascii)
+                i += 1
+                return s
+            }
+            if b == UInt8(ascii: "\\") { break }
+            if b < 0x20 { throw fail("a string holds a raw control character; JSON needs it escaped") }
+            if b >= 0x80 { ascii = false }
+            i += 1
+        }
+        var out: [UInt8] = []
         func flush(_ upTo: Int) throws(CanonicalJSONError) {
             guard plainStart < upTo else { return }
-            guard let s = String(validating: bytes[plainStart..<upTo], as: UTF8.self) else {
-                throw CanonicalJSONError(offset: plainStart, problem: "a string is not valid UTF-8")
-            }
-            out.append(contentsOf: s.unicodeScalars)
+            let segment = bytes[plainStart..<upTo]
+            // Each run between escapes must be valid UTF-8 on its own, as before: an escape writes
+            // whole scalars, so it can neither complete nor break a sequence around it.
+            if !segment.allSatisfy({ $0 < 0x80 }) { _ = try Self.text(segment, at: plainStart, ascii: false) }
+            out.append(contentsOf: segment)
         }
+        func append(_ scalar: Unicode.Scalar) { out.append(contentsOf: Character(scalar).utf8) }
         while i < bytes.count {
             let b = bytes[i]
             if b == UInt8(ascii: "\"") {
                 try flush(i)
                 i += 1
-                return String(out)
+                return String(decoding: out, as: UTF8.self)
             }
             if b < 0x20 { throw fail("a string holds a raw control character; JSON needs it escaped") }
             if b != UInt8(ascii: "\\") { i += 1; continue }
@@ -184,14 +201,14 @@ private struct Reader {
             let e = bytes[i + 1]
             i += 2
             switch e {
-            case UInt8(ascii: "\""): out.append("\"")
-            case UInt8(ascii: "\\"): out.append("\\")
-            case UInt8(ascii: "/"): out.append("/")
-            case UInt8(ascii: "b"): out.append("\u{8}")
-            case UInt8(ascii: "f"): out.append("\u{C}")
-            case UInt8(ascii: "n"): out.append("\n")
-            case UInt8(ascii: "r"): out.append("\r")
-            case UInt8(ascii: "t"): out.append("\t")
+            case UInt8(ascii: "\""): out.append(UInt8(ascii: "\""))
+            case UInt8(ascii: "\\"): out.append(UInt8(ascii: "\\"))
+            case UInt8(ascii: "/"): out.append(UInt8(ascii: "/"))
+            case UInt8(ascii: "b"): out.append(0x08)
+            case UInt8(ascii: "f"): out.append(0x0C)
+            case UInt8(ascii: "n"): out.append(0x0A)
+            case UInt8(ascii: "r"): out.append(0x0D)
+            case UInt8(ascii: "t"): out.append(0x09)
             case UInt8(ascii: "u"):
                 guard let high = hex4(i) else { throw fail("\\u needs four hex digits") }
                 i += 4
@@ -205,12 +222,21 @@ private struct Reader {
                     i += 6
                 }
                 guard let u = Unicode.Scalar(scalar) else { throw fail("a \\u escape names half of a surrogate pair") }
-                out.append(u)
+                append(u)
             default: throw fail("unknown escape in a string")
             }
             plainStart = i
         }
         throw CanonicalJSONError(offset: start, problem: "a string is not closed (truncated?)")
+    }
+
+    /// Bytes without escapes as a String, refused unless they are valid UTF-8.
+    static func text(_ segment: ArraySlice<UInt8>, at offset: Int, ascii: Bool) throws(CanonicalJSONError) -> String {
+        if ascii { return String(decoding: segment, as: UTF8.self) }
+        guard let s = String(validating: segment, as: UTF8.self) else {
+            throw CanonicalJSONError(offset: offset, problem: "a string is not valid UTF-8")
+        }
+        return s
     }
 
     func hex4(_ at: Int) -> UInt32? {

@@ -22,6 +22,9 @@ public enum Names {
     /// are drawn as `\u{202E}` so that none can make a line say something else (a right-to-left
     /// override turns "shift v2" into what reads as another text).
     public static func printable(_ s: String, limit: Int = 80) -> String {
+        // Printable ASCII has neither controls nor deceptive scalars: nearly every name, drawn per
+        // row per frame.
+        if s.utf8.count <= limit, s.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) { return s }
         var out = ""
         for scalar in s.unicodeScalars.prefix(limit) {
             if scalar.properties.generalCategory == .control {

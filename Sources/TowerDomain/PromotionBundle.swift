@@ -123,12 +123,14 @@ public struct PromotionBundle: Codable, Sendable, Equatable {
         if tree.bytes != body {
             throw PromotionRefusal(.malformed, "the bundle is not in the canonical form it was signed in (a byte was changed, added or reformatted after signing)")
         }
+        // Decoded from the tree just read, and encoded back to a tree, rather than through
+        // JSONDecoder and JSONEncoder: the same values and refusals at a fraction of the cost.
         let bundle: PromotionBundle
-        do { bundle = try Wire.decoder().decode(PromotionBundle.self, from: Data(body)) } catch {
+        do { bundle = try tree.decode(PromotionBundle.self) } catch {
             throw PromotionRefusal(.malformed, "the bundle does not have a bundle's fields: \(Self.describe(error))")
         }
         // Fields this reader does not know would be carried by the signature but ignored here.
-        guard (try? CanonicalJSON.of(bundle)) == tree else {
+        guard (try? CanonicalJSON.encoding(bundle)) == tree else {
             throw PromotionRefusal(.malformed, "the bundle holds fields this registry does not know; it was made by a newer Tower or edited")
         }
         guard bundle.format == format else {
@@ -148,11 +150,12 @@ public struct PromotionBundle: Codable, Sendable, Equatable {
         guard let value = Hex.decode(sig.value, count: 64) else {
             throw PromotionRefusal(.signature, "the bundle's signature is not 64 bytes of lower-case hex")
         }
-        // The signed part's canonical bytes, from the tree already read (equal to the decoded value's).
-        guard case .object(let top) = tree, let signedPart = top["signed"] else {
+        // The signed part's canonical bytes: a slice of the file, which is the tree's canonical
+        // form (checked above), so equal to the decoded value's.
+        guard let signedRange = tree.range(ofField: "signed", inCanonicalBytes: body.count) else {
             throw PromotionRefusal(.malformed, "the bundle has no signed part")
         }
-        let message = domain + signedPart.bytes
+        let message = domain + body[signedRange]
         guard key.isValidSignature(value, for: message) else {
             throw PromotionRefusal(.signature, "the bundle's signature does not verify with key \(key.fingerprint): its content was changed after signing, or it was signed by another key")
         }

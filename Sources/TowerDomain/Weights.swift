@@ -24,6 +24,28 @@ public enum Weights {
         return shares
     }
 
+    /// `apportion(_:basis:)` for names in an array (distinct, as a spec's versions are): the
+    /// shares in the same order. The same arithmetic and tie-break (largest remainder, then name),
+    /// without building dictionaries: the overview's bar apportions every row it draws.
+    public static func apportion(_ amount: Int, weights: [Int], names: [String]) -> [Int] {
+        guard !weights.isEmpty, weights.count == names.count else { return [] }
+        let total = weights.reduce(0, +)
+        let bTotal = total > 0 ? total : weights.count
+        var shares = [Int](repeating: 0, count: weights.count)
+        var given = 0
+        var remainders: [(index: Int, rem: Int)] = []
+        remainders.reserveCapacity(weights.count)
+        for i in weights.indices {
+            let exact = amount * (total > 0 ? weights[i] : 1)
+            shares[i] = exact / bTotal
+            given += exact / bTotal
+            remainders.append((i, exact % bTotal))
+        }
+        remainders.sort { $0.rem != $1.rem ? $0.rem > $1.rem : names[$0.index] < names[$1.index] }
+        for r in remainders.prefix(max(0, amount - given)) { shares[r.index] += 1 }
+        return shares
+    }
+
     /// Shares `amount` out among `recipients` in proportion to their current weights (equally when
     /// they all have 0), returning each recipient's new weight.
     public static func distribute(_ amount: Int, among recipients: [String: Int]) -> [String: Int] {

@@ -28,6 +28,25 @@ import Testing
         #expect(f.text.split(separator: "\n").map(\.count) == [5, 9, 5])
     }
 
+    /// Text whose scalars each stand alone (bars, marks, accented letters) is walked by scalars:
+    /// the cells must be those the grapheme walk gives, and text with a combining mark, an emoji
+    /// sequence or CR LF still takes the grapheme walk.
+    @Test func scalarWalkAndGraphemeWalkGiveTheSameCells() {
+        func graphemeCells(_ text: String) -> [Character] {
+            text.map { ch in ch.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F } ? "?" : ch }
+        }
+        let texts = ["██▓▓▒░░░░░", "✓ serving", "… → ✗ ↑↓", "naïve é\t", "─┼│ ● ○ ◆", "‘quoted’ — “x” •",
+                     "e\u{301}x", "👍🏽 ok", "a\r\nb", "🇫🇷", "x\u{200D}y", "é\u{FE0F}"]
+        for t in texts {
+            var f = Frame(width: 20, height: 1)
+            let end = f.put(t, x: 0, y: 0)
+            let expected = graphemeCells(t)
+            #expect(end == expected.count, "\(t)")
+            #expect((0..<expected.count).map { f[$0, 0].text } == expected, "\(t)")
+        }
+        #expect(Frame.standsAlone("█") && Frame.standsAlone("é") && !Frame.standsAlone("\u{301}") && !Frame.standsAlone("\r"))
+    }
+
     @Test func changesAreOnlyTheCellsThatDiffer() {
         var a = Frame(width: 20, height: 3)
         a.put("endpoint alpha 90", x: 0, y: 1)

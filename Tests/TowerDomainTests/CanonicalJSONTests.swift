@@ -35,4 +35,21 @@ import TowerDomain
         #expect(Array(e.canonicalJSON.utf8) == CanonicalJSON.object(fields).bytes)
         #expect(e.hash == e.computedHash())
     }
+
+    /// `canonicalBytes` writes the fields in a fixed order for speed: it must be the writer's
+    /// order, with every optional field present and with none.
+    @Test func anAuditEntryWritesItsFieldsInTheWritersOrder() {
+        let full = AuditEntry(seq: 9, time: Date(timeIntervalSince1970: 1_700_000_000.5), actor: "ada", role: .admin, action: .importBundle,
+                              endpoint: "chat", version: "v3", fromRevision: 7, toRevision: 8, reason: "é \"q\"", weightsBefore: ["v1": 100, "v3": 0],
+                              weightsAfter: ["v3": 0, "v1": 100, "A": 1], override: true, summary: "s", sloBefore: "a", sloAfter: "b",
+                              baselineBefore: "v1", baselineAfter: "v2", judgeBefore: "j1", judgeAfter: "j2", bundleSha256: "ab",
+                              signerKey: "cd", sourceRegistry: "reg", prevHash: AuditEntry.genesisHash)
+        let bare = AuditEntry(seq: 1, time: Date(timeIntervalSince1970: 0), actor: "x", role: .viewer, action: .create, endpoint: "e",
+                              version: nil, fromRevision: 0, toRevision: 1, reason: "", weightsBefore: [:], weightsAfter: [:], override: false,
+                              summary: "", prevHash: AuditEntry.genesisHash)
+        for e in [full, bare] {
+            #expect(e.canonicalBytes == CanonicalJSON.object(e.canonicalFields).bytes)
+        }
+        #expect(full.canonicalFields.count == 24 && bare.canonicalFields.count == 14)
+    }
 }

@@ -10,6 +10,21 @@ import Testing
         #expect(Weights.apportion(7, basis: [:]) == [:])
     }
 
+    /// The array form (the overview's bar, per row per frame) gives the dictionary form's shares,
+    /// in the order given, including its tie-break by name.
+    @Test func apportionInOrderGivesTheSameShares() {
+        var rng = SplitMix64(seed: 7)
+        for _ in 0..<2000 {
+            let n = Int.random(in: 1...6, using: &rng)
+            let names = (0..<n).map { "v\($0 * 7 % 11)" }.shuffled(using: &rng)
+            let weights = names.map { _ in Int.random(in: 0...3, using: &rng) * 25 }
+            let amount = Int.random(in: 0...30, using: &rng)
+            let byName = Weights.apportion(amount, basis: Dictionary(uniqueKeysWithValues: zip(names, weights)))
+            #expect(Weights.apportion(amount, weights: weights, names: names) == names.map { byName[$0] ?? -1 }, "\(names) \(weights) \(amount)")
+        }
+        #expect(Weights.apportion(3, weights: [], names: []) == [])
+    }
+
     @Test func apportionAlwaysAddsUp() {
         var rng = SplitMix64(seed: 42)
         for _ in 0..<2000 {
