@@ -191,7 +191,7 @@ let package = Package(
             .product(name: "X509", package: "swift-certificates"),
         ]),
         .testTarget(name: "EndToEndTests", dependencies: [
-            "TowerMetrics", "TowerDomain", "TowerHTTP", "TowerSim", "TowerStack",
+            "TowerMetrics", "TowerDomain", "TowerHTTP", "TowerSim", "TowerStack", "TowerSources",
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
     ]
