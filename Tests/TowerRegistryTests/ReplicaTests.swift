@@ -169,7 +169,10 @@ import TowerStorePostgres
                                override: false) { _, _ in .shift(["v1": 40, "v2": 60]) }
         try await Self.waitUntil { heard.withLock { $0 } != nil }
         let latency = try #require(heard.withLock { $0 }).timeIntervalSince(sent)
-        #expect(latency < 2, "woken \(latency) s after the commit, long before the 60 s poll")
+        // What tells a notification from the poll is "well before 60 s". How fast it is (69 ms
+        // p50 by hand) is the benchmark's to say: beside the whole parallel suite on two busy cores
+        // a task waits seconds for a thread (4.5 s seen), which a timed bound here would fail on.
+        #expect(latency < 30, "woken \(latency) s after the commit, long before the 60 s poll")
         #expect(b.endpoint("alpha")?.weights == ["v1": 40, "v2": 60])
     }
 
@@ -203,7 +206,7 @@ import TowerStorePostgres
         // 0.09 s when this test runs alone (under one 100 ms interval; 0.23 s by hand with kill -9
         // of a serving replica). Beside the whole suite on two cores, the other tests' blocking
         // calls delay every task by seconds, so the bound here only says that it moves.
-        #expect(moved < 10, "moved in \(moved) s")
+        #expect(moved < 30, "moved in \(moved) s")
     }
 
     static func listening(_ store: RegistryStore) throws -> Bool {
@@ -212,7 +215,9 @@ import TowerStorePostgres
         } ?? 0 > 0
     }
 
-    static func waitUntil(timeout: Duration = .seconds(10), _ condition: @Sendable () async throws -> Bool) async throws {
+    /// Generous: only a failure waits this long, and a task here can wait seconds for a thread
+    /// beside the whole parallel suite (a 10 s bound ran out at load 8).
+    static func waitUntil(timeout: Duration = .seconds(90), _ condition: @Sendable () async throws -> Bool) async throws {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if try await condition() { return }
