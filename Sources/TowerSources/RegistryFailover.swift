@@ -36,16 +36,28 @@ extension RegistryClient {
     func read(_ path: String, timeout: Duration) async throws(RegistryClientError) -> HTTPResponse {
         let start = cursor.index
         var failures: [(String, RegistryClientError)] = []
+        // A replica that cannot reach its database answers reads from memory, marked `Tower-Stale`:
+        // another replica may have the latest, so it is asked too; the stale answer is kept only
+        // when no replica has better.
+        var stale: (Int, HTTPResponse)?
         for step in 0..<replicas.count {
             let i = (start + step) % replicas.count
             do {
                 let r = try await exchange(HTTPRequest(method: "GET", url: replicas[i] + path, headers: headers(), timeout: timeout))
+                if r.headers["tower-stale"] != nil && replicas.count > 1 {
+                    if stale == nil { stale = (i, r) }
+                    continue
+                }
                 cursor.settle(on: i)
                 return r
             } catch {
                 guard Self.replicaFailed(error) else { cursor.settle(on: i); throw error }
                 failures.append((replicas[i], error))
             }
+        }
+        if let (i, r) = stale {
+            cursor.settle(on: i)
+            return r
         }
         throw Self.allFailed(failures)
     }

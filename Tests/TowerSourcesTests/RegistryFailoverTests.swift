@@ -70,6 +70,30 @@ import Yams
         #expect(t2.asked.withLock { $0 } == ["a GET /v1/endpoints/x"], "a 4xx is never retried elsewhere")
     }
 
+    /// A replica that lost its database answers from memory, marked: the other is asked first.
+    @Test func aStaleReadIsTakenOnlyWhenNoReplicaHasBetter() async throws {
+        final class Marked: HTTPTransport, @unchecked Sendable {
+            let fresh: Bool
+            let asked = Mutex<[String]>([])
+            init(fresh: Bool) { self.fresh = fresh }
+            func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+                let host = URLComponents(string: request.url)?.host ?? "?"
+                asked.withLock { $0.append(host) }
+                let staleHere = host == "a" || !fresh
+                return HTTPResponse(status: 200, headers: staleHere ? ["tower-stale": "database unavailable since …"] : [:],
+                                    body: try RegistryFailoverTests.endpoint(revision: staleHere ? 3 : 4))
+            }
+        }
+        let t = Marked(fresh: true)
+        let c = RegistryClient(baseURL: "http://a:1,http://b:2", token: nil, transport: t)
+        #expect(try await c.endpoint("alpha").revision == 4, "the fresh replica's answer")
+        #expect(c.baseURL == "http://b:2" && t.asked.withLock { $0 } == ["a", "b"])
+        let allStale = Marked(fresh: false)
+        let c2 = RegistryClient(baseURL: "http://a:1,http://b:2", token: nil, transport: allStale)
+        #expect(try await c2.endpoint("alpha").revision == 3, "every replica stale: the first stale answer, not an error")
+        #expect(c2.baseURL == "http://a:1")
+    }
+
     @Test func everyReplicaFailingIsOneSentenceNamingEach() async throws {
         let t = Replicas(["a": [.fail(.notConnected("a:1: connection refused"))], "b": [.fail(.timedOut("b:2 did not answer within 5000 ms"))]])
         do {
