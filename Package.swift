@@ -132,9 +132,7 @@ let package = Package(
         ]),
         .executableTarget(name: "tower", dependencies: [
             "TowerSources", "TowerMetrics", "TowerTraces", "TowerDomain", "TowerAnalysis", "TowerRuntime", "TowerConsole", "TerminalUI", "TerminalUICurses",
-            "TowerRegistry", "TowerSim", "TowerRollouts",
-            .product(name: "Hummingbird", package: "hummingbird"),
-            .product(name: "Logging", package: "swift-log"),
+            "TowerRollouts",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: [
             // Swift 6.3.1's optimiser crashes (signal 11, "While splitting coroutine") on the async
@@ -144,7 +142,9 @@ let package = Package(
             .unsafeFlags(["-Onone"], .when(configuration: .release)),
         ]),
         .executableTarget(name: "tower-sim", dependencies: [
-            "TowerSim", "TowerStack", "TowerSources", "TowerDomain",
+            // TowerRegistry and Hummingbird for `demo-backend`, the registry behind `tower demo`.
+            "TowerSim", "TowerStack", "TowerSources", "TowerDomain", "TowerMetrics", "TowerRegistry",
+            .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),

@@ -11,7 +11,7 @@ struct TowerSimCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tower-sim",
         abstract: "A simulated model-serving fleet that follows the registry's weights and exports metrics and traces.",
-        subcommands: [Serve.self, Stack.self],
+        subcommands: [Serve.self, Stack.self, DemoBackend.self],
         defaultSubcommand: Serve.self)
 }
 

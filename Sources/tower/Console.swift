@@ -1,14 +1,10 @@
 import ArgumentParser
 import Foundation
-import Hummingbird
-import Logging
 import TerminalUI
 import TerminalUICurses
 import TowerConsole
 import TowerDomain
-import TowerRegistry
 import TowerRuntime
-import TowerSim
 import TowerMetrics
 import TowerTraces
 import TowerSources
@@ -119,61 +115,6 @@ func runConsole(client: RegistryClient, sources: ConsoleSources, contextName: St
     }
 }
 
-/// `tower demo`: a registry in this process (SQLite in a temporary directory, loopback, an
-/// operator token made for it) with a realistic fleet, and the console on it through the same
-/// client as production. Quitting removes everything it made.
-struct Demo: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "The console on an embedded registry with a simulated fleet.")
-    @Flag(help: "Refuse every action.") var readOnly = false
-    @OptionGroup var look: LookOptions
-    @Option(help: "Seconds until alpha's canary (v2) starts misbehaving (p99 ×6, 4 % errors, for two minutes; again five minutes later).")
-    var misbehaveAfter = 30.0
-
-    func run() async throws {
-        let dir = NSTemporaryDirectory() + "tower-demo-" + UUID().uuidString
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        // A long drain timeout keeps the demo's draining version draining while you look at it.
-        let store = try RegistryStore(directory: dir, drainTimeout: 3600)
-        try await DemoFleet.seed(store)
-        let token = try store.createToken(name: "demo-operator", role: .operator)
-        var logger = Logger(label: "tower-demo")
-        logger.logLevel = .critical // the console owns the screen: nothing may print on it
-        let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)
-        let app = buildApplication(store: store, host: "127.0.0.1", port: 0, logger: logger) { port in portContinuation.yield(port) }
-        let server = Task { try await app.run() }
-        var port = 0
-        for await p in portStream { port = p; break }
-        // The simulated fleet follows the registry through the same client, serves its metrics and
-        // spans on loopback, and the console scrapes it like any model server.
-        let registry = "http://127.0.0.1:\(port)"
-        let sim = try await SimApp.start(live: LiveSimulator(Simulator(scenario: Scenario.demo(firstAt: misbehaveAfter))),
-                                         registry: RegistryClient(baseURL: registry, token: token), logger: logger)
-        let hooks = ConsoleHooks(resolveContext: { name in
-            throw ConfigError("the demo has one context; run 'tower --context \(name)' for another")
-        }, resolveTheme: look.themeResolver())
-        let sources = ConsoleSources(metrics: [ScrapeMetricsSource(urls: [sim.url + "/metrics"], profile: .generic, interval: 2)],
-                                     traces: ZipkinTraceSource(baseURL: sim.url))
-        // The registry's rollout loop, its checks reading the simulated fleet as the console does
-        // (a scrape source of its own: a scrape's rates are deltas since that source's last read).
-        let rolloutMetrics = SourceRolloutMetrics(source: ScrapeMetricsSource(urls: [sim.url + "/metrics"], profile: .generic, interval: 2))
-        let rollouts = Task { await RolloutController(store: store, metrics: rolloutMetrics, logger: logger).run() }
-        defer { rollouts.cancel() }
-        let status: Int32?
-        do {
-            status = try await runConsole(client: RegistryClient(baseURL: registry, token: token), sources: sources, contextName: "demo",
-                                          readOnly: readOnly, look: look, hooks: hooks)
-        } catch {
-            await sim.stop()
-            server.cancel()
-            throw error
-        }
-        await sim.stop()
-        server.cancel()
-        _ = await server.result
-        if let status { throw ExitCode(128 + status) }
-    }
-}
-
 /// A context's `banner` as a colour (a theme colour name or `#rrggbb`); a typo is an error at
 /// start, not a production context that silently looks like any other.
 func bannerColor(_ c: TowerContext?) throws -> Color? {
@@ -182,11 +123,4 @@ func bannerColor(_ c: TowerContext?) throws -> Color? {
         throw ValidationError("context '\(c?.name ?? "")': banner '\(name)' is not a colour; use a name like red or bright-red, or #rrggbb")
     }
     return color
-}
-
-/// A metrics source as the registry's rollout checks read it: one refresh per round.
-struct SourceRolloutMetrics: RolloutMetricsReader {
-    let source: any MetricsSource
-    var name: String { source.name }
-    func read() async throws -> [String: Figures] { try await source.refresh() }
 }
