@@ -103,6 +103,7 @@ final class RegistryProcess: @unchecked Sendable {
         try? FileManager.default.removeItem(atPath: dataDir)
         try? FileManager.default.removeItem(atPath: logPath)
         try? FileManager.default.removeItem(atPath: dataDir + ".url")
+        try? FileManager.default.removeItem(atPath: dataDir + ".identities.yaml")
     }
 
     static let seedYAML = """
