@@ -10,6 +10,7 @@ struct Glyphs {
     var ok: String { ascii ? "+" : "✓" }
     var bad: String { ascii ? "x" : "✗" }
     var pending: String { ascii ? "?" : "…" }
+    var warn: String { ascii ? "!" : "⚠" }
     var arrow: String { ascii ? "->" : "→" }
     var dash: String { ascii ? " -" : " —" }
     var ellipsis: String { ascii ? "..." : "…" }

@@ -26,6 +26,11 @@ func header(_ f: inout Frame, _ s: ConsoleState, _ g: Glyphs) {
         let age = s.lastRead.map { "data \(ageText(s.now.timeIntervalSince($0))) old:" } ?? "no data:"
         health = " registry \(g.bad) \(age) \(err) "
         style = s.theme.error
+    } else if let stale = s.registryStale, s.lastRead != nil {
+        // Answered, but from memory: never "live", since other replicas' changes may be missing.
+        let via = s.registryReplica.map { " via \($0)" } ?? ""
+        health = " registry \(g.warn) stale: \(stale.summary(now: s.now))\(via) "
+        style = s.theme.warn
     } else if let last = s.lastRead {
         // The long poll answers at least every watch timeout; within that, what is shown is the
         // registry's latest, and an age counting up to 25 s would read as stale when it is not.

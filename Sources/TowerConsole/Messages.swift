@@ -8,10 +8,13 @@ public enum Message: Equatable, Sendable {
     case key(KeyEvent)
     case resize(width: Int, height: Int)
     case tick(Date)
-    case endpointsLoaded(EndpointList, at: Date)
+    /// `stale`: the `Tower-Stale` sentence of a replica that served the list from memory, its
+    /// database unreachable (nil for a fresh read).
+    case endpointsLoaded(EndpointList, at: Date, stale: String? = nil)
     case registryFailed(String, at: Date)
-    /// A long poll came back without news: the registry is alive and what is shown is current.
-    case registryAlive(at: Date)
+    /// A long poll came back without news: the registry is alive and what is shown is current,
+    /// unless the answer was marked `stale` (as `endpointsLoaded`).
+    case registryAlive(at: Date, stale: String? = nil)
     /// With several registry replicas: the one answering now (`host:port`), told when it changes.
     case registryReplica(String)
     case revisionsLoaded(endpoint: String, [RevisionRecord])

@@ -189,6 +189,9 @@ public struct ConsoleState: Equatable, Sendable {
     public var registryError: String?
     /// With several registry replicas, the one answering (`host:port`); nil with one registry.
     public var registryReplica: String?
+    /// Set while the last answer came from memory of a replica cut off from its database (no
+    /// fresh replica answered): the routing shown may lack changes. The next fresh answer clears it.
+    public var registryStale: RegistryStale?
     public var now: Date
     public var selection = 0
     public var versionSelection = 0

@@ -15,7 +15,8 @@ public func update(_ state: inout ConsoleState, _ message: Message) -> [Effect] 
         state.resolveDrains()
         return requestGateways(&state, at: now, now: false) + rolloutRequests(&state, force: false)
             + rolloutListRequests(&state, force: false)
-    case .endpointsLoaded(let list, let at):
+    case .endpointsLoaded(let list, let at, let stale):
+        state.registryStale = stale.map { RegistryStale($0) }
         let selected = state.selectedEndpoint?.name
         let onScreen = state.selectedEndpoint
         state.endpoints = list.endpoints
@@ -44,7 +45,8 @@ public func update(_ state: inout ConsoleState, _ message: Message) -> [Effect] 
             if state.selectedEndpoint != onScreen { effects += rolloutRequests(&state, force: true) }
         }
         return effects
-    case .registryAlive(let at):
+    case .registryAlive(let at, let stale):
+        state.registryStale = stale.map { RegistryStale($0) }
         state.lastRead = at
         state.registryError = nil
         state.now = max(state.now, at)
@@ -120,6 +122,7 @@ public func update(_ state: inout ConsoleState, _ message: Message) -> [Effect] 
         state.lastRead = nil
         state.registryError = nil
         state.registryReplica = nil
+        state.registryStale = nil
         state.revisions = [:]
         state.audit = AuditView()
         // Another registry's SLOs and revisions: the runner has stopped polling the old ones.

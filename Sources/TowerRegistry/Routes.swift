@@ -167,8 +167,14 @@ struct Routes {
                     hub.close()
                 }
             }
+            // Cut off from the database with nothing newer in memory: the wait is over and nothing
+            // came, which memory can say without the database, marked stale like the reads, so a
+            // console idling on the watch learns that the routing it shows may be missing changes.
+            if store.unavailableSince != nil && store.auditSeq <= after {
+                return markedIfStale(json(try Wire.encoder().encode(WatchResponse(events: [], lastSeq: store.auditSeq))), store)
+            }
             let page = try await store.audit(after: after, limit: 100)
-            return json(try Wire.encoder().encode(WatchResponse(events: page.entries, lastSeq: page.lastSeq)))
+            return markedIfStale(json(try Wire.encoder().encode(WatchResponse(events: page.entries, lastSeq: page.lastSeq))), store)
         }
     }
 

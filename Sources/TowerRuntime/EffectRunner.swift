@@ -251,10 +251,10 @@ final class EffectRunner: @unchecked Sendable {
         Task.detached { [self] in
             if delay > 0 { try? await Task.sleep(for: .milliseconds(Int(delay * 1000))) }
             do {
-                let list = try await client.list()
+                let (list, stale) = try await client.listMarked()
                 inFlight.withLock { $0.listing = false; $0.failures = 0 }
                 announceReplica(of: client, ifStill: gen)
-                post(.endpointsLoaded(list, at: clock()), ifStill: gen)
+                post(.endpointsLoaded(list, at: clock(), stale: stale), ifStill: gen)
             } catch {
                 let failures = inFlight.withLock { s -> Int in s.listing = false; s.failures += 1; return s.failures }
                 guard post(.registryFailed(Self.sentence(error), at: clock()), ifStill: gen) else { return }
@@ -269,11 +269,11 @@ final class EffectRunner: @unchecked Sendable {
         Task.detached { [self] in
             do {
                 // Ten seconds: short enough that the header's "read Ns ago" stays honest while idle.
-                let r = try await client.watch(after: after, timeout: 10)
+                let (r, stale) = try await client.watchMarked(after: after, timeout: 10)
                 inFlight.withLock { $0.watching = false }
                 announceReplica(of: client, ifStill: gen)
                 if r.events.isEmpty {
-                    if post(.registryAlive(at: clock()), ifStill: gen) { watch(after: after) }
+                    if post(.registryAlive(at: clock(), stale: stale), ifStill: gen) { watch(after: after) }
                 } else if generation == gen {
                     loadEndpoints(after: 0)
                 }

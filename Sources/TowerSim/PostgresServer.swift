@@ -13,6 +13,8 @@ public final class PostgresServer: Sendable {
     public let user = "tower"
     let bin: String
     let runAs: String?
+    /// The server's command-line options (port, sockets, loopback only), given again at each start.
+    let options: String
 
     /// The folder holding initdb, pg_ctl and createdb: Debian's newest, else /usr/local/bin, else PATH.
     public static func binaries() -> String? {
@@ -44,13 +46,50 @@ public final class PostgresServer: Sendable {
             runAs = nil
         }
         port = try StackFiles.freePort()
+        options = Self.options(dir: dir, port: port, durable: durable)
         let initdb = try run("\(bin)/initdb", ["-D", "\(dir)/data", "-A", "trust", "-U", user, "--no-sync", "-E", "UTF8"])
         guard initdb.status == 0 else { throw StackError("initdb failed: \(initdb.output)") }
-        let options = "-p \(port) -k \(dir) -c listen_addresses=127.0.0.1 -c max_connections=400" + (durable ? "" : " -c fsync=off")
-        let start = try run("\(bin)/pg_ctl", ["-D", "\(dir)/data", "-l", "\(dir)/log", "-w", "-o", options, "start"])
+        try start()
+    }
+
+    /// A server made earlier in `dir` (by a stack, say) and listening on `port`, to stop and start
+    /// again: its tools run as the folder's owner.
+    public init(existing dir: String, port: Int, durable: Bool = true) throws {
+        guard let bin = Self.binaries() else { throw StackError("PostgreSQL is not installed: scripts/setup installs it") }
+        var st = stat()
+        guard stat(dir + "/data", &st) == 0 else { throw StackError("no PostgreSQL data folder in \(dir)") }
+        self.bin = bin
+        self.dir = dir
+        self.port = port
+        runAs = getuid() == 0 && st.st_uid != 0 ? getpwuid(st.st_uid).map { String(cString: $0.pointee.pw_name) } : nil
+        options = Self.options(dir: dir, port: port, durable: durable)
+    }
+
+    static func options(dir: String, port: Int, durable: Bool) -> String {
+        "-p \(port) -k \(dir) -c listen_addresses=127.0.0.1 -c max_connections=400" + (durable ? "" : " -c fsync=off")
+    }
+
+    /// Starts the server (again), waiting until it accepts connections; `settings` are further
+    /// `-c name=value` options for this run (`ssl=on`, say).
+    public func start(settings: [String] = []) throws {
+        let all = options + settings.map { " -c \($0)" }.joined()
+        let start = try run("\(bin)/pg_ctl", ["-D", "\(dir)/data", "-l", "\(dir)/log", "-w", "-o", all, "start"])
         guard start.status == 0 else {
             throw StackError("pg_ctl start failed: \(start.output) \((try? String(contentsOfFile: "\(dir)/log", encoding: .utf8)) ?? "")")
         }
+    }
+
+    /// Writes a file the server reads (a certificate, its key, pg_hba.conf) into its folder, owned
+    /// by the server's user and private to it (PostgreSQL refuses a key others may read); its path.
+    @discardableResult
+    public func install(_ contents: String, as name: String, inData: Bool = false) throws -> String {
+        let path = (inData ? dir + "/data/" : dir + "/") + name
+        try contents.write(toFile: path, atomically: false, encoding: .utf8)
+        guard chmod(path, 0o600) == 0 else { throw StackError("cannot make \(path) private") }
+        if let runAs, let pw = getpwnam(runAs), chown(path, pw.pointee.pw_uid, pw.pointee.pw_gid) != 0 {
+            throw StackError("cannot give \(path) to the user \(runAs)")
+        }
+        return path
     }
 
     /// A new, empty database; its URL for `--store`.

@@ -71,6 +71,14 @@ public struct RegistryClient: Sendable {
         try await get("/v1/endpoints")
     }
 
+    /// The list and, when the replica served it from memory because it cannot reach its database,
+    /// its `Tower-Stale` sentence: the routing may lack changes made through other replicas. (With
+    /// several replicas a fresh one is asked first; this is set only when none was fresh.)
+    public func listMarked() async throws(RegistryClientError) -> (list: EndpointList, stale: String?) {
+        let r = try await read("/v1/endpoints", timeout: timeout)
+        return (try decode(r), r.headers["tower-stale"])
+    }
+
     public func endpoint(_ name: String) async throws(RegistryClientError) -> Endpoint {
         try await get("/v1/endpoints/\(Self.escape(name))")
     }
@@ -119,7 +127,13 @@ public struct RegistryClient: Sendable {
 
     /// Long-polls for changes after `after`; answers at once if there are some.
     public func watch(after: Int64, timeout seconds: Int = 25) async throws(RegistryClientError) -> WatchResponse {
-        try await get("/v1/watch?after=\(after)&timeout=\(seconds)", timeout: .seconds(seconds + 5))
+        try await watchMarked(after: after, timeout: seconds).response
+    }
+
+    /// A long poll and its `Tower-Stale` sentence, as `listMarked`.
+    public func watchMarked(after: Int64, timeout seconds: Int = 25) async throws(RegistryClientError) -> (response: WatchResponse, stale: String?) {
+        let r = try await read("/v1/watch?after=\(after)&timeout=\(seconds)", timeout: .seconds(seconds + 5))
+        return (try decode(r), r.headers["tower-stale"])
     }
 
     /// The Envoys polling the registry and whether each holds its current routing. A registry older

@@ -51,27 +51,9 @@ public final class PostgresBackend: StoreBackend {
         if let dir = url.socketDirectory {
             config = .init(unixSocketPath: "\(dir)/.s.PGSQL.\(url.port)", username: url.user, password: password, database: url.database)
         } else {
-            let tls: PostgresConnection.Configuration.TLS
-            switch url.sslMode {
-            case .disable: tls = .disable
-            case .allow, .prefer, .require, .verifyCA, .verifyFull:
-                var t = TLSConfiguration.makeClientConfiguration()
-                switch url.sslMode {
-                case .verifyFull: t.certificateVerification = .fullVerification
-                case .verifyCA: t.certificateVerification = .noHostnameVerification
-                default: t.certificateVerification = .none
-                }
-                if let root = url.sslRootCert { t.trustRoots = .file(root) }
-                let context: NIOSSLContext
-                do { context = try NIOSSLContext(configuration: t) } catch {
-                    throw PostgresStoreError("cannot set up TLS for \(url.display): \(error)")
-                }
-                tls = (url.sslMode == .allow || url.sslMode == .prefer) ? .prefer(context) : .require(context)
-            }
-            config = .init(host: url.host, port: url.port, username: url.user, password: password, database: url.database, tls: tls)
+            config = .init(host: url.host, port: url.port, username: url.user, password: password, database: url.database, tls: try url.connectionTLS())
         }
         config.options.connectTimeout = .seconds(5)
-        if url.sslMode == .verifyFull { config.options.tlsServerName = url.host }
         return config
     }
 
@@ -273,6 +255,7 @@ final class PGDB: StoreDB {
 /// secrets cannot leak into logs); these name the server, its message and the SQLSTATE.
 enum PostgresErrors {
     static func describe(_ error: any Error, url: PostgresStoreURL, connecting: Bool) -> any Error {
+        if let tls = url.tlsFailure(error) { return tls }
         guard let e = error as? PSQLError else {
             if connecting { return StoreUnavailable("PostgreSQL at \(url.display) cannot be reached: \(error)") }
             return error

@@ -1,4 +1,6 @@
 import Foundation
+import NIOSSL
+import PostgresNIO
 import TowerDomain
 
 /// Where the registry's PostgreSQL database is, as libpq spells it:
@@ -116,6 +118,67 @@ public struct PostgresStoreURL: Sendable, Equatable {
         }
         fields.append(current)
         return fields
+    }
+}
+
+/// TLS as libpq's `sslmode` means it, built for PostgresNIO:
+/// - `disable`: none. `allow` and `prefer`: TLS when the server offers it, unverified (PostgresNIO
+///   has no "plain first" mode, so `allow` behaves as `prefer`).
+/// - `require`: TLS or nothing, unverified; with an `sslrootcert`, the chain is verified as with
+///   `verify-ca` (as libpq does when a root certificate is given).
+/// - `verify-ca`: the server's chain must lead to `sslrootcert` (else to the system's roots).
+/// - `verify-full`: that, and the certificate must name the host of the URL: a DNS name among its
+///   subject alternative names, or for an IP address, that address among its IP names. No name is
+///   handed to PostgresNIO for an IP address (an IP is not a valid SNI name, and NIOSSL refused
+///   the handshake outright): NIOSSL then checks the connected address against the IP names.
+extension PostgresStoreURL {
+    func connectionTLS() throws -> PostgresConnection.Configuration.TLS {
+        guard sslMode != .disable else { return .disable }
+        var t = TLSConfiguration.makeClientConfiguration()
+        t.minimumTLSVersion = .tlsv12
+        switch sslMode {
+        case .verifyFull: t.certificateVerification = .fullVerification
+        case .verifyCA: t.certificateVerification = .noHostnameVerification
+        case .require where sslRootCert != nil: t.certificateVerification = .noHostnameVerification
+        default: t.certificateVerification = .none
+        }
+        if let root = sslRootCert {
+            // Read here, so that a file that is not a certificate is said at start, by its name.
+            let certificates: [NIOSSLCertificate]
+            do { certificates = try NIOSSLCertificate.fromPEMFile(root) } catch {
+                throw PostgresStoreError("sslrootcert \(root) holds no PEM certificate: \(error)")
+            }
+            if certificates.isEmpty { throw PostgresStoreError("sslrootcert \(root) holds no PEM certificate") }
+            t.trustRoots = .certificates(certificates)
+        }
+        let context: NIOSSLContext
+        do { context = try NIOSSLContext(configuration: t) } catch {
+            throw PostgresStoreError("cannot set up TLS for \(display): \(error)")
+        }
+        return sslMode == .allow || sslMode == .prefer ? .prefer(context) : .require(context)
+    }
+
+    /// A connection refused for a reason of TLS, as a sentence saying what to change; nil when
+    /// `error` is not about TLS. (PostgresNIO wraps NIOSSL's errors, whose own text is BoringSSL's.)
+    func tlsFailure(_ error: any Error) -> PostgresStoreError? {
+        guard let e = error as? PSQLError else { return nil }
+        if e.code == .server, let info = e.serverInfo, info[.sqlState] == "28000",
+           let message = info[.message], message.contains("no encryption") {
+            return PostgresStoreError("PostgreSQL at \(display) accepts only TLS connections from here (pg_hba.conf hostssl), and sslmode is \(sslMode.rawValue): use sslmode=verify-full with sslrootcert=CA.pem (or require)")
+        }
+        guard let underlying = e.underlying else { return nil }
+        let text = String(reflecting: underlying)
+        let root = sslRootCert.map { "the CA in sslrootcert \($0)" } ?? "the system's trusted CAs (give sslrootcert=CA.pem)"
+        if let extra = underlying as? NIOSSLExtraError, extra == .failedToValidateHostname {
+            return PostgresStoreError("PostgreSQL at \(display) presented a certificate that does not name \(host) (sslmode=verify-full): connect by a name the certificate carries, or use sslmode=verify-ca to check the CA alone")
+        }
+        if text.contains("CERTIFICATE_VERIFY_FAILED") || text.contains("certificate verify failed") {
+            return PostgresStoreError("PostgreSQL at \(display) presented a certificate not signed by \(root) (sslmode=\(sslMode.rawValue)): \(text)")
+        }
+        if underlying is NIOSSLError || underlying is BoringSSLError {
+            return PostgresStoreError("the TLS handshake with PostgreSQL at \(display) failed (sslmode=\(sslMode.rawValue)): \(text)")
+        }
+        return nil
     }
 }
 

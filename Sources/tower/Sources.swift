@@ -121,6 +121,11 @@ struct StatusOutput: Encodable {
     var endpoints: [StatusEndpoint]
     var auditSeq: Int64
     var sourceErrors: [String]?
+    /// Present (true) only when the registry served the list from memory, its database unreachable:
+    /// the routing may lack changes made through other replicas. `staleDetail` is the registry's
+    /// own sentence (its `Tower-Stale` header).
+    var stale: Bool?
+    var staleDetail: String?
 }
 
 /// Reads every source once. A scrape needs two readings to make a rate, so it is read twice,

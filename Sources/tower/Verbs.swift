@@ -16,8 +16,9 @@ struct Status: AsyncParsableCommand {
             let settings = try sources.settings(ctx)
             let metricSources = try settings.metricsSources()
             async let figuresRead = readFigures(metricSources)
-            let list = try await client.list()
+            let (list, stale) = try await client.listMarked()
             let (figures, sourceErrors) = await figuresRead
+            if let stale { FileHandle.standardError.write(Data("tower: the registry served this from memory and may lack recent changes: \(stale)\n".utf8)) }
             let endpoints = endpoint.map { name in list.endpoints.filter { $0.name == name } } ?? list.endpoints
             if let endpoint, endpoints.isEmpty { throw VerbError(message: "no endpoint named '\(endpoint)'", code: Exit.notFound) }
             for e in sourceErrors { FileHandle.standardError.write(Data("tower: \(e)\n".utf8)) }
@@ -32,7 +33,8 @@ struct Status: AsyncParsableCommand {
                         metricSources.isEmpty ? nil : StatusMetrics(figures: figures[EndpointVersionKey(e.name, version).description], now: now, staleAfter: staleAfter)
                     }, judgements: metricSources.isEmpty ? nil : judgements[e.name] ?? [:],
                     slo: metricSources.isEmpty ? nil : e.slo.map { Judging.slo($0, ratios?[e.name]) })
-                }, auditSeq: list.auditSeq, sourceErrors: sourceErrors.isEmpty && burnErrors.isEmpty ? nil : sourceErrors + burnErrors)
+                }, auditSeq: list.auditSeq, sourceErrors: sourceErrors.isEmpty && burnErrors.isEmpty ? nil : sourceErrors + burnErrors,
+                   stale: stale == nil ? nil : true, staleDetail: stale)
                 try printJSON(out)
                 return
             }

@@ -70,7 +70,7 @@ import TowerTraces
     }
 
     static func listed(_ m: Message) -> Int64? {
-        if case .endpointsLoaded(let list, _) = m { return list.auditSeq }
+        if case .endpointsLoaded(let list, _, _) = m { return list.auditSeq }
         return nil
     }
 
