@@ -14,7 +14,7 @@ public enum Judge {
         let l = latency(canary: canary.latencyBuckets, baseline: baselineLatency, policy: policy)
         let e = errors(canaryRequests: canary.requests, canaryErrors: canary.errors,
                        baselineRequests: baseline.requests, baselineErrors: baseline.errors, policy: policy)
-        return Judgement(baseline: baseline.name, verdict: Verdict.combined([l.verdict, e.verdict]),
+        return Judgement(baseline: baseline.name, verdict: Verdict.combined(l.verdict, e.verdict),
                          confidence: policy.confidence, latency: l, errors: e)
     }
 
@@ -66,7 +66,8 @@ public enum Judge {
         guard let canary else { return LatencyJudgement(verdict: .noData, reason: "canary latency could not be read") }
         guard let baseline else { return LatencyJudgement(verdict: .noData, reason: "baseline latency could not be read") }
         let x: BinnedLatencies, y: BinnedLatencies
-        switch BinnedLatencies.fromCumulative(canary) {
+        let baselineBounds: [Double]? = if case .success(let h) = baseline { h.bounds } else { nil }
+        switch BinnedLatencies.fromCumulative(canary, sharingBounds: baselineBounds) {
         case .success(let h): x = h
         case .failure(let p): return LatencyJudgement(verdict: .noData, reason: "canary histogram: \(p)")
         }
@@ -83,7 +84,7 @@ public enum Judge {
         case .success(let pair): (x, y) = pair
         case .failure(let p): return LatencyJudgement(verdict: .noData, reason: "\(p)")
         }
-        var out = LatencyJudgement(verdict: .pass, samples: [x.total, y.total])
+        var out = LatencyJudgement(verdict: .pass, samples: Pair(x.total, y.total))
         out.baselineMedianMs = y.median
         let alpha = policy.latencyAlpha
         if let mw = MannWhitney.test(x.counts, y.counts) {
@@ -93,10 +94,10 @@ public enum Judge {
             // are most of a judgement's cost (docs/performance.md, judging 1,000 endpoints).
             if mw.pValue < alpha, let s = ShiftEstimate.hodgesLehmann(reps: x.representatives, x.counts, y.counts, sigma: mw.sigma, z: policy.latencyIntervalZ) {
                 out.shiftMs = s.estimate
-                out.intervalMs = [s.lower, s.upper]
+                out.intervalMs = Pair(s.lower, s.upper)
                 if let m = out.baselineMedianMs, m > 0 {
                     out.shiftRelative = s.estimate / m
-                    out.intervalRelative = [s.lower / m, s.upper / m]
+                    out.intervalRelative = Pair(s.lower / m, s.upper / m)
                 }
             }
         }
@@ -104,10 +105,10 @@ public enum Judge {
         if let t = TailComparison.compare(canary: x, baseline: y, z: policy.tailIntervalZ, intervalBelow: alpha) {
             var j = TailJudgement(verdict: .pass, quantile: TailComparison.quantile, thresholdMs: t.thresholdMs, above: t.above,
                                   pValue: t.pValue, test: t.test)
-            if t.quantileMs.allSatisfy({ $0.isFinite }) { j.quantileMs = t.quantileMs }
-            if !t.intervalMs.isEmpty, t.intervalMs.allSatisfy({ !$0.isNaN }) {
-                j.intervalMs = t.intervalMs.map { $0.isFinite ? $0 : nil }
-                if let b = j.quantileMs?[1], b > 0 { j.intervalRelative = t.intervalMs.map { $0.isFinite ? $0 / b : nil } }
+            if t.quantileMs.left.isFinite && t.quantileMs.right.isFinite { j.quantileMs = t.quantileMs }
+            if let i = t.intervalMs, !i.left.isNaN, !i.right.isNaN {
+                j.intervalMs = i.mapPair { $0.isFinite ? $0 : nil }
+                if let b = j.quantileMs?.right, b > 0 { j.intervalRelative = i.mapPair { $0.isFinite ? $0 / b : nil } }
             }
             tail = j
         }
@@ -121,12 +122,12 @@ public enum Judge {
         // Without a baseline median the tolerance is unknown; the interval must then clear 0.
         let tolerance = policy.latencyTolerance * (out.baselineMedianMs ?? 0)
         var rankFails = false
-        if let p = out.pValue, p < alpha, let lower = out.intervalMs?.first, lower > tolerance {
+        if let p = out.pValue, p < alpha, let lower = out.intervalMs?.left, lower > tolerance {
             rankFails = true
         }
         if var t = tail {
-            let tailTolerance = policy.latencyTolerance * (t.quantileMs?[1] ?? 0)
-            if t.pValue < alpha, let ends = t.intervalMs, let lower = ends[0], lower > tailTolerance { t.verdict = .fail }
+            let tailTolerance = policy.latencyTolerance * (t.quantileMs?.right ?? 0)
+            if t.pValue < alpha, let ends = t.intervalMs, let lower = ends.left, lower > tailTolerance { t.verdict = .fail }
             tail = t
         }
         out.tail = tail
@@ -155,11 +156,11 @@ public enum Judge {
     }
 
     public static func errors(canary c: RequestCounts, baseline b: RequestCounts, policy: JudgePolicy = .standard) -> ErrorJudgement {
-        var out = ErrorJudgement(verdict: .pass, samples: [c.total, b.total])
-        if let rc = c.ratio, let rb = b.ratio { out.ratios = [rc, rb] }
+        var out = ErrorJudgement(verdict: .pass, samples: Pair(c.total, b.total))
+        if let rc = c.ratio, let rb = b.ratio { out.ratios = Pair(rc, rb) }
         if let cmp = ErrorComparison.compare(canary: c, baseline: b, z: policy.intervalZ) {
             out.pValue = cmp.pValue
-            out.interval = [cmp.lower, cmp.upper]
+            out.interval = Pair(cmp.lower, cmp.upper)
             out.test = cmp.test
         }
         if let needed = shortfall(c.total, b.total, policy.minSamples) {
@@ -167,16 +168,16 @@ public enum Judge {
             out.samplesNeeded = needed
             return out
         }
-        if let p = out.pValue, p < policy.alpha, let lower = out.interval?.first, lower > policy.errorTolerance {
+        if let p = out.pValue, p < policy.alpha, let lower = out.interval?.left, lower > policy.errorTolerance {
             out.verdict = .fail
         }
         return out
     }
 
     /// Requests still needed on [canary, baseline], or nil when both sides have minSamples.
-    static func shortfall(_ n1: UInt64, _ n2: UInt64, _ minSamples: Int) -> [UInt64]? {
+    static func shortfall(_ n1: UInt64, _ n2: UInt64, _ minSamples: Int) -> Pair<UInt64>? {
         let m = UInt64(max(0, minSamples))
         guard n1 < m || n2 < m else { return nil }
-        return [n1 < m ? m - n1 : 0, n2 < m ? m - n2 : 0]
+        return Pair(n1 < m ? m - n1 : 0, n2 < m ? m - n2 : 0)
     }
 }
