@@ -65,28 +65,24 @@ public struct BinnedLatencies: Sendable, Equatable {
         guard !buckets.isEmpty else { return .failure(.noBuckets) }
         var reused: [Double]?
         if let shared, shared.count == buckets.count, buckets.indices.allSatisfy({ shared[$0] == buckets[$0].le }) { reused = shared }
-        var problem: Problem?
+        var counts: [UInt64] = []
+        counts.reserveCapacity(buckets.count)
+        var previousLe = -Double.infinity
+        var previousRaw = 0.0
         var previousRounded = 0.0
-        // Written in place (appending checked capacity per bucket: a tenth of a judging pass).
-        let counts = [UInt64](unsafeUninitializedCapacity: buckets.count) { out, initialized in
-            var previousLe = -Double.infinity
-            var previousRaw = 0.0
-            for i in buckets.indices {
-                let b = buckets[i]
-                if b.le.isNaN { problem = .badBound(b.le); return }
-                if i > 0 && !(b.le > previousLe) { problem = .boundsNotAscending(b.le); return }
-                if !b.count.isFinite || b.count < 0 { problem = .badCount(le: b.le); return }
-                if b.count < previousRaw - monotonyTolerance * previousRaw { problem = .notMonotone(le: b.le); return }
-                if b.count > maxCount { problem = .tooLarge(le: b.le); return }
-                let rounded = max(previousRounded, roundedHalfAway(b.count))
-                out[i] = UInt64(rounded - previousRounded)
-                initialized = i + 1
-                previousLe = b.le
-                previousRaw = max(previousRaw, b.count)
-                previousRounded = rounded
-            }
+        for i in buckets.indices {
+            let b = buckets[i]
+            if b.le.isNaN { return .failure(.badBound(b.le)) }
+            if i > 0 && !(b.le > previousLe) { return .failure(.boundsNotAscending(b.le)) }
+            if !b.count.isFinite || b.count < 0 { return .failure(.badCount(le: b.le)) }
+            if b.count < previousRaw - monotonyTolerance * previousRaw { return .failure(.notMonotone(le: b.le)) }
+            if b.count > maxCount { return .failure(.tooLarge(le: b.le)) }
+            let rounded = max(previousRounded, roundedHalfAway(b.count))
+            counts.append(UInt64(rounded - previousRounded))
+            previousLe = b.le
+            previousRaw = max(previousRaw, b.count)
+            previousRounded = rounded
         }
-        if let problem { return .failure(problem) }
         return .success(BinnedLatencies(bounds: reused ?? buckets.map(\.le), counts: counts, total: UInt64(previousRounded)))
     }
 

@@ -101,22 +101,27 @@ public enum Judge {
                 }
             }
         }
-        var tail: TailJudgement?
+        let needed = shortfall(x.total, y.total, policy.minSamples)
+        // The tail's verdict is decided before its judgement is stored, so that the judgement
+        // (a few hundred bytes) is built in place rather than copied at each step.
         if let t = TailComparison.compare(canary: x, baseline: y, z: policy.tailIntervalZ, intervalBelow: alpha) {
-            var j = TailJudgement(verdict: .pass, quantile: TailComparison.quantile, thresholdMs: t.thresholdMs, above: t.above,
-                                  pValue: t.pValue, test: t.test)
-            if t.quantileMs.left.isFinite && t.quantileMs.right.isFinite { j.quantileMs = t.quantileMs }
+            out.tail = TailJudgement(verdict: .pass, quantile: TailComparison.quantile, thresholdMs: t.thresholdMs, above: t.above,
+                                     pValue: t.pValue, test: t.test)
+            let quantiles: Pair<Double>? = t.quantileMs.left.isFinite && t.quantileMs.right.isFinite ? t.quantileMs : nil
+            out.tail?.quantileMs = quantiles
             if let i = t.intervalMs, !i.left.isNaN, !i.right.isNaN {
-                j.intervalMs = i.mapPair { $0.isFinite ? $0 : nil }
-                if let b = j.quantileMs?.right, b > 0 { j.intervalRelative = i.mapPair { $0.isFinite ? $0 / b : nil } }
+                let ends = i.mapPair { $0.isFinite ? $0 : nil }
+                out.tail?.intervalMs = ends
+                if let b = quantiles?.right, b > 0 { out.tail?.intervalRelative = i.mapPair { $0.isFinite ? $0 / b : nil } }
+                // Without a baseline p95 the tolerance is unknown; the interval must then clear 0.
+                let tailTolerance = policy.latencyTolerance * (quantiles?.right ?? 0)
+                if needed == nil, t.pValue < alpha, let lower = ends.left, lower > tailTolerance { out.tail?.verdict = .fail }
             }
-            tail = j
         }
-        if let needed = shortfall(x.total, y.total, policy.minSamples) {
+        if let needed {
             out.verdict = .inconclusive
             out.samplesNeeded = needed
-            tail?.verdict = .inconclusive
-            out.tail = tail
+            out.tail?.verdict = .inconclusive
             return out
         }
         // Without a baseline median the tolerance is unknown; the interval must then clear 0.
@@ -125,13 +130,7 @@ public enum Judge {
         if let p = out.pValue, p < alpha, let lower = out.intervalMs?.left, lower > tolerance {
             rankFails = true
         }
-        if var t = tail {
-            let tailTolerance = policy.latencyTolerance * (t.quantileMs?.right ?? 0)
-            if t.pValue < alpha, let ends = t.intervalMs, let lower = ends.left, lower > tailTolerance { t.verdict = .fail }
-            tail = t
-        }
-        out.tail = tail
-        if rankFails || tail?.verdict == .fail { out.verdict = .fail }
+        if rankFails || out.tail?.verdict == .fail { out.verdict = .fail }
         return out
     }
 

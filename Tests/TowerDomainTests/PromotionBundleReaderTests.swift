@@ -41,6 +41,9 @@ import Testing
             let properties = Set(Mirror(reflecting: v).children.compactMap(\.label))
             #expect(properties == PromotionBundleReader.fields[name], "\(name): the fast reader's keys are not its stored properties")
         }
+        // An audit entry's keys are matched in one forward walk: they must be in the writer's order.
+        let keys = PromotionBundleReader.AuditKey.allCases.map(\.rawValue)
+        #expect(keys == keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) })
     }
 
     /// Every field set, every escape: taken by the fast reader, as the general path reads it.
