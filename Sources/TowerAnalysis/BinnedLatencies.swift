@@ -55,28 +55,35 @@ public struct BinnedLatencies: Sendable, Equatable {
     /// NaN, infinite or negative counts, bounds out of order, or a cumulative count that falls (by
     /// more than `monotonyTolerance`) are problems, never a crash.
     public static func fromCumulative(_ buckets: [Bucket]) -> Result<BinnedLatencies, Problem> {
+        fromCumulative(buckets, sharingBounds: nil)
+    }
+
+    /// `fromCumulative`, taking `shared` as the bounds when they are the buckets' own: the versions
+    /// of an endpoint nearly always have the same bounds, so a canary read against its baseline's
+    /// histogram allocates only its counts, and the two compare as the same array.
+    static func fromCumulative(_ buckets: [Bucket], sharingBounds shared: [Double]?) -> Result<BinnedLatencies, Problem> {
         guard !buckets.isEmpty else { return .failure(.noBuckets) }
-        var bounds: [Double] = []
+        var reused: [Double]?
+        if let shared, shared.count == buckets.count, buckets.indices.allSatisfy({ shared[$0] == buckets[$0].le }) { reused = shared }
         var counts: [UInt64] = []
-        bounds.reserveCapacity(buckets.count)
         counts.reserveCapacity(buckets.count)
         var previousLe = -Double.infinity
         var previousRaw = 0.0
         var previousRounded = 0.0
-        for (i, b) in buckets.enumerated() {
+        for i in buckets.indices {
+            let b = buckets[i]
             if b.le.isNaN { return .failure(.badBound(b.le)) }
             if i > 0 && !(b.le > previousLe) { return .failure(.boundsNotAscending(b.le)) }
             if !b.count.isFinite || b.count < 0 { return .failure(.badCount(le: b.le)) }
             if b.count < previousRaw - monotonyTolerance * previousRaw { return .failure(.notMonotone(le: b.le)) }
             if b.count > maxCount { return .failure(.tooLarge(le: b.le)) }
             let rounded = max(previousRounded, roundedHalfAway(b.count))
-            bounds.append(b.le)
             counts.append(UInt64(rounded - previousRounded))
             previousLe = b.le
             previousRaw = max(previousRaw, b.count)
             previousRounded = rounded
         }
-        return .success(BinnedLatencies(bounds: bounds, counts: counts, total: UInt64(previousRounded)))
+        return .success(BinnedLatencies(bounds: reused ?? buckets.map(\.le), counts: counts, total: UInt64(previousRounded)))
     }
 
     private init(bounds: [Double], counts: [UInt64], total: UInt64) {

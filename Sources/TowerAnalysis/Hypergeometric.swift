@@ -28,7 +28,8 @@ enum Hypergeometric {
     private static func tailRatio(_ x0: Double, white nr: Double, black nb: Double, drawn n: Double) -> Double {
         var sum = 0.0, term = 1.0, x = x0
         while x > 0 && term >= Double.ulpOfOne * sum {
-            term *= x * (nb - n + x) / (n + 1 - x) / (nr + 1 - x)
+            // One division rather than two: the loop runs up to a few hundred times per table.
+            term *= x * (nb - n + x) / ((n + 1 - x) * (nr + 1 - x))
             sum += term
             x -= 1
         }

@@ -14,7 +14,7 @@ public enum Judge {
         let l = latency(canary: canary.latencyBuckets, baseline: baselineLatency, policy: policy)
         let e = errors(canaryRequests: canary.requests, canaryErrors: canary.errors,
                        baselineRequests: baseline.requests, baselineErrors: baseline.errors, policy: policy)
-        return Judgement(baseline: baseline.name, verdict: Verdict.combined([l.verdict, e.verdict]),
+        return Judgement(baseline: baseline.name, verdict: Verdict.combined(l.verdict, e.verdict),
                          confidence: policy.confidence, latency: l, errors: e)
     }
 
@@ -66,7 +66,8 @@ public enum Judge {
         guard let canary else { return LatencyJudgement(verdict: .noData, reason: "canary latency could not be read") }
         guard let baseline else { return LatencyJudgement(verdict: .noData, reason: "baseline latency could not be read") }
         let x: BinnedLatencies, y: BinnedLatencies
-        switch BinnedLatencies.fromCumulative(canary) {
+        let baselineBounds: [Double]? = if case .success(let h) = baseline { h.bounds } else { nil }
+        switch BinnedLatencies.fromCumulative(canary, sharingBounds: baselineBounds) {
         case .success(let h): x = h
         case .failure(let p): return LatencyJudgement(verdict: .noData, reason: "canary histogram: \(p)")
         }
@@ -83,7 +84,7 @@ public enum Judge {
         case .success(let pair): (x, y) = pair
         case .failure(let p): return LatencyJudgement(verdict: .noData, reason: "\(p)")
         }
-        var out = LatencyJudgement(verdict: .pass, samples: [x.total, y.total])
+        var out = LatencyJudgement(verdict: .pass, samples: Pair(x.total, y.total))
         out.baselineMedianMs = y.median
         let alpha = policy.latencyAlpha
         if let mw = MannWhitney.test(x.counts, y.counts) {
@@ -93,44 +94,43 @@ public enum Judge {
             // are most of a judgement's cost (docs/performance.md, judging 1,000 endpoints).
             if mw.pValue < alpha, let s = ShiftEstimate.hodgesLehmann(reps: x.representatives, x.counts, y.counts, sigma: mw.sigma, z: policy.latencyIntervalZ) {
                 out.shiftMs = s.estimate
-                out.intervalMs = [s.lower, s.upper]
+                out.intervalMs = Pair(s.lower, s.upper)
                 if let m = out.baselineMedianMs, m > 0 {
                     out.shiftRelative = s.estimate / m
-                    out.intervalRelative = [s.lower / m, s.upper / m]
+                    out.intervalRelative = Pair(s.lower / m, s.upper / m)
                 }
             }
         }
-        var tail: TailJudgement?
+        let needed = shortfall(x.total, y.total, policy.minSamples)
+        // The tail's verdict is decided before its judgement is stored, so that the judgement
+        // (a few hundred bytes) is built in place rather than copied at each step.
         if let t = TailComparison.compare(canary: x, baseline: y, z: policy.tailIntervalZ, intervalBelow: alpha) {
-            var j = TailJudgement(verdict: .pass, quantile: TailComparison.quantile, thresholdMs: t.thresholdMs, above: t.above,
-                                  pValue: t.pValue, test: t.test)
-            if t.quantileMs.allSatisfy({ $0.isFinite }) { j.quantileMs = t.quantileMs }
-            if !t.intervalMs.isEmpty, t.intervalMs.allSatisfy({ !$0.isNaN }) {
-                j.intervalMs = t.intervalMs.map { $0.isFinite ? $0 : nil }
-                if let b = j.quantileMs?[1], b > 0 { j.intervalRelative = t.intervalMs.map { $0.isFinite ? $0 / b : nil } }
+            out.tail = TailJudgement(verdict: .pass, quantile: TailComparison.quantile, thresholdMs: t.thresholdMs, above: t.above,
+                                     pValue: t.pValue, test: t.test)
+            let quantiles: Pair<Double>? = t.quantileMs.left.isFinite && t.quantileMs.right.isFinite ? t.quantileMs : nil
+            out.tail?.quantileMs = quantiles
+            if let i = t.intervalMs, !i.left.isNaN, !i.right.isNaN {
+                let ends = i.mapPair { $0.isFinite ? $0 : nil }
+                out.tail?.intervalMs = ends
+                if let b = quantiles?.right, b > 0 { out.tail?.intervalRelative = i.mapPair { $0.isFinite ? $0 / b : nil } }
+                // Without a baseline p95 the tolerance is unknown; the interval must then clear 0.
+                let tailTolerance = policy.latencyTolerance * (quantiles?.right ?? 0)
+                if needed == nil, t.pValue < alpha, let lower = ends.left, lower > tailTolerance { out.tail?.verdict = .fail }
             }
-            tail = j
         }
-        if let needed = shortfall(x.total, y.total, policy.minSamples) {
+        if let needed {
             out.verdict = .inconclusive
             out.samplesNeeded = needed
-            tail?.verdict = .inconclusive
-            out.tail = tail
+            out.tail?.verdict = .inconclusive
             return out
         }
         // Without a baseline median the tolerance is unknown; the interval must then clear 0.
         let tolerance = policy.latencyTolerance * (out.baselineMedianMs ?? 0)
         var rankFails = false
-        if let p = out.pValue, p < alpha, let lower = out.intervalMs?.first, lower > tolerance {
+        if let p = out.pValue, p < alpha, let lower = out.intervalMs?.left, lower > tolerance {
             rankFails = true
         }
-        if var t = tail {
-            let tailTolerance = policy.latencyTolerance * (t.quantileMs?[1] ?? 0)
-            if t.pValue < alpha, let ends = t.intervalMs, let lower = ends[0], lower > tailTolerance { t.verdict = .fail }
-            tail = t
-        }
-        out.tail = tail
-        if rankFails || tail?.verdict == .fail { out.verdict = .fail }
+        if rankFails || out.tail?.verdict == .fail { out.verdict = .fail }
         return out
     }
 
@@ -155,11 +155,11 @@ public enum Judge {
     }
 
     public static func errors(canary c: RequestCounts, baseline b: RequestCounts, policy: JudgePolicy = .standard) -> ErrorJudgement {
-        var out = ErrorJudgement(verdict: .pass, samples: [c.total, b.total])
-        if let rc = c.ratio, let rb = b.ratio { out.ratios = [rc, rb] }
+        var out = ErrorJudgement(verdict: .pass, samples: Pair(c.total, b.total))
+        if let rc = c.ratio, let rb = b.ratio { out.ratios = Pair(rc, rb) }
         if let cmp = ErrorComparison.compare(canary: c, baseline: b, z: policy.intervalZ) {
             out.pValue = cmp.pValue
-            out.interval = [cmp.lower, cmp.upper]
+            out.interval = Pair(cmp.lower, cmp.upper)
             out.test = cmp.test
         }
         if let needed = shortfall(c.total, b.total, policy.minSamples) {
@@ -167,16 +167,16 @@ public enum Judge {
             out.samplesNeeded = needed
             return out
         }
-        if let p = out.pValue, p < policy.alpha, let lower = out.interval?.first, lower > policy.errorTolerance {
+        if let p = out.pValue, p < policy.alpha, let lower = out.interval?.left, lower > policy.errorTolerance {
             out.verdict = .fail
         }
         return out
     }
 
     /// Requests still needed on [canary, baseline], or nil when both sides have minSamples.
-    static func shortfall(_ n1: UInt64, _ n2: UInt64, _ minSamples: Int) -> [UInt64]? {
+    static func shortfall(_ n1: UInt64, _ n2: UInt64, _ minSamples: Int) -> Pair<UInt64>? {
         let m = UInt64(max(0, minSamples))
         guard n1 < m || n2 < m else { return nil }
-        return [n1 < m ? m - n1 : 0, n2 < m ? m - n2 : 0]
+        return Pair(n1 < m ? m - n1 : 0, n2 < m ? m - n2 : 0)
     }
 }

@@ -19,27 +19,27 @@ public struct LatencyJudgement: Codable, Sendable, Equatable {
     /// Two-sided Mann-Whitney p-value.
     public var pValue: Double?
     /// Requests behind the test: [canary, baseline].
-    public var samples: [UInt64]?
+    public var samples: Pair<UInt64>?
     /// Hodges-Lehmann shift canary − baseline, ms, and its interval at the confidence level.
     public var shiftMs: Double?
-    public var intervalMs: [Double]?
+    public var intervalMs: Pair<Double>?
     /// The baseline's median (p50 as `histogram_quantile` gives it) the relative figures and the
     /// tolerance are taken against.
     public var baselineMedianMs: Double?
     /// shiftMs and intervalMs ÷ baselineMedianMs (0.38 is +38 %).
     public var shiftRelative: Double?
-    public var intervalRelative: [Double]?
+    public var intervalRelative: Pair<Double>?
     /// When inconclusive: requests still needed on [canary, baseline] to reach minSamples.
-    public var samplesNeeded: [UInt64]?
+    public var samplesNeeded: Pair<UInt64>?
     /// Why there is no verdict, when there is none (`no-data`).
     public var reason: String?
     /// The tail test beside the rank test (`TailComparison`); nil when it could not be computed.
     /// The latency verdict is `fail` when either the rank test or this one fails.
     public var tail: TailJudgement?
 
-    public init(verdict: Verdict, pValue: Double? = nil, samples: [UInt64]? = nil, shiftMs: Double? = nil, intervalMs: [Double]? = nil,
-                baselineMedianMs: Double? = nil, shiftRelative: Double? = nil, intervalRelative: [Double]? = nil,
-                samplesNeeded: [UInt64]? = nil, reason: String? = nil, tail: TailJudgement? = nil) {
+    public init(verdict: Verdict, pValue: Double? = nil, samples: Pair<UInt64>? = nil, shiftMs: Double? = nil, intervalMs: Pair<Double>? = nil,
+                baselineMedianMs: Double? = nil, shiftRelative: Double? = nil, intervalRelative: Pair<Double>? = nil,
+                samplesNeeded: Pair<UInt64>? = nil, reason: String? = nil, tail: TailJudgement? = nil) {
         self.verdict = verdict; self.pValue = pValue; self.samples = samples; self.shiftMs = shiftMs; self.intervalMs = intervalMs
         self.baselineMedianMs = baselineMedianMs; self.shiftRelative = shiftRelative; self.intervalRelative = intervalRelative
         self.samplesNeeded = samplesNeeded; self.reason = reason; self.tail = tail
@@ -74,20 +74,20 @@ public struct TailJudgement: Codable, Sendable, Equatable {
     /// The bucket bound the shares are counted above, ms.
     public var thresholdMs: Double
     /// Requests above the threshold, [canary, baseline].
-    public var above: [UInt64]
+    public var above: Pair<UInt64>
     /// One-sided p-value that the canary's share above the threshold is the larger.
     public var pValue: Double
     public var test: ErrorComparison.Test
     /// Each side's p95, [canary, baseline], as `histogram_quantile` interpolates it.
-    public var quantileMs: [Double]?
+    public var quantileMs: Pair<Double>?
     /// Interval of canary − baseline p95, ms; an end that cannot be bounded (a baseline p95 that
     /// may lie in +Inf) is null.
-    public var intervalMs: [Double?]?
+    public var intervalMs: Pair<Double?>?
     /// intervalMs ÷ the baseline's p95.
-    public var intervalRelative: [Double?]?
+    public var intervalRelative: Pair<Double?>?
 
-    public init(verdict: Verdict, quantile: Double, thresholdMs: Double, above: [UInt64], pValue: Double, test: ErrorComparison.Test,
-                quantileMs: [Double]? = nil, intervalMs: [Double?]? = nil, intervalRelative: [Double?]? = nil) {
+    public init(verdict: Verdict, quantile: Double, thresholdMs: Double, above: Pair<UInt64>, pValue: Double, test: ErrorComparison.Test,
+                quantileMs: Pair<Double>? = nil, intervalMs: Pair<Double?>? = nil, intervalRelative: Pair<Double?>? = nil) {
         self.verdict = verdict; self.quantile = quantile; self.thresholdMs = thresholdMs; self.above = above
         self.pValue = pValue; self.test = test; self.quantileMs = quantileMs
         self.intervalMs = intervalMs; self.intervalRelative = intervalRelative
@@ -114,18 +114,18 @@ public struct ErrorJudgement: Codable, Sendable, Equatable {
     /// One-sided p-value that the canary fails more often.
     public var pValue: Double?
     /// Requests behind the test: [canary, baseline].
-    public var samples: [UInt64]?
+    public var samples: Pair<UInt64>?
     /// Error ratios [canary, baseline].
-    public var ratios: [Double]?
+    public var ratios: Pair<Double>?
     /// Interval for canary − baseline error ratio at the confidence level.
-    public var interval: [Double]?
+    public var interval: Pair<Double>?
     /// `fisher` or `z`: which test gave the p-value.
     public var test: ErrorComparison.Test?
-    public var samplesNeeded: [UInt64]?
+    public var samplesNeeded: Pair<UInt64>?
     public var reason: String?
 
-    public init(verdict: Verdict, pValue: Double? = nil, samples: [UInt64]? = nil, ratios: [Double]? = nil, interval: [Double]? = nil,
-                test: ErrorComparison.Test? = nil, samplesNeeded: [UInt64]? = nil, reason: String? = nil) {
+    public init(verdict: Verdict, pValue: Double? = nil, samples: Pair<UInt64>? = nil, ratios: Pair<Double>? = nil, interval: Pair<Double>? = nil,
+                test: ErrorComparison.Test? = nil, samplesNeeded: Pair<UInt64>? = nil, reason: String? = nil) {
         self.verdict = verdict; self.pValue = pValue; self.samples = samples; self.ratios = ratios; self.interval = interval
         self.test = test; self.samplesNeeded = samplesNeeded; self.reason = reason
     }

@@ -23,15 +23,15 @@
 public struct TailComparison: Sendable, Equatable {
     public let thresholdMs: Double
     /// Requests above the threshold, [canary, baseline].
-    public let above: [UInt64]
+    public let above: Pair<UInt64>
     public let test: ErrorComparison.Test
     /// One-sided p-value that the canary's share above the threshold is the larger.
     public let pValue: Double
-    /// The `quantile` of each side, [canary, baseline], nil where the side has no finite bound for it.
-    public let quantileMs: [Double]
-    /// The interval for canary − baseline at that quantile, ms; empty when the test did not reject
+    /// The `quantile` of each side, [canary, baseline], NaN where the side has no finite bound for it.
+    public let quantileMs: Pair<Double>
+    /// The interval for canary − baseline at that quantile, ms; nil when the test did not reject
     /// (see `compare`).
-    public let intervalMs: [Double]
+    public let intervalMs: Pair<Double>?
 
     /// The tail the test looks at.
     public static let quantile = 0.95
@@ -52,16 +52,16 @@ public struct TailComparison: Sendable, Equatable {
         let q = quantile
         let qx = x.quantile(q) ?? .nan, qy = y.quantile(q) ?? .nan
         guard p < intervalBelow else {
-            return TailComparison(thresholdMs: x.bounds[t], above: [ax, ay], test: useZ ? .z : .fisher, pValue: p,
-                                  quantileMs: [qx, qy], intervalMs: [])
+            return TailComparison(thresholdMs: x.bounds[t], above: Pair(ax, ay), test: useZ ? .z : .fisher, pValue: p,
+                                  quantileMs: Pair(qx, qy), intervalMs: nil)
         }
         let (xl, xu) = x.quantileInterval(q, z: z)
         let (yl, yu) = y.quantileInterval(q, z: z)
         let d = qx - qy
         let lower = d - ((qx - xl) * (qx - xl) + (yu - qy) * (yu - qy)).squareRoot()
         let upper = d + ((xu - qx) * (xu - qx) + (qy - yl) * (qy - yl)).squareRoot()
-        return TailComparison(thresholdMs: x.bounds[t], above: [ax, ay], test: useZ ? .z : .fisher, pValue: p,
-                              quantileMs: [qx, qy], intervalMs: [lower, upper])
+        return TailComparison(thresholdMs: x.bounds[t], above: Pair(ax, ay), test: useZ ? .z : .fisher, pValue: p,
+                              quantileMs: Pair(qx, qy), intervalMs: Pair(lower, upper))
     }
 
     /// Index of the threshold bound: the highest finite bound with at least 1 − `quantile` of

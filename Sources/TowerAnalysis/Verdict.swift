@@ -15,4 +15,13 @@ public enum Verdict: String, Codable, Sendable, Equatable, CaseIterable {
         if verdicts.isEmpty || verdicts.contains(.noData) { return .noData }
         return .inconclusive
     }
+
+    /// `combined([a, b])` without the array: a version's latency and errors, judged for every
+    /// version of every endpoint on each refresh.
+    public static func combined(_ a: Verdict, _ b: Verdict) -> Verdict {
+        if a == .fail || b == .fail { return .fail }
+        if a == .pass && b == .pass { return .pass }
+        if a == .noData || b == .noData { return .noData }
+        return .inconclusive
+    }
 }

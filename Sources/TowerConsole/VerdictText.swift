@@ -19,7 +19,7 @@ enum VerdictText {
     }
 
     /// "n = 412/3,980": canary (or after) / baseline (or before).
-    static func samples(_ s: [UInt64]?) -> String? {
+    static func samples(_ s: Pair<UInt64>?) -> String? {
         guard let s, s.count == 2 else { return nil }
         return "n = \(count(s[0]))/\(count(s[1]))"
     }
@@ -38,7 +38,7 @@ enum VerdictText {
     static func confidence(_ c: Double) -> String { String(format: "%g %%", (c * 100 * 10).rounded() / 10) }
 
     /// "inconclusive: 23 of 50 samples" (the side still short, the canary's first).
-    static func inconclusive(needed: [UInt64]?, samples: [UInt64]?) -> String {
+    static func inconclusive(needed: Pair<UInt64>?, samples: Pair<UInt64>?) -> String {
         guard let needed, let samples, needed.count == 2, samples.count == 2 else { return "inconclusive" }
         let side = needed[0] > 0 ? 0 : 1
         let of = samples[side] + needed[side]
@@ -91,7 +91,7 @@ enum VerdictText {
         case .noData:
             return [j.errors.reason, j.latency.reason].compactMap { $0 }.first.map { ": " + $0 } ?? ""
         case .inconclusive:
-            let m: (needed: [UInt64]?, samples: [UInt64]?) = j.errors.verdict == .inconclusive
+            let m: (needed: Pair<UInt64>?, samples: Pair<UInt64>?) = j.errors.verdict == .inconclusive
                 ? (j.errors.samplesNeeded, j.errors.samples) : (j.latency.samplesNeeded, j.latency.samples)
             // "inconclusive" is the word already; the rest says how far from a verdict.
             return String(inconclusive(needed: m.needed, samples: m.samples).dropFirst("inconclusive".count))

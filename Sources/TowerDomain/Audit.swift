@@ -54,6 +54,21 @@ public struct AuditEntry: Codable, Sendable, Equatable {
                 override: Bool, summary: String, sloBefore: String? = nil, sloAfter: String? = nil,
                 baselineBefore: String? = nil, baselineAfter: String? = nil, judgeBefore: String? = nil, judgeAfter: String? = nil,
                 bundleSha256: String? = nil, signerKey: String? = nil, sourceRegistry: String? = nil, prevHash: String) {
+        self.init(seq: seq, time: time, actor: actor, role: role, action: action, endpoint: endpoint, version: version,
+                  fromRevision: fromRevision, toRevision: toRevision, reason: reason, weightsBefore: weightsBefore, weightsAfter: weightsAfter,
+                  override: override, summary: summary, sloBefore: sloBefore, sloAfter: sloAfter, baselineBefore: baselineBefore,
+                  baselineAfter: baselineAfter, judgeBefore: judgeBefore, judgeAfter: judgeAfter, bundleSha256: bundleSha256,
+                  signerKey: signerKey, sourceRegistry: sourceRegistry, prevHash: prevHash, hash: "")
+        self.hash = computedHash()
+    }
+
+    /// An entry as read with the hash it claims, which is not computed here: a reader checks it
+    /// against `computedHash()` itself (`PromotionBundleReader`).
+    init(seq: Int64, time: Date, actor: String, role: Role, action: AuditAction, endpoint: String, version: String?,
+         fromRevision: Int64, toRevision: Int64, reason: String, weightsBefore: [String: Int], weightsAfter: [String: Int],
+         override: Bool, summary: String, sloBefore: String?, sloAfter: String?, baselineBefore: String?, baselineAfter: String?,
+         judgeBefore: String?, judgeAfter: String?, bundleSha256: String?, signerKey: String?, sourceRegistry: String?,
+         prevHash: String, hash: String) {
         self.seq = seq; self.time = Timestamp.date(ms: Timestamp.ms(time)); self.actor = actor; self.role = role
         self.action = action; self.endpoint = endpoint; self.version = version; self.fromRevision = fromRevision
         self.toRevision = toRevision; self.reason = reason; self.weightsBefore = weightsBefore; self.weightsAfter = weightsAfter
@@ -61,8 +76,7 @@ public struct AuditEntry: Codable, Sendable, Equatable {
         self.sloBefore = sloBefore; self.sloAfter = sloAfter; self.baselineBefore = baselineBefore; self.baselineAfter = baselineAfter
         self.judgeBefore = judgeBefore; self.judgeAfter = judgeAfter
         self.bundleSha256 = bundleSha256; self.signerKey = signerKey; self.sourceRegistry = sourceRegistry
-        self.hash = ""
-        self.hash = computedHash()
+        self.hash = hash
     }
 
     /// The entry without its hash, as canonical JSON (`CanonicalJSON`, the writer xDS uses too),
@@ -73,29 +87,62 @@ public struct AuditEntry: Codable, Sendable, Equatable {
     /// order (by UTF-8 bytes, as the writer sorts them; a test holds the two equal), without the
     /// dictionary and its sort, since every entry of a bundle or a chain is hashed when read.
     public var canonicalBytes: [UInt8] {
-        let ordered: [(String, CanonicalJSON?)] = [
-            ("action", .string(action.rawValue)), ("actor", .string(actor)),
-            ("baselineAfter", baselineAfter.map { .string($0) }), ("baselineBefore", baselineBefore.map { .string($0) }),
-            ("bundleSha256", bundleSha256.map { .string($0) }), ("endpoint", .string(endpoint)),
-            ("fromRevision", .int(Int(fromRevision))), ("judgeAfter", judgeAfter.map { .string($0) }),
-            ("judgeBefore", judgeBefore.map { .string($0) }), ("override", .bool(override)), ("prevHash", .string(prevHash)),
-            ("reason", .string(reason)), ("role", .string(role.rawValue)), ("seq", .int(Int(seq))),
-            ("signerKey", signerKey.map { .string($0) }), ("sloAfter", sloAfter.map { .string($0) }),
-            ("sloBefore", sloBefore.map { .string($0) }), ("sourceRegistry", sourceRegistry.map { .string($0) }),
-            ("summary", .string(summary)), ("time", .string(Timestamp.rfc3339(ms: Timestamp.ms(time)))),
-            ("toRevision", .int(Int(toRevision))), ("version", version.map { .string($0) }),
-            ("weightsAfter", .object(weightsAfter.mapValues { .int($0) })),
-            ("weightsBefore", .object(weightsBefore.mapValues { .int($0) })),
-        ]
+        // Written straight into bytes: a tree of `CanonicalJSON` values (each case boxed) and two
+        // weight dictionaries per entry were most of the cost of hashing a bundle's entries.
         var out: [UInt8] = [UInt8(ascii: "{")]
         out.reserveCapacity(512)
-        for (key, value) in ordered {
-            guard let value else { continue }
+        func key(_ k: StaticString) {
             if out.count > 1 { out.append(UInt8(ascii: ",")) }
-            CanonicalJSON.quote(key, into: &out)
+            out.append(UInt8(ascii: "\""))
+            k.withUTF8Buffer { out.append(contentsOf: $0) }
+            out.append(UInt8(ascii: "\""))
             out.append(UInt8(ascii: ":"))
-            value.write(into: &out)
         }
+        func string(_ k: StaticString, _ v: String?) {
+            guard let v else { return }
+            key(k)
+            CanonicalJSON.quote(v, into: &out)
+        }
+        func int(_ k: StaticString, _ v: Int64) {
+            key(k)
+            out.append(contentsOf: String(v).utf8)
+        }
+        func weights(_ k: StaticString, _ w: [String: Int]) {
+            key(k)
+            out.append(UInt8(ascii: "{"))
+            for (i, (name, value)) in w.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }).enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                CanonicalJSON.quote(name, into: &out)
+                out.append(UInt8(ascii: ":"))
+                out.append(contentsOf: String(value).utf8)
+            }
+            out.append(UInt8(ascii: "}"))
+        }
+        string("action", action.rawValue)
+        string("actor", actor)
+        string("baselineAfter", baselineAfter)
+        string("baselineBefore", baselineBefore)
+        string("bundleSha256", bundleSha256)
+        string("endpoint", endpoint)
+        int("fromRevision", fromRevision)
+        string("judgeAfter", judgeAfter)
+        string("judgeBefore", judgeBefore)
+        key("override")
+        out.append(contentsOf: (override ? "true" : "false").utf8)
+        string("prevHash", prevHash)
+        string("reason", reason)
+        string("role", role.rawValue)
+        int("seq", seq)
+        string("signerKey", signerKey)
+        string("sloAfter", sloAfter)
+        string("sloBefore", sloBefore)
+        string("sourceRegistry", sourceRegistry)
+        string("summary", summary)
+        string("time", Timestamp.rfc3339(ms: Timestamp.ms(time)))
+        int("toRevision", toRevision)
+        string("version", version)
+        weights("weightsAfter", weightsAfter)
+        weights("weightsBefore", weightsBefore)
         out.append(UInt8(ascii: "}"))
         return out
     }

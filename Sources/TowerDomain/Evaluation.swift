@@ -42,7 +42,8 @@ public struct EvaluationDocument: Codable, Sendable, Equatable {
     }
 
     static func textProblem(_ s: String, field: String, limit: Int) -> String? {
-        if s.trimmingCharacters(in: .whitespaces).isEmpty { return "\(field) is empty" }
+        // A printable ASCII first character is not whitespace: most texts need no Foundation trim.
+        if !(s.utf8.first.map { $0 > 0x20 && $0 < 0x7F } ?? false), s.trimmingCharacters(in: .whitespaces).isEmpty { return "\(field) is empty" }
         if s.unicodeScalars.count > limit { return "\(field) is longer than \(limit) characters" }
         // Suites and datasets are drawn on operators' screens, like owners and reasons.
         if Names.hasUnsafeCharacters(s) {

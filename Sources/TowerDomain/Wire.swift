@@ -50,6 +50,20 @@ public enum Timestamp {
         let d = doy - (153 * mp + 2) / 5 + 1
         let m = mp < 10 ? mp + 3 : mp - 9
         if m <= 2 { y += 1 }
+        if (0...9999).contains(y) {
+            // Digits written in place: this runs for every time a bundle or an audit chain holds.
+            return String(unsafeUninitializedCapacity: 24) { buf in
+                func put(_ v: Int64, _ width: Int, at: Int) {
+                    var v = v
+                    for k in stride(from: at + width - 1, through: at, by: -1) { buf[k] = UInt8(ascii: "0") + UInt8(v % 10); v /= 10 }
+                }
+                put(y, 4, at: 0); buf[4] = UInt8(ascii: "-"); put(m, 2, at: 5); buf[7] = UInt8(ascii: "-"); put(d, 2, at: 8)
+                buf[10] = UInt8(ascii: "T"); put(Int64(rem / 3600), 2, at: 11); buf[13] = UInt8(ascii: ":")
+                put(Int64(rem / 60 % 60), 2, at: 14); buf[16] = UInt8(ascii: ":"); put(Int64(rem % 60), 2, at: 17)
+                buf[19] = UInt8(ascii: "."); put(Int64(milli), 3, at: 20); buf[23] = UInt8(ascii: "Z")
+                return 24
+            }
+        }
         func pad(_ v: Int64, _ w: Int) -> String { let s = String(v); return String(repeating: "0", count: max(0, w - s.count)) + s }
         return "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))T\(pad(Int64(rem / 3600), 2)):\(pad(Int64(rem / 60 % 60), 2)):\(pad(Int64(rem % 60), 2)).\(pad(Int64(milli), 3))Z"
     }

@@ -43,6 +43,14 @@ enum FuzzTarget: String, CaseIterable {
             // signature and digests. The canonical reader alone too, on bytes without the newline.
             _ = try? PromotionBundle.read(bytes)
             _ = try? CanonicalJSON.parse(bytes)
+            // The fast reader may decline anything, but what it takes the general path must take
+            // as the same bundle: otherwise a check would depend on which path a file went.
+            let body = bytes.last == 0x0A ? Array(bytes.dropLast()) : bytes
+            if let fast = PromotionBundle.decodeFast(body) {
+                guard let general = try? PromotionBundle.decodeGeneral(body), general == fast else {
+                    fatalError("the fast bundle reader took a file the general path refuses or reads otherwise")
+                }
+            }
         }
     }
 }

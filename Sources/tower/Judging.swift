@@ -106,7 +106,7 @@ enum Judging {
     /// `  latency fail: +38 % [+21 %, +55 %] (+12.0 ms), p = 0.0001, n = 412/3,980`.
     static func text(version: String, _ j: Judgement, window: String, minSamples: Int) -> String {
         var lines = ["\(version) \(j.verdict.rawValue) against \(j.baseline) over \(window) at \(percentPlain(j.confidence))"]
-        func evidence(_ verdict: Verdict, _ samples: [UInt64]?, _ needed: [UInt64]?, _ reason: String?, _ details: [String]) -> String {
+        func evidence(_ verdict: Verdict, _ samples: Pair<UInt64>?, _ needed: Pair<UInt64>?, _ reason: String?, _ details: [String]) -> String {
             switch verdict {
             case .noData: return "no-data: \(reason ?? "no figures")"
             case .inconclusive:
