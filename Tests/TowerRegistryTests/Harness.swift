@@ -36,13 +36,15 @@ struct Harness {
     ]
 
     init(store kind: StoreKind = .sqlite, drainTimeout: TimeInterval = 30) async throws {
-        dir = NSTemporaryDirectory() + "tower-registry-test-" + UUID().uuidString
-        store = try RegistryStore(backend: try Self.backend(kind, dir: dir), drainTimeout: drainTimeout)
-        viewer = try store.createToken(name: "vera", role: .viewer)
-        op = try store.createToken(name: "otto", role: .operator)
-        admin = try store.createToken(name: "ada", role: .admin)
-        deployer = try store.createToken(name: "ci", role: .deployer)
-        gateway = try store.createToken(name: "edge", role: .gateway)
+        let dir = NSTemporaryDirectory() + "tower-registry-test-" + UUID().uuidString
+        self.dir = dir
+        let (store, tokens) = try await offThePool {
+            let store = try RegistryStore(backend: try Self.backend(kind, dir: dir), drainTimeout: drainTimeout)
+            return (store, try [("vera", Role.viewer), ("otto", .operator), ("ada", .admin), ("ci", .deployer), ("edge", .gateway)]
+                .map { try store.createToken(name: $0.0, role: $0.1) })
+        }
+        self.store = store
+        (viewer, op, admin, deployer, gateway) = (tokens[0], tokens[1], tokens[2], tokens[3], tokens[4])
         try await Seed.apply(Self.seed, to: store, source: "test")
     }
 

@@ -9,10 +9,12 @@ import TowerStorePostgres
 @Suite struct ReplicaTests {
     /// Two replicas on a fresh database, seeded through the first.
     static func replicas() async throws -> (RegistryStore, RegistryStore, PostgresStoreURL) {
-        let url = try TestPostgres.makeDatabase()
-        let a = try RegistryStore(backend: try PostgresBackend(url: url, password: nil))
+        let (url, a) = try await offThePool {
+            let url = try TestPostgres.makeDatabase()
+            return (url, try RegistryStore(backend: try PostgresBackend(url: url, password: nil)))
+        }
         try await Seed.apply(Harness.seed, to: a, source: "test")
-        let b = try RegistryStore(backend: try PostgresBackend(url: url, password: nil))
+        let b = try await offThePool { try RegistryStore(backend: try PostgresBackend(url: url, password: nil)) }
         return (a, b, url)
     }
 
@@ -133,10 +135,13 @@ import TowerStorePostgres
         defer { h.cleanUp() }
         let op = Principal(name: "otto", role: .operator)
         _ = try await h.store.change("alpha", expected: 1, principal: op, reason: "before the move", override: false) { _, _ in .shift(["v1": 50, "v2": 50]) }
-        let url = try TestPostgres.makeDatabase()
-        let pg = try PostgresBackend(url: url, password: nil)
-        _ = try pg.migrate()
-        let copied = try SQLiteImport.copy(from: h.store.backend, to: pg)
+        let source = h.store.backend
+        let (pg, copied) = try await offThePool {
+            let url = try TestPostgres.makeDatabase()
+            let pg = try PostgresBackend(url: url, password: nil)
+            _ = try pg.migrate()
+            return (pg, try SQLiteImport.copy(from: source, to: pg))
+        }
         #expect(copied.auditEntries == (try h.store.auditCount()))
         let moved = try RegistryStore(backend: pg)
         defer { try? pg.close() }
