@@ -3,6 +3,7 @@ import GRDB
 
 import Synchronization
 import TowerDomain
+import TowerRollouts
 
 /// A change was refused because the caller's revision is not the current one. Carries the current
 /// state so the caller can show what changed and who changed it.
@@ -79,8 +80,9 @@ public final class RegistryStore: Sendable {
     /// The endpoints as the database holds them and its last audit sequence number. With
     /// `changedAfter`, only endpoints written after that sequence carry a body; every other name
     /// maps to its copy in memory (the caller's), and a name missing from the result was deleted.
-    static func loadEndpoints(_ db: any StoreDB, changedAfter: Int64?) throws -> (endpoints: [String: Endpoint?], seq: Int64) {
-        let seq = try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM audit") ?? 0
+    /// `seq`, when the caller has just read it in the same transaction, saves asking again.
+    static func loadEndpoints(_ db: any StoreDB, changedAfter: Int64?, seq known: Int64? = nil) throws -> (endpoints: [String: Endpoint?], seq: Int64) {
+        let seq = try known ?? Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM audit") ?? 0
         var out: [String: Endpoint?] = [:]
         let rows = try StoreRow.fetchAll(db, sql: "SELECT name, CASE WHEN last_seq > ? THEN body END AS body FROM endpoint",
                                          arguments: [changedAfter ?? -1])
@@ -125,9 +127,13 @@ public final class RegistryStore: Sendable {
     @discardableResult
     public func refresh() async throws -> Bool {
         let known = auditSeq
-        let latest = try await backend.read { db in try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM audit") ?? 0 }
-        guard latest > known else { return false }
-        let snapshot = try await backend.read { db in try Self.loadEndpoints(db, changedAfter: known) }
+        // One read: under load every commit of another replica brings a replica here.
+        let read = try await backend.read { db -> (endpoints: [String: Endpoint?], seq: Int64)? in
+            let latest = try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM audit") ?? 0
+            guard latest > known else { return nil }
+            return try Self.loadEndpoints(db, changedAfter: known, seq: latest)
+        }
+        guard let snapshot = read else { return false }
         let moved = cache.withLock { c -> Bool in
             // Written by this replica meanwhile: its own commit brought the copy past `known`.
             guard c.auditSeq == known else { return false }
@@ -250,12 +256,13 @@ public final class RegistryStore: Sendable {
                        resolve: @escaping @Sendable (Endpoint, any StoreDB) throws -> RoutingChange) async throws -> ChangeResult {
         if let p = Reason.problem(reason) { throw RoutingError.invalid(p) }
         return try await commit { [drainTimeout] db, now, seq, prevHash in
-            let result = try Self.applyChange(db: db, name: name, expected: expected, principal: principal, reason: reason,
-                                              override: override, now: now, seq: seq, prevHash: prevHash,
-                                              drainTimeout: drainTimeout, resolve: resolve)
-            if !Self.isRolloutActor(principal.name) {
-                try Self.pauseRolloutForManualChange(db: db, endpoint: name, by: principal.name,
-                                                     what: "\(result.entry.action.rawValue) to revision \(result.entry.toRevision): \(reason)", now: now)
+            let (result, rollout) = try Self.applyChangeReadingRollout(db: db, name: name, expected: expected, principal: principal,
+                                                                       reason: reason, override: override, now: now, seq: seq,
+                                                                       prevHash: prevHash, drainTimeout: drainTimeout, resolve: resolve)
+            if !Self.isRolloutActor(principal.name), var r = rollout {
+                Self.pauseForManualChange(&r, by: principal.name,
+                                          what: "\(result.entry.action.rawValue) to revision \(result.entry.toRevision): \(reason)", now: now)
+                try Self.saveRollout(r, db: db)
             }
             return result
         }
@@ -266,9 +273,23 @@ public final class RegistryStore: Sendable {
     static func applyChange(db: any StoreDB, name: String, expected: Int64?, principal: Principal, reason: String, override: Bool,
                             now: Date, seq: Int64, prevHash: String, drainTimeout: TimeInterval,
                             resolve: (Endpoint, any StoreDB) throws -> RoutingChange) throws -> ChangeResult {
-        guard let row = try StoreRow.fetchOne(db, sql: "SELECT body, created_revision FROM endpoint WHERE name = ?", arguments: [name]) else {
+        try applyChangeReadingRollout(db: db, name: name, expected: expected, principal: principal, reason: reason, override: override,
+                                      now: now, seq: seq, prevHash: prevHash, drainTimeout: drainTimeout, resolve: resolve).0
+    }
+
+    /// `applyChange`, also giving the endpoint's active rollout as it was before the change, read
+    /// in the same statement as the endpoint (each statement is a round trip on PostgreSQL, made
+    /// while every replica's writers wait).
+    static func applyChangeReadingRollout(db: any StoreDB, name: String, expected: Int64?, principal: Principal, reason: String,
+                                          override: Bool, now: Date, seq: Int64, prevHash: String, drainTimeout: TimeInterval,
+                                          resolve: (Endpoint, any StoreDB) throws -> RoutingChange) throws -> (ChangeResult, Rollout?) {
+        guard let row = try StoreRow.fetchOne(db, sql: """
+            SELECT e.body, e.created_revision, (SELECT r.body FROM rollout r WHERE r.endpoint = e.name AND r.active = 1) AS rollout
+            FROM endpoint e WHERE e.name = ?
+            """, arguments: [name]) else {
             throw RoutingError.notFound("no endpoint named '\(Names.printable(name))'")
         }
+        let rollout = try (row["rollout"] as String?).map(Self.decodeRollout)
         let before = try Self.decodeEndpoint(row["body"]).resolvingDrains(now: now, timeout: drainTimeout)
         if let expected, before.revision != expected { throw StaleRevision(expected: expected, current: before) }
         let change = try resolve(before, db)
@@ -282,7 +303,7 @@ public final class RegistryStore: Sendable {
                                weightsAfter: after.weights, override: !after.gateOverrides(comparedTo: before).isEmpty,
                                summary: ChangeSummary.describe(before: before, after: after), prevHash: prevHash)
         try Self.write(after, entry: entry, db: db, createdRevision: nil)
-        return ChangeResult(endpoint: after, entry: entry)
+        return (ChangeResult(endpoint: after, entry: entry), rollout)
     }
 
     /// The routing of an earlier revision, for rollback. Without `to`, the revision before `current`.
@@ -306,17 +327,22 @@ public final class RegistryStore: Sendable {
     /// updates the in-memory copy and tells observers. `body` gets the time, the next audit
     /// sequence number and the previous entry's hash.
     func commit(_ body: @escaping @Sendable (any StoreDB, Date, Int64, String) throws -> ChangeResult) async throws -> ChangeResult {
-        try await commitMany { db, now in
-            let (seq, prevHash) = try Self.nextLink(db)
-            let r = try body(db, now, seq, prevHash)
+        try await commitLinked { db, now, last in
+            let r = try body(db, now, last.seq + 1, last.hash)
             return (r, [r])
         }
     }
 
+    /// The last audit entry's sequence number and hash (0 and the genesis hash when there is none).
+    static func lastLink(_ db: any StoreDB) throws -> (seq: Int64, hash: String) {
+        let last = try StoreRow.fetchOne(db, sql: "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
+        return (last?["seq"] ?? 0, last?["hash"] ?? AuditEntry.genesisHash)
+    }
+
     /// The next audit sequence number and the hash it chains to.
     static func nextLink(_ db: any StoreDB) throws -> (Int64, String) {
-        let last = try StoreRow.fetchOne(db, sql: "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
-        return ((last?["seq"] ?? 0) + 1, last?["hash"] ?? AuditEntry.genesisHash)
+        let last = try lastLink(db)
+        return (last.seq + 1, last.hash)
     }
 
     /// One transaction that may make any number of changes (none, for a rollout's own
@@ -324,6 +350,12 @@ public final class RegistryStore: Sendable {
     /// another replica committed since the copy was last brought up to date, the transaction
     /// reads what it wrote first, so the copy never goes back.
     func commitMany<T: Sendable>(_ body: @escaping @Sendable (any StoreDB, Date) throws -> (T, [ChangeResult])) async throws -> T {
+        try await commitLinked { db, now, _ in try body(db, now) }
+    }
+
+    /// `commitMany`, whose body also gets the last audit entry as the transaction began (read
+    /// anyway, to tell whether another replica committed meanwhile).
+    func commitLinked<T: Sendable>(_ body: @escaping @Sendable (any StoreDB, Date, (seq: Int64, hash: String)) throws -> (T, [ChangeResult])) async throws -> T {
         let known = auditSeq
         do {
             return try await commitMany(known: known, body)
@@ -335,11 +367,11 @@ public final class RegistryStore: Sendable {
         }
     }
 
-    private func commitMany<T: Sendable>(known: Int64, _ body: @escaping @Sendable (any StoreDB, Date) throws -> (T, [ChangeResult])) async throws -> T {
+    private func commitMany<T: Sendable>(known: Int64, _ body: @escaping @Sendable (any StoreDB, Date, (seq: Int64, hash: String)) throws -> (T, [ChangeResult])) async throws -> T {
         let out = try await backend.write({ db -> (T, [ChangeResult], (endpoints: [String: Endpoint?], seq: Int64)?) in
-            let latest = try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM audit") ?? 0
-            let behind = latest > known ? try Self.loadEndpoints(db, changedAfter: known) : nil
-            let (value, results) = try body(db, Timestamp.now())
+            let last = try Self.lastLink(db)
+            let behind = last.seq > known ? try Self.loadEndpoints(db, changedAfter: known, seq: last.seq) : nil
+            let (value, results) = try body(db, Timestamp.now(), last)
             return (value, results, behind)
         }, afterCommit: { [self] out in
             let (_, results, behind) = out
@@ -362,6 +394,13 @@ public final class RegistryStore: Sendable {
 
     static func write(_ e: Endpoint, entry: AuditEntry, db: any StoreDB, createdRevision: Int64?) throws {
         let body = try encode(e)
+        if db.dialect == .postgres {
+            try db.execute(sql: writeStatement(inserting: createdRevision != nil), arguments: SQLArguments(
+                (createdRevision.map { [e.name.sqlValue, e.revision.sqlValue, $0.sqlValue, entry.seq.sqlValue, body.sqlValue] }
+                    ?? [e.revision.sqlValue, entry.seq.sqlValue, body.sqlValue, e.name.sqlValue])
+                + revisionArguments(e, entry: entry, body: body).values + (try auditArguments(entry)).values))
+            return
+        }
         if let createdRevision {
             try db.execute(sql: "INSERT INTO endpoint (name, revision, created_revision, last_seq, body) VALUES (?, ?, ?, ?, ?)",
                            arguments: [e.name, e.revision, createdRevision, entry.seq, body])
@@ -369,25 +408,48 @@ public final class RegistryStore: Sendable {
             try db.execute(sql: "UPDATE endpoint SET revision = ?, last_seq = ?, body = ? WHERE name = ?",
                            arguments: [e.revision, entry.seq, body, e.name])
         }
-        try db.execute(sql: """
-            INSERT INTO revision (endpoint, revision, time_ms, actor, action, reason, summary, body)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [e.name, e.revision, Timestamp.ms(entry.time), entry.actor, entry.action.rawValue, entry.reason, entry.summary, body])
+        try db.execute(sql: "INSERT INTO revision (endpoint, revision, time_ms, actor, action, reason, summary, body) VALUES \(revisionValues)",
+                       arguments: revisionArguments(e, entry: entry, body: body))
         try insertAudit(entry, db: db)
     }
 
+    /// PostgreSQL's form of `write`: the endpoint row, its revision row and the audit entry in one
+    /// statement (data-modifying CTEs), one round trip instead of three while the write lock is held.
+    private static func writeStatement(inserting: Bool) -> String {
+        let endpoint = inserting
+            ? "INSERT INTO endpoint (name, revision, created_revision, last_seq, body) VALUES (?, ?, ?, ?, ?)"
+            : "UPDATE endpoint SET revision = ?, last_seq = ?, body = ? WHERE name = ?"
+        return """
+            WITH e AS (\(endpoint)),
+                 r AS (INSERT INTO revision (endpoint, revision, time_ms, actor, action, reason, summary, body) VALUES \(revisionValues))
+            \(auditInsert)
+            """
+    }
+
+    private static let revisionValues = "(?, ?, ?, ?, ?, ?, ?, ?)"
+
+    private static func revisionArguments(_ e: Endpoint, entry: AuditEntry, body: String) -> SQLArguments {
+        [e.name, e.revision, Timestamp.ms(entry.time), entry.actor, entry.action.rawValue, entry.reason, entry.summary, body]
+    }
+
+    private static let auditInsert = """
+        INSERT INTO audit (seq, time_ms, actor, role, action, endpoint, version, from_revision, to_revision, reason,
+                           weights_before, weights_after, override, summary, prev_hash, hash,
+                           slo_before, slo_after, baseline_before, baseline_after, judge_before, judge_after,
+                           bundle_sha256, signer_key, source_registry)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        """
+
+    private static func auditArguments(_ e: AuditEntry) throws -> SQLArguments {
+        [e.seq, Timestamp.ms(e.time), e.actor, e.role.rawValue, e.action.rawValue, e.endpoint, e.version,
+         e.fromRevision, e.toRevision, e.reason, try weightsJSON(e.weightsBefore), try weightsJSON(e.weightsAfter),
+         e.override ? 1 : 0, e.summary, e.prevHash, e.hash,
+         e.sloBefore, e.sloAfter, e.baselineBefore, e.baselineAfter, e.judgeBefore, e.judgeAfter,
+         e.bundleSha256, e.signerKey, e.sourceRegistry]
+    }
+
     static func insertAudit(_ e: AuditEntry, db: any StoreDB) throws {
-        try db.execute(sql: """
-            INSERT INTO audit (seq, time_ms, actor, role, action, endpoint, version, from_revision, to_revision, reason,
-                               weights_before, weights_after, override, summary, prev_hash, hash,
-                               slo_before, slo_after, baseline_before, baseline_after, judge_before, judge_after,
-                               bundle_sha256, signer_key, source_registry)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [e.seq, Timestamp.ms(e.time), e.actor, e.role.rawValue, e.action.rawValue, e.endpoint, e.version,
-                             e.fromRevision, e.toRevision, e.reason, try weightsJSON(e.weightsBefore), try weightsJSON(e.weightsAfter),
-                             e.override ? 1 : 0, e.summary, e.prevHash, e.hash,
-                             e.sloBefore, e.sloAfter, e.baselineBefore, e.baselineAfter, e.judgeBefore, e.judgeAfter,
-                             e.bundleSha256, e.signerKey, e.sourceRegistry])
+        try db.execute(sql: auditInsert, arguments: try auditArguments(e))
     }
 
     static func auditEntry(_ row: StoreRow) throws -> AuditEntry {

@@ -15,7 +15,9 @@ import TowerRegistry
 /// backend's own queues, never an event loop's: the writer queue for transactions (one at a
 /// time, so commits are acknowledged in order) and the reader queue for reads. Writers on every
 /// replica are serialised by a transaction-scoped advisory lock taken first thing, which is
-/// what keeps If-Match exact and the audit sequence one gap-free chain across replicas.
+/// what keeps If-Match exact and the audit sequence one gap-free chain across replicas. The lock
+/// is held until the commit's WAL flush, so the writes one replica has queued meanwhile are
+/// committed together, in one transaction (`Link.batch`): a flush per batch, not per change.
 public final class PostgresBackend: StoreBackend {
     public let url: PostgresStoreURL
     let configuration: PostgresConnection.Configuration
@@ -24,6 +26,7 @@ public final class PostgresBackend: StoreBackend {
     private let reader: Link
     private let writerQueue = DispatchQueue(label: "tower.store.postgres.writer")
     private let readerQueue = DispatchQueue(label: "tower.store.postgres.reader")
+    private let queued = QueuedWrites()
 
     public var dialect: SQLDialect { .postgres }
     public var location: String { url.display }
@@ -93,16 +96,43 @@ public final class PostgresBackend: StoreBackend {
         }
     }
 
+    /// Queued, and committed together with the writes queued beside it (`QueuedWrites`): the
+    /// write lock and the commit's WAL flush are paid once per batch instead of once per change.
     public func write<T: Sendable>(_ body: @escaping @Sendable (any StoreDB) throws -> T,
                                    afterCommit: @escaping @Sendable (T) -> Void) async throws -> T {
         try await withCheckedThrowingContinuation { (cont: CheckedContinuation<T, any Error>) in
-            writerQueue.async {
-                let result = Result { try self.writer.transaction(readOnly: false, body) }
-                if case .success(let v) = result { afterCommit(v) }
-                cont.resume(with: result)
-            }
+            let value = WriteValue<T>()
+            queued.append(QueuedWrite(
+                run: { db in value.value = try body(db) },
+                committed: {
+                    guard let v = value.value else { return cont.resume(throwing: PostgresStoreError("a write committed without a value")) }
+                    afterCommit(v)
+                    cont.resume(returning: v)
+                },
+                failed: { cont.resume(throwing: $0) }))
+            writerQueue.async { self.commitQueuedWrites() }
         }
     }
+
+    /// Runs on the writer queue: everything queued so far (up to a batch) in one transaction.
+    /// Each write's answer waits for the commit, so none is acknowledged before it is durable.
+    private func commitQueuedWrites() {
+        let batch = queued.take(max: Self.maxBatch)
+        guard !batch.isEmpty else { return }
+        let outcomes: [(any Error)?]
+        do {
+            outcomes = try writer.batch(batch.map(\.run))
+        } catch {
+            for w in batch { w.failed(error) }
+            return
+        }
+        for (w, outcome) in zip(batch, outcomes) {
+            if let outcome { w.failed(outcome) } else { w.committed() }
+        }
+    }
+
+    /// Bounds how long one replica holds the write lock while the others wait.
+    static let maxBatch = 32
 
     public func write<T>(_ body: (any StoreDB) throws -> T) throws -> T {
         try withoutActuallyEscaping(body) { body in
@@ -160,16 +190,56 @@ final class Link: @unchecked Sendable {
     /// Runs `body` in one transaction; a writer's holds the replicas' write lock.
     func transaction<T>(readOnly: Bool, _ body: (any StoreDB) throws -> T) throws -> T {
         let db = PGDB(link: self, connection: try connection())
-        try db.run(readOnly ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "BEGIN")
+        // Sent without waiting: the next statement waits for both, one thread wake-up instead of two.
+        db.send(readOnly ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "BEGIN")
         do {
-            if !readOnly { try db.run("SELECT pg_advisory_xact_lock(\(PostgresBackend.writeLockKey))") }
+            if !readOnly { try db.run(Self.lockAndNotify) }
             let value = try body(db)
-            // Delivered to every replica's listener when (and only if) this commits.
-            if !readOnly { try db.run("SELECT pg_notify('\(PostgresBackend.commitChannel)', '')") }
             try db.run("COMMIT")
             return value
         } catch {
             // A broken connection has no transaction left to roll back; the next use reconnects.
+            if let c = current, !c.isClosed { _ = try? db.run("ROLLBACK") }
+            throw error
+        }
+    }
+
+    /// Every writer of every replica takes the write lock first thing, so If-Match and the audit
+    /// sequence hold across replicas. The notification, queued in the same statement, is
+    /// delivered to every replica's listener when (and only if) the transaction commits.
+    static let lockAndNotify = "SELECT pg_advisory_xact_lock(\(PostgresBackend.writeLockKey)), pg_notify('\(PostgresBackend.commitChannel)', '')"
+
+    /// Several writes in one transaction under one write lock, each in a savepoint of its own:
+    /// one that throws is undone alone and reports its error, as it would have in a transaction
+    /// of its own, and the others commit together (one WAL flush). Each write runs after the ones
+    /// before it and sees what they wrote, exactly as consecutive transactions would. Throws
+    /// (failing every write) when the transaction as a whole cannot commit.
+    func batch(_ bodies: [(any StoreDB) throws -> Void]) throws -> [(any Error)?] {
+        if bodies.count == 1 {
+            do { try transaction(readOnly: false, bodies[0]); return [nil] } catch { return [error] }
+        }
+        let db = PGDB(link: self, connection: try connection())
+        db.send("BEGIN")
+        do {
+            try db.run(Self.lockAndNotify)
+            var outcomes: [(any Error)?] = []
+            for body in bodies {
+                db.send("SAVEPOINT tower_write")
+                do {
+                    try body(db)
+                    db.send("RELEASE SAVEPOINT tower_write")
+                    outcomes.append(nil)
+                } catch {
+                    // The connection or the batch's own statements failed: nothing of it commits.
+                    if db.connection.isClosed || db.brokenBy != nil { throw db.brokenBy ?? error }
+                    try db.run("ROLLBACK TO SAVEPOINT tower_write")
+                    db.send("RELEASE SAVEPOINT tower_write")
+                    outcomes.append(error)
+                }
+            }
+            try db.run("COMMIT")
+            return outcomes
+        } catch {
             if let c = current, !c.isClosed { _ = try? db.run("ROLLBACK") }
             throw error
         }
@@ -190,7 +260,32 @@ final class PGDB: StoreDB {
         self.connection = connection
     }
 
+    /// Statements sent without waiting for their answers (BEGIN, savepoints): PostgresNIO runs a
+    /// connection's statements in order, so the next waited-for one finishes after them.
+    private var sent: [EventLoopFuture<PostgresQueryResult>] = []
+    /// The first of those that failed: the transaction is aborted and must not commit.
+    private(set) var brokenBy: (any Error)?
+
     func run(_ sql: String) throws { _ = try query(sql, SQLArguments([])) }
+
+    func send(_ sql: String) {
+        sent.append(connection.query(PostgresQuery(unsafeSQL: sql), logger: link.logger))
+    }
+
+    /// Waits for the statements sent before (already answered, when called after a later one).
+    private func settle() throws {
+        let pending = sent
+        sent = []
+        for f in pending {
+            do { _ = try f.wait() } catch {
+                if connection.isClosed { link.broke() }
+                let e = PostgresErrors.describe(error, url: link.url, connecting: false)
+                if brokenBy == nil { brokenBy = e }
+                throw e
+            }
+        }
+        if let brokenBy { throw brokenBy }
+    }
 
     func query(_ sql: String, _ arguments: SQLArguments) throws -> PostgresQueryResult {
         var binds = PostgresBindings(capacity: arguments.values.count)
@@ -201,9 +296,12 @@ final class PGDB: StoreDB {
             case .text(let s): try binds.append(s)
             }
         }
-        do {
-            return try connection.query(PostgresQuery(unsafeSQL: Self.numbered(sql), binds: binds), logger: link.logger).wait()
-        } catch {
+        let result = Result { try connection.query(PostgresQuery(unsafeSQL: Self.numbered(sql), binds: binds), logger: link.logger).wait() }
+        // A statement sent before that failed is the cause of whatever this one says.
+        try settle()
+        switch result {
+        case .success(let r): return r
+        case .failure(let error):
             if connection.isClosed { link.broke() }
             throw PostgresErrors.describe(error, url: link.url, connecting: false)
         }
