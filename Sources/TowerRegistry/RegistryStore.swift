@@ -82,10 +82,9 @@ public final class RegistryStore: Sendable {
     /// maps to its copy in memory (the caller's), and a name missing from the result was deleted.
     /// `seq`, when the caller has just read it in the same transaction, saves asking again.
     static func loadEndpoints(_ db: any StoreDB, changedAfter: Int64?, seq known: Int64? = nil) throws -> (endpoints: [String: Endpoint?], seq: Int64) {
-        let seq = try known ?? Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM audit") ?? 0
+        let seq = try known ?? Int64.fetchOne(db, sql: maxSeqSQL) ?? 0
         var out: [String: Endpoint?] = [:]
-        let rows = try StoreRow.fetchAll(db, sql: "SELECT name, CASE WHEN last_seq > ? THEN body END AS body FROM endpoint",
-                                         arguments: [changedAfter ?? -1])
+        let rows = try StoreRow.fetchAll(db, sql: changedEndpointsSQL, arguments: [changedAfter ?? -1])
         for row in rows {
             let name: String = row["name"]
             let body: String? = row["body"]
@@ -93,6 +92,9 @@ public final class RegistryStore: Sendable {
         }
         return (out, seq)
     }
+
+    static let maxSeqSQL = "SELECT MAX(seq) FROM audit"
+    static let changedEndpointsSQL = "SELECT name, CASE WHEN last_seq > ? THEN body END AS body FROM endpoint"
 
     /// Folds a snapshot from `loadEndpoints(changedAfter: c.auditSeq)` into the copy in memory,
     /// unless the copy is already as new.
@@ -129,7 +131,9 @@ public final class RegistryStore: Sendable {
         let known = auditSeq
         // One read: under load every commit of another replica brings a replica here.
         let read = try await backend.read { db -> (endpoints: [String: Endpoint?], seq: Int64)? in
-            let latest = try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM audit") ?? 0
+            db.prefetch(Self.maxSeqSQL, [])
+            db.prefetch(Self.changedEndpointsSQL, [known])
+            let latest = try Int64.fetchOne(db, sql: Self.maxSeqSQL) ?? 0
             guard latest > known else { return nil }
             return try Self.loadEndpoints(db, changedAfter: known, seq: latest)
         }
@@ -255,7 +259,7 @@ public final class RegistryStore: Sendable {
     public func change(_ name: String, expected: Int64, principal: Principal, reason: String, override: Bool,
                        resolve: @escaping @Sendable (Endpoint, any StoreDB) throws -> RoutingChange) async throws -> ChangeResult {
         if let p = Reason.problem(reason) { throw RoutingError.invalid(p) }
-        return try await commit { [drainTimeout] db, now, seq, prevHash in
+        return try await commit(prefetch: { db in db.prefetch(Self.changeReadSQL, [name]) }) { [drainTimeout] db, now, seq, prevHash in
             let (result, rollout) = try Self.applyChangeReadingRollout(db: db, name: name, expected: expected, principal: principal,
                                                                        reason: reason, override: override, now: now, seq: seq,
                                                                        prevHash: prevHash, drainTimeout: drainTimeout, resolve: resolve)
@@ -283,10 +287,7 @@ public final class RegistryStore: Sendable {
     static func applyChangeReadingRollout(db: any StoreDB, name: String, expected: Int64?, principal: Principal, reason: String,
                                           override: Bool, now: Date, seq: Int64, prevHash: String, drainTimeout: TimeInterval,
                                           resolve: (Endpoint, any StoreDB) throws -> RoutingChange) throws -> (ChangeResult, Rollout?) {
-        guard let row = try StoreRow.fetchOne(db, sql: """
-            SELECT e.body, e.created_revision, (SELECT r.body FROM rollout r WHERE r.endpoint = e.name AND r.active = 1) AS rollout
-            FROM endpoint e WHERE e.name = ?
-            """, arguments: [name]) else {
+        guard let row = try StoreRow.fetchOne(db, sql: changeReadSQL, arguments: [name]) else {
             throw RoutingError.notFound("no endpoint named '\(Names.printable(name))'")
         }
         let rollout = try (row["rollout"] as String?).map(Self.decodeRollout)
@@ -305,6 +306,11 @@ public final class RegistryStore: Sendable {
         try Self.write(after, entry: entry, db: db, createdRevision: nil)
         return (ChangeResult(endpoint: after, entry: entry), rollout)
     }
+
+    static let changeReadSQL = """
+        SELECT e.body, e.created_revision, (SELECT r.body FROM rollout r WHERE r.endpoint = e.name AND r.active = 1) AS rollout
+        FROM endpoint e WHERE e.name = ?
+        """
 
     /// The routing of an earlier revision, for rollback. Without `to`, the revision before `current`.
     static func rollbackTarget(_ current: Endpoint, to: Int64?, db: any StoreDB) throws -> Endpoint {
@@ -326,8 +332,9 @@ public final class RegistryStore: Sendable {
     /// Runs one change as one transaction on the serialised writer, then, still on the writer,
     /// updates the in-memory copy and tells observers. `body` gets the time, the next audit
     /// sequence number and the previous entry's hash.
-    func commit(_ body: @escaping @Sendable (any StoreDB, Date, Int64, String) throws -> ChangeResult) async throws -> ChangeResult {
-        try await commitLinked { db, now, last in
+    func commit(prefetch: (@Sendable (any StoreDB) -> Void)? = nil,
+                _ body: @escaping @Sendable (any StoreDB, Date, Int64, String) throws -> ChangeResult) async throws -> ChangeResult {
+        try await commitLinked(prefetch: prefetch) { db, now, last in
             let r = try body(db, now, last.seq + 1, last.hash)
             return (r, [r])
         }
@@ -335,9 +342,11 @@ public final class RegistryStore: Sendable {
 
     /// The last audit entry's sequence number and hash (0 and the genesis hash when there is none).
     static func lastLink(_ db: any StoreDB) throws -> (seq: Int64, hash: String) {
-        let last = try StoreRow.fetchOne(db, sql: "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
+        let last = try StoreRow.fetchOne(db, sql: lastLinkSQL)
         return (last?["seq"] ?? 0, last?["hash"] ?? AuditEntry.genesisHash)
     }
+
+    static let lastLinkSQL = "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"
 
     /// The next audit sequence number and the hash it chains to.
     static func nextLink(_ db: any StoreDB) throws -> (Int64, String) {
@@ -354,11 +363,13 @@ public final class RegistryStore: Sendable {
     }
 
     /// `commitMany`, whose body also gets the last audit entry as the transaction began (read
-    /// anyway, to tell whether another replica committed meanwhile).
-    func commitLinked<T: Sendable>(_ body: @escaping @Sendable (any StoreDB, Date, (seq: Int64, hash: String)) throws -> (T, [ChangeResult])) async throws -> T {
+    /// anyway, to tell whether another replica committed meanwhile). `prefetch` names the body's
+    /// first reads (`StoreDB.prefetch`), sent with the transaction's own.
+    func commitLinked<T: Sendable>(prefetch: (@Sendable (any StoreDB) -> Void)? = nil,
+                                   _ body: @escaping @Sendable (any StoreDB, Date, (seq: Int64, hash: String)) throws -> (T, [ChangeResult])) async throws -> T {
         let known = auditSeq
         do {
-            return try await commitMany(known: known, body)
+            return try await commitMany(known: known, prefetch: prefetch, body)
         } catch let stale as StaleRevision {
             // Refused because another replica moved the endpoint: bring the copy up to date so
             // the caller's next read shows what it must re-read the revision from.
@@ -367,8 +378,14 @@ public final class RegistryStore: Sendable {
         }
     }
 
-    private func commitMany<T: Sendable>(known: Int64, _ body: @escaping @Sendable (any StoreDB, Date, (seq: Int64, hash: String)) throws -> (T, [ChangeResult])) async throws -> T {
+    private func commitMany<T: Sendable>(known: Int64, prefetch: (@Sendable (any StoreDB) -> Void)?,
+                                         _ body: @escaping @Sendable (any StoreDB, Date, (seq: Int64, hash: String)) throws -> (T, [ChangeResult])) async throws -> T {
         let out = try await backend.write({ db -> (T, [ChangeResult], (endpoints: [String: Endpoint?], seq: Int64)?) in
+            // On PostgreSQL these reads go out behind the write lock's statement, in one round trip:
+            // the lock is held while this replica waits for answers, so every wait counts.
+            db.prefetch(Self.lastLinkSQL, [])
+            db.prefetch(Self.changedEndpointsSQL, [known])
+            prefetch?(db)
             let last = try Self.lastLink(db)
             let behind = last.seq > known ? try Self.loadEndpoints(db, changedAfter: known, seq: last.seq) : nil
             let (value, results) = try body(db, Timestamp.now(), last)

@@ -131,6 +131,9 @@ public final class PostgresBackend: StoreBackend {
         }
     }
 
+    /// Writes accepted and not yet started (for tests).
+    var queuedWrites: Int { queued.count }
+
     /// Bounds how long one replica holds the write lock while the others wait.
     static let maxBatch = 32
 
@@ -193,7 +196,8 @@ final class Link: @unchecked Sendable {
         // Sent without waiting: the next statement waits for both, one thread wake-up instead of two.
         db.send(readOnly ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "BEGIN")
         do {
-            if !readOnly { try db.run(Self.lockAndNotify) }
+            // Sent without waiting too: the body's first reads follow it in the same round trip.
+            if !readOnly { db.send(Self.lockAndNotify) }
             let value = try body(db)
             try db.run("COMMIT")
             return value
@@ -221,7 +225,7 @@ final class Link: @unchecked Sendable {
         let db = PGDB(link: self, connection: try connection())
         db.send("BEGIN")
         do {
-            try db.run(Self.lockAndNotify)
+            db.send(Self.lockAndNotify)
             var outcomes: [(any Error)?] = []
             for body in bodies {
                 db.send("SAVEPOINT tower_write")
@@ -266,10 +270,31 @@ final class PGDB: StoreDB {
     /// The first of those that failed: the transaction is aborted and must not commit.
     private(set) var brokenBy: (any Error)?
 
-    func run(_ sql: String) throws { _ = try query(sql, SQLArguments([])) }
+    /// Reads sent ahead (`prefetch`), by SQL and arguments, until used or a write comes.
+    private var prefetched: [Prefetch: EventLoopFuture<PostgresQueryResult>] = [:]
+    struct Prefetch: Hashable { let sql: String; let values: [SQLValue] }
+
+    func run(_ sql: String) throws {
+        dropPrefetched()
+        _ = try query(sql, SQLArguments([]))
+    }
 
     func send(_ sql: String) {
+        dropPrefetched()
         sent.append(connection.query(PostgresQuery(unsafeSQL: sql), logger: link.logger))
+    }
+
+    func prefetch(_ sql: String, _ arguments: SQLArguments) {
+        let key = Prefetch(sql: sql, values: arguments.values)
+        guard prefetched[key] == nil, let q = try? Self.postgresQuery(sql, arguments) else { return }
+        prefetched[key] = connection.query(q, logger: link.logger)
+    }
+
+    /// A write is coming: reads sent ahead would not see it. Their answers are still checked.
+    private func dropPrefetched() {
+        guard !prefetched.isEmpty else { return }
+        sent.append(contentsOf: prefetched.values)
+        prefetched = [:]
     }
 
     /// Waits for the statements sent before (already answered, when called after a later one).
@@ -287,7 +312,7 @@ final class PGDB: StoreDB {
         if let brokenBy { throw brokenBy }
     }
 
-    func query(_ sql: String, _ arguments: SQLArguments) throws -> PostgresQueryResult {
+    static func postgresQuery(_ sql: String, _ arguments: SQLArguments) throws -> PostgresQuery {
         var binds = PostgresBindings(capacity: arguments.values.count)
         for v in arguments.values {
             switch v {
@@ -296,7 +321,13 @@ final class PGDB: StoreDB {
             case .text(let s): try binds.append(s)
             }
         }
-        let result = Result { try connection.query(PostgresQuery(unsafeSQL: Self.numbered(sql), binds: binds), logger: link.logger).wait() }
+        return PostgresQuery(unsafeSQL: Self.numbered(sql), binds: binds)
+    }
+
+    func query(_ sql: String, _ arguments: SQLArguments) throws -> PostgresQueryResult {
+        let future = try prefetched.removeValue(forKey: Prefetch(sql: sql, values: arguments.values))
+            ?? connection.query(Self.postgresQuery(sql, arguments), logger: link.logger)
+        let result = Result { try future.wait() }
         // A statement sent before that failed is the cause of whatever this one says.
         try settle()
         switch result {
@@ -325,7 +356,8 @@ final class PGDB: StoreDB {
     }
 
     func execute(_ sql: String, _ arguments: SQLArguments) throws -> Int {
-        try query(sql, arguments).metadata.rows ?? 0
+        dropPrefetched()
+        return try query(sql, arguments).metadata.rows ?? 0
     }
 
     func inSavepoint(_ body: () throws -> Void) throws {

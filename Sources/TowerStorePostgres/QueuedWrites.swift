@@ -15,6 +15,8 @@ final class QueuedWrites: Sendable {
 
     func append(_ w: QueuedWrite) { items.withLock { $0.append(w) } }
 
+    var count: Int { items.withLock { $0.count } }
+
     /// The oldest `max` writes, removed from the queue.
     func take(max: Int) -> [QueuedWrite] {
         items.withLock { q in
