@@ -82,15 +82,26 @@ public final class RegistryStore: Sendable {
     /// maps to its copy in memory (the caller's), and a name missing from the result was deleted.
     /// `seq`, when the caller has just read it in the same transaction, saves asking again.
     static func loadEndpoints(_ db: any StoreDB, changedAfter: Int64?, seq known: Int64? = nil) throws -> (endpoints: [String: Endpoint?], seq: Int64) {
+        try decode(loadEndpointRows(db, changedAfter: changedAfter, seq: known))
+    }
+
+    /// `loadEndpoints` with the bodies still JSON, for a write transaction: decoding them is most
+    /// of its CPU, and done after the commit it no longer holds every replica's write lock.
+    static func loadEndpointRows(_ db: any StoreDB, changedAfter: Int64?, seq known: Int64?) throws -> (bodies: [String: String?], seq: Int64) {
         let seq = try known ?? Int64.fetchOne(db, sql: maxSeqSQL) ?? 0
-        var out: [String: Endpoint?] = [:]
-        let rows = try StoreRow.fetchAll(db, sql: changedEndpointsSQL, arguments: [changedAfter ?? -1])
-        for row in rows {
-            let name: String = row["name"]
-            let body: String? = row["body"]
-            if let body { out[name] = try decodeEndpoint(body) } else { out[name] = .some(nil) }
+        var out: [String: String?] = [:]
+        for row in try StoreRow.fetchAll(db, sql: changedEndpointsSQL, arguments: [changedAfter ?? -1]) {
+            out[row["name"] as String] = row["body"] as String?
         }
         return (out, seq)
+    }
+
+    static func decode(_ raw: (bodies: [String: String?], seq: Int64)) throws -> (endpoints: [String: Endpoint?], seq: Int64) {
+        var out: [String: Endpoint?] = [:]
+        for (name, body) in raw.bodies {
+            if let body { out[name] = try decodeEndpoint(body) } else { out[name] = .some(nil) }
+        }
+        return (out, raw.seq)
     }
 
     static let maxSeqSQL = "SELECT MAX(seq) FROM audit"
@@ -380,20 +391,28 @@ public final class RegistryStore: Sendable {
 
     private func commitMany<T: Sendable>(known: Int64, prefetch: (@Sendable (any StoreDB) -> Void)?,
                                          _ body: @escaping @Sendable (any StoreDB, Date, (seq: Int64, hash: String)) throws -> (T, [ChangeResult])) async throws -> T {
-        let out = try await backend.write({ db -> (T, [ChangeResult], (endpoints: [String: Endpoint?], seq: Int64)?) in
+        let out = try await backend.write({ db -> (T, [ChangeResult], (bodies: [String: String?], seq: Int64)?) in
             // On PostgreSQL these reads go out behind the write lock's statement, in one round trip:
             // the lock is held while this replica waits for answers, so every wait counts.
             db.prefetch(Self.lastLinkSQL, [])
             db.prefetch(Self.changedEndpointsSQL, [known])
             prefetch?(db)
             let last = try Self.lastLink(db)
-            let behind = last.seq > known ? try Self.loadEndpoints(db, changedAfter: known, seq: last.seq) : nil
+            let behind = last.seq > known ? try Self.loadEndpointRows(db, changedAfter: known, seq: last.seq) : nil
             let (value, results) = try body(db, Timestamp.now(), last)
             return (value, results, behind)
         }, afterCommit: { [self] out in
-            let (_, results, behind) = out
+            let (_, results, rows) = out
             self.rolloutGeneration.add(1, ordering: .relaxed)
-            guard let lastSeq = results.last?.entry.seq ?? behind?.seq else { return }
+            guard let lastSeq = results.last?.entry.seq ?? rows?.seq else { return }
+            // Decoded only when the copy is older (an earlier write of the same batch may have
+            // brought it up already). A body that cannot be decoded leaves the copy as it was, so
+            // the follower's next catch-up reads again and reports it.
+            var behind: (endpoints: [String: Endpoint?], seq: Int64)? = nil
+            if let rows, rows.seq > self.auditSeq {
+                guard let decoded = try? Self.decode(rows) else { return }
+                behind = decoded
+            }
             let moved = self.cache.withLock { c -> Bool in
                 if let behind { _ = Self.merge(behind, into: &c) }
                 guard lastSeq > c.auditSeq else { return behind != nil }
