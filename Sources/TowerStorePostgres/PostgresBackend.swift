@@ -39,12 +39,16 @@ public final class PostgresBackend: StoreBackend {
     /// Migrations take this one, so two replicas starting at once do not both migrate.
     static let migrateLockKey: Int64 = 0x746F_7765_7200_0002
 
+    /// The payload of this backend's commit notifications, so its own follower can skip them:
+    /// each of its commits has already reached its memory when the notification arrives.
+    public let commitTag = UUID().uuidString
+
     /// Connects (once, now, so a wrong password or an unreachable server is said at start).
     public init(url: PostgresStoreURL, password: String?, logger: Logger = Logger(label: "tower.store.postgres")) throws {
         self.url = url
         self.logger = logger
         configuration = try Self.configuration(url, password: password)
-        writer = Link(configuration: configuration, url: url, logger: logger)
+        writer = Link(configuration: configuration, url: url, logger: logger, commitTag: commitTag)
         reader = Link(configuration: configuration, url: url, logger: logger)
         _ = try writer.connection()
     }
@@ -157,10 +161,12 @@ final class Link: @unchecked Sendable {
     private var current: PostgresConnection?
     private static let nextID = Atomic<Int>(1)
 
-    init(configuration: PostgresConnection.Configuration, url: PostgresStoreURL, logger: Logger) {
+    init(configuration: PostgresConnection.Configuration, url: PostgresStoreURL, logger: Logger, commitTag: String = "") {
         self.configuration = configuration
         self.url = url
         self.logger = logger
+        // A UUID: letters, digits and dashes, safe inside the literal.
+        lockAndNotify = "SELECT pg_advisory_xact_lock(\(PostgresBackend.writeLockKey)), pg_notify('\(PostgresBackend.commitChannel)', '\(commitTag)')"
     }
 
     func connection() throws -> PostgresConnection {
@@ -197,7 +203,7 @@ final class Link: @unchecked Sendable {
         db.send(readOnly ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "BEGIN")
         do {
             // Sent without waiting too: the body's first reads follow it in the same round trip.
-            if !readOnly { db.send(Self.lockAndNotify) }
+            if !readOnly { db.send(lockAndNotify) }
             let value = try body(db)
             try db.run("COMMIT")
             return value
@@ -211,7 +217,7 @@ final class Link: @unchecked Sendable {
     /// Every writer of every replica takes the write lock first thing, so If-Match and the audit
     /// sequence hold across replicas. The notification, queued in the same statement, is
     /// delivered to every replica's listener when (and only if) the transaction commits.
-    static let lockAndNotify = "SELECT pg_advisory_xact_lock(\(PostgresBackend.writeLockKey)), pg_notify('\(PostgresBackend.commitChannel)', '')"
+    let lockAndNotify: String
 
     /// Several writes in one transaction under one write lock, each in a savepoint of its own:
     /// one that throws is undone alone and reports its error, as it would have in a transaction
@@ -225,7 +231,7 @@ final class Link: @unchecked Sendable {
         let db = PGDB(link: self, connection: try connection())
         db.send("BEGIN")
         do {
-            db.send(Self.lockAndNotify)
+            db.send(lockAndNotify)
             var outcomes: [(any Error)?] = []
             for body in bodies {
                 db.send("SAVEPOINT tower_write")

@@ -60,7 +60,7 @@ public struct ReplicaFollower: Sendable {
                                     throw error
                                 }
                             }
-                            for try await _ in notifications { wake.yield() }
+                            for try await n in notifications where n.payload != backend.commitTag { wake.yield() }
                             wake.finish()
                             try await group.waitForAll()
                         }
