@@ -151,6 +151,8 @@ let package = Package(
         .executableTarget(name: "tower-bench", dependencies: [
             "TowerRegistry", "TowerMetrics", "TowerDomain", "TowerHTTP", "TowerConsole", "TerminalUI", "TowerSim", "TowerStack", "TowerAnalysis", "TowerRollouts",
             "TowerSources",
+            // `registry --store postgres` seeds the database and watches the lease through it.
+            "TowerStorePostgres",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // libFuzzer targets for the parsers of remote bytes (scripts/fuzz builds it with

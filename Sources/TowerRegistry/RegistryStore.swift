@@ -3,6 +3,7 @@ import GRDB
 
 import Synchronization
 import TowerDomain
+import TowerRollouts
 
 /// A change was refused because the caller's revision is not the current one. Carries the current
 /// state so the caller can show what changed and who changed it.
@@ -79,18 +80,32 @@ public final class RegistryStore: Sendable {
     /// The endpoints as the database holds them and its last audit sequence number. With
     /// `changedAfter`, only endpoints written after that sequence carry a body; every other name
     /// maps to its copy in memory (the caller's), and a name missing from the result was deleted.
-    static func loadEndpoints(_ db: any StoreDB, changedAfter: Int64?) throws -> (endpoints: [String: Endpoint?], seq: Int64) {
-        let seq = try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM audit") ?? 0
-        var out: [String: Endpoint?] = [:]
-        let rows = try StoreRow.fetchAll(db, sql: "SELECT name, CASE WHEN last_seq > ? THEN body END AS body FROM endpoint",
-                                         arguments: [changedAfter ?? -1])
-        for row in rows {
-            let name: String = row["name"]
-            let body: String? = row["body"]
-            if let body { out[name] = try decodeEndpoint(body) } else { out[name] = .some(nil) }
+    /// `seq`, when the caller has just read it in the same transaction, saves asking again.
+    static func loadEndpoints(_ db: any StoreDB, changedAfter: Int64?, seq known: Int64? = nil) throws -> (endpoints: [String: Endpoint?], seq: Int64) {
+        try decode(loadEndpointRows(db, changedAfter: changedAfter, seq: known))
+    }
+
+    /// `loadEndpoints` with the bodies still JSON, for a write transaction: decoding them is most
+    /// of its CPU, and done after the commit it no longer holds every replica's write lock.
+    static func loadEndpointRows(_ db: any StoreDB, changedAfter: Int64?, seq known: Int64?) throws -> (bodies: [String: String?], seq: Int64) {
+        let seq = try known ?? Int64.fetchOne(db, sql: maxSeqSQL) ?? 0
+        var out: [String: String?] = [:]
+        for row in try StoreRow.fetchAll(db, sql: changedEndpointsSQL, arguments: [changedAfter ?? -1]) {
+            out[row["name"] as String] = row["body"] as String?
         }
         return (out, seq)
     }
+
+    static func decode(_ raw: (bodies: [String: String?], seq: Int64)) throws -> (endpoints: [String: Endpoint?], seq: Int64) {
+        var out: [String: Endpoint?] = [:]
+        for (name, body) in raw.bodies {
+            if let body { out[name] = try decodeEndpoint(body) } else { out[name] = .some(nil) }
+        }
+        return (out, raw.seq)
+    }
+
+    static let maxSeqSQL = "SELECT MAX(seq) FROM audit"
+    static let changedEndpointsSQL = "SELECT name, CASE WHEN last_seq > ? THEN body END AS body FROM endpoint"
 
     /// Folds a snapshot from `loadEndpoints(changedAfter: c.auditSeq)` into the copy in memory,
     /// unless the copy is already as new.
@@ -125,9 +140,15 @@ public final class RegistryStore: Sendable {
     @discardableResult
     public func refresh() async throws -> Bool {
         let known = auditSeq
-        let latest = try await backend.read { db in try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM audit") ?? 0 }
-        guard latest > known else { return false }
-        let snapshot = try await backend.read { db in try Self.loadEndpoints(db, changedAfter: known) }
+        // One read: under load every commit of another replica brings a replica here.
+        let read = try await backend.read { db -> (endpoints: [String: Endpoint?], seq: Int64)? in
+            db.prefetch(Self.maxSeqSQL, [])
+            db.prefetch(Self.changedEndpointsSQL, [known])
+            let latest = try Int64.fetchOne(db, sql: Self.maxSeqSQL) ?? 0
+            guard latest > known else { return nil }
+            return try Self.loadEndpoints(db, changedAfter: known, seq: latest)
+        }
+        guard let snapshot = read else { return false }
         let moved = cache.withLock { c -> Bool in
             // Written by this replica meanwhile: its own commit brought the copy past `known`.
             guard c.auditSeq == known else { return false }
@@ -249,13 +270,14 @@ public final class RegistryStore: Sendable {
     public func change(_ name: String, expected: Int64, principal: Principal, reason: String, override: Bool,
                        resolve: @escaping @Sendable (Endpoint, any StoreDB) throws -> RoutingChange) async throws -> ChangeResult {
         if let p = Reason.problem(reason) { throw RoutingError.invalid(p) }
-        return try await commit { [drainTimeout] db, now, seq, prevHash in
-            let result = try Self.applyChange(db: db, name: name, expected: expected, principal: principal, reason: reason,
-                                              override: override, now: now, seq: seq, prevHash: prevHash,
-                                              drainTimeout: drainTimeout, resolve: resolve)
-            if !Self.isRolloutActor(principal.name) {
-                try Self.pauseRolloutForManualChange(db: db, endpoint: name, by: principal.name,
-                                                     what: "\(result.entry.action.rawValue) to revision \(result.entry.toRevision): \(reason)", now: now)
+        return try await commit(prefetch: { db in db.prefetch(Self.changeReadSQL, [name]) }) { [drainTimeout] db, now, seq, prevHash in
+            let (result, rollout) = try Self.applyChangeReadingRollout(db: db, name: name, expected: expected, principal: principal,
+                                                                       reason: reason, override: override, now: now, seq: seq,
+                                                                       prevHash: prevHash, drainTimeout: drainTimeout, resolve: resolve)
+            if !Self.isRolloutActor(principal.name), var r = rollout {
+                Self.pauseForManualChange(&r, by: principal.name,
+                                          what: "\(result.entry.action.rawValue) to revision \(result.entry.toRevision): \(reason)", now: now)
+                try Self.saveRollout(r, db: db)
             }
             return result
         }
@@ -266,9 +288,20 @@ public final class RegistryStore: Sendable {
     static func applyChange(db: any StoreDB, name: String, expected: Int64?, principal: Principal, reason: String, override: Bool,
                             now: Date, seq: Int64, prevHash: String, drainTimeout: TimeInterval,
                             resolve: (Endpoint, any StoreDB) throws -> RoutingChange) throws -> ChangeResult {
-        guard let row = try StoreRow.fetchOne(db, sql: "SELECT body, created_revision FROM endpoint WHERE name = ?", arguments: [name]) else {
+        try applyChangeReadingRollout(db: db, name: name, expected: expected, principal: principal, reason: reason, override: override,
+                                      now: now, seq: seq, prevHash: prevHash, drainTimeout: drainTimeout, resolve: resolve).0
+    }
+
+    /// `applyChange`, also giving the endpoint's active rollout as it was before the change, read
+    /// in the same statement as the endpoint (each statement is a round trip on PostgreSQL, made
+    /// while every replica's writers wait).
+    static func applyChangeReadingRollout(db: any StoreDB, name: String, expected: Int64?, principal: Principal, reason: String,
+                                          override: Bool, now: Date, seq: Int64, prevHash: String, drainTimeout: TimeInterval,
+                                          resolve: (Endpoint, any StoreDB) throws -> RoutingChange) throws -> (ChangeResult, Rollout?) {
+        guard let row = try StoreRow.fetchOne(db, sql: changeReadSQL, arguments: [name]) else {
             throw RoutingError.notFound("no endpoint named '\(Names.printable(name))'")
         }
+        let rollout = try (row["rollout"] as String?).map(Self.decodeRollout)
         let before = try Self.decodeEndpoint(row["body"]).resolvingDrains(now: now, timeout: drainTimeout)
         if let expected, before.revision != expected { throw StaleRevision(expected: expected, current: before) }
         let change = try resolve(before, db)
@@ -282,8 +315,13 @@ public final class RegistryStore: Sendable {
                                weightsAfter: after.weights, override: !after.gateOverrides(comparedTo: before).isEmpty,
                                summary: ChangeSummary.describe(before: before, after: after), prevHash: prevHash)
         try Self.write(after, entry: entry, db: db, createdRevision: nil)
-        return ChangeResult(endpoint: after, entry: entry)
+        return (ChangeResult(endpoint: after, entry: entry), rollout)
     }
+
+    static let changeReadSQL = """
+        SELECT e.body, e.created_revision, (SELECT r.body FROM rollout r WHERE r.endpoint = e.name AND r.active = 1) AS rollout
+        FROM endpoint e WHERE e.name = ?
+        """
 
     /// The routing of an earlier revision, for rollback. Without `to`, the revision before `current`.
     static func rollbackTarget(_ current: Endpoint, to: Int64?, db: any StoreDB) throws -> Endpoint {
@@ -305,18 +343,26 @@ public final class RegistryStore: Sendable {
     /// Runs one change as one transaction on the serialised writer, then, still on the writer,
     /// updates the in-memory copy and tells observers. `body` gets the time, the next audit
     /// sequence number and the previous entry's hash.
-    func commit(_ body: @escaping @Sendable (any StoreDB, Date, Int64, String) throws -> ChangeResult) async throws -> ChangeResult {
-        try await commitMany { db, now in
-            let (seq, prevHash) = try Self.nextLink(db)
-            let r = try body(db, now, seq, prevHash)
+    func commit(prefetch: (@Sendable (any StoreDB) -> Void)? = nil,
+                _ body: @escaping @Sendable (any StoreDB, Date, Int64, String) throws -> ChangeResult) async throws -> ChangeResult {
+        try await commitLinked(prefetch: prefetch) { db, now, last in
+            let r = try body(db, now, last.seq + 1, last.hash)
             return (r, [r])
         }
     }
 
+    /// The last audit entry's sequence number and hash (0 and the genesis hash when there is none).
+    static func lastLink(_ db: any StoreDB) throws -> (seq: Int64, hash: String) {
+        let last = try StoreRow.fetchOne(db, sql: lastLinkSQL)
+        return (last?["seq"] ?? 0, last?["hash"] ?? AuditEntry.genesisHash)
+    }
+
+    static let lastLinkSQL = "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"
+
     /// The next audit sequence number and the hash it chains to.
     static func nextLink(_ db: any StoreDB) throws -> (Int64, String) {
-        let last = try StoreRow.fetchOne(db, sql: "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
-        return ((last?["seq"] ?? 0) + 1, last?["hash"] ?? AuditEntry.genesisHash)
+        let last = try lastLink(db)
+        return (last.seq + 1, last.hash)
     }
 
     /// One transaction that may make any number of changes (none, for a rollout's own
@@ -324,9 +370,17 @@ public final class RegistryStore: Sendable {
     /// another replica committed since the copy was last brought up to date, the transaction
     /// reads what it wrote first, so the copy never goes back.
     func commitMany<T: Sendable>(_ body: @escaping @Sendable (any StoreDB, Date) throws -> (T, [ChangeResult])) async throws -> T {
+        try await commitLinked { db, now, _ in try body(db, now) }
+    }
+
+    /// `commitMany`, whose body also gets the last audit entry as the transaction began (read
+    /// anyway, to tell whether another replica committed meanwhile). `prefetch` names the body's
+    /// first reads (`StoreDB.prefetch`), sent with the transaction's own.
+    func commitLinked<T: Sendable>(prefetch: (@Sendable (any StoreDB) -> Void)? = nil,
+                                   _ body: @escaping @Sendable (any StoreDB, Date, (seq: Int64, hash: String)) throws -> (T, [ChangeResult])) async throws -> T {
         let known = auditSeq
         do {
-            return try await commitMany(known: known, body)
+            return try await commitMany(known: known, prefetch: prefetch, body)
         } catch let stale as StaleRevision {
             // Refused because another replica moved the endpoint: bring the copy up to date so
             // the caller's next read shows what it must re-read the revision from.
@@ -335,16 +389,30 @@ public final class RegistryStore: Sendable {
         }
     }
 
-    private func commitMany<T: Sendable>(known: Int64, _ body: @escaping @Sendable (any StoreDB, Date) throws -> (T, [ChangeResult])) async throws -> T {
-        let out = try await backend.write({ db -> (T, [ChangeResult], (endpoints: [String: Endpoint?], seq: Int64)?) in
-            let latest = try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM audit") ?? 0
-            let behind = latest > known ? try Self.loadEndpoints(db, changedAfter: known) : nil
-            let (value, results) = try body(db, Timestamp.now())
+    private func commitMany<T: Sendable>(known: Int64, prefetch: (@Sendable (any StoreDB) -> Void)?,
+                                         _ body: @escaping @Sendable (any StoreDB, Date, (seq: Int64, hash: String)) throws -> (T, [ChangeResult])) async throws -> T {
+        let out = try await backend.write({ db -> (T, [ChangeResult], (bodies: [String: String?], seq: Int64)?) in
+            // On PostgreSQL these reads go out behind the write lock's statement, in one round trip:
+            // the lock is held while this replica waits for answers, so every wait counts.
+            db.prefetch(Self.lastLinkSQL, [])
+            db.prefetch(Self.changedEndpointsSQL, [known])
+            prefetch?(db)
+            let last = try Self.lastLink(db)
+            let behind = last.seq > known ? try Self.loadEndpointRows(db, changedAfter: known, seq: last.seq) : nil
+            let (value, results) = try body(db, Timestamp.now(), last)
             return (value, results, behind)
         }, afterCommit: { [self] out in
-            let (_, results, behind) = out
+            let (_, results, rows) = out
             self.rolloutGeneration.add(1, ordering: .relaxed)
-            guard let lastSeq = results.last?.entry.seq ?? behind?.seq else { return }
+            guard let lastSeq = results.last?.entry.seq ?? rows?.seq else { return }
+            // Decoded only when the copy is older (an earlier write of the same batch may have
+            // brought it up already). A body that cannot be decoded leaves the copy as it was, so
+            // the follower's next catch-up reads again and reports it.
+            var behind: (endpoints: [String: Endpoint?], seq: Int64)? = nil
+            if let rows, rows.seq > self.auditSeq {
+                guard let decoded = try? Self.decode(rows) else { return }
+                behind = decoded
+            }
             let moved = self.cache.withLock { c -> Bool in
                 if let behind { _ = Self.merge(behind, into: &c) }
                 guard lastSeq > c.auditSeq else { return behind != nil }
@@ -362,6 +430,13 @@ public final class RegistryStore: Sendable {
 
     static func write(_ e: Endpoint, entry: AuditEntry, db: any StoreDB, createdRevision: Int64?) throws {
         let body = try encode(e)
+        if db.dialect == .postgres {
+            try db.execute(sql: writeStatement(inserting: createdRevision != nil), arguments: SQLArguments(
+                (createdRevision.map { [e.name.sqlValue, e.revision.sqlValue, $0.sqlValue, entry.seq.sqlValue, body.sqlValue] }
+                    ?? [e.revision.sqlValue, entry.seq.sqlValue, body.sqlValue, e.name.sqlValue])
+                + revisionArguments(e, entry: entry, body: body).values + (try auditArguments(entry)).values))
+            return
+        }
         if let createdRevision {
             try db.execute(sql: "INSERT INTO endpoint (name, revision, created_revision, last_seq, body) VALUES (?, ?, ?, ?, ?)",
                            arguments: [e.name, e.revision, createdRevision, entry.seq, body])
@@ -369,25 +444,48 @@ public final class RegistryStore: Sendable {
             try db.execute(sql: "UPDATE endpoint SET revision = ?, last_seq = ?, body = ? WHERE name = ?",
                            arguments: [e.revision, entry.seq, body, e.name])
         }
-        try db.execute(sql: """
-            INSERT INTO revision (endpoint, revision, time_ms, actor, action, reason, summary, body)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [e.name, e.revision, Timestamp.ms(entry.time), entry.actor, entry.action.rawValue, entry.reason, entry.summary, body])
+        try db.execute(sql: "INSERT INTO revision (endpoint, revision, time_ms, actor, action, reason, summary, body) VALUES \(revisionValues)",
+                       arguments: revisionArguments(e, entry: entry, body: body))
         try insertAudit(entry, db: db)
     }
 
+    /// PostgreSQL's form of `write`: the endpoint row, its revision row and the audit entry in one
+    /// statement (data-modifying CTEs), one round trip instead of three while the write lock is held.
+    private static func writeStatement(inserting: Bool) -> String {
+        let endpoint = inserting
+            ? "INSERT INTO endpoint (name, revision, created_revision, last_seq, body) VALUES (?, ?, ?, ?, ?)"
+            : "UPDATE endpoint SET revision = ?, last_seq = ?, body = ? WHERE name = ?"
+        return """
+            WITH e AS (\(endpoint)),
+                 r AS (INSERT INTO revision (endpoint, revision, time_ms, actor, action, reason, summary, body) VALUES \(revisionValues))
+            \(auditInsert)
+            """
+    }
+
+    private static let revisionValues = "(?, ?, ?, ?, ?, ?, ?, ?)"
+
+    private static func revisionArguments(_ e: Endpoint, entry: AuditEntry, body: String) -> SQLArguments {
+        [e.name, e.revision, Timestamp.ms(entry.time), entry.actor, entry.action.rawValue, entry.reason, entry.summary, body]
+    }
+
+    private static let auditInsert = """
+        INSERT INTO audit (seq, time_ms, actor, role, action, endpoint, version, from_revision, to_revision, reason,
+                           weights_before, weights_after, override, summary, prev_hash, hash,
+                           slo_before, slo_after, baseline_before, baseline_after, judge_before, judge_after,
+                           bundle_sha256, signer_key, source_registry)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        """
+
+    private static func auditArguments(_ e: AuditEntry) throws -> SQLArguments {
+        [e.seq, Timestamp.ms(e.time), e.actor, e.role.rawValue, e.action.rawValue, e.endpoint, e.version,
+         e.fromRevision, e.toRevision, e.reason, try weightsJSON(e.weightsBefore), try weightsJSON(e.weightsAfter),
+         e.override ? 1 : 0, e.summary, e.prevHash, e.hash,
+         e.sloBefore, e.sloAfter, e.baselineBefore, e.baselineAfter, e.judgeBefore, e.judgeAfter,
+         e.bundleSha256, e.signerKey, e.sourceRegistry]
+    }
+
     static func insertAudit(_ e: AuditEntry, db: any StoreDB) throws {
-        try db.execute(sql: """
-            INSERT INTO audit (seq, time_ms, actor, role, action, endpoint, version, from_revision, to_revision, reason,
-                               weights_before, weights_after, override, summary, prev_hash, hash,
-                               slo_before, slo_after, baseline_before, baseline_after, judge_before, judge_after,
-                               bundle_sha256, signer_key, source_registry)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [e.seq, Timestamp.ms(e.time), e.actor, e.role.rawValue, e.action.rawValue, e.endpoint, e.version,
-                             e.fromRevision, e.toRevision, e.reason, try weightsJSON(e.weightsBefore), try weightsJSON(e.weightsAfter),
-                             e.override ? 1 : 0, e.summary, e.prevHash, e.hash,
-                             e.sloBefore, e.sloAfter, e.baselineBefore, e.baselineAfter, e.judgeBefore, e.judgeAfter,
-                             e.bundleSha256, e.signerKey, e.sourceRegistry])
+        try db.execute(sql: auditInsert, arguments: try auditArguments(e))
     }
 
     static func auditEntry(_ row: StoreRow) throws -> AuditEntry {

@@ -170,8 +170,12 @@ extension RegistryStore {
     /// A person changed routing by hand: the rollout stops and says who, so it never fights them.
     static func pauseRolloutForManualChange(db: any StoreDB, endpoint: String, by who: String, what: String, now: Date) throws {
         guard var r = try activeRollout(db, endpoint: endpoint) else { return }
-        r.enterPause(RolloutPause(kind: .manualChange, by: who, reason: "\(who) made a manual change: \(what)", at: now))
+        pauseForManualChange(&r, by: who, what: what, now: now)
         try saveRollout(r, db: db)
+    }
+
+    static func pauseForManualChange(_ r: inout Rollout, by who: String, what: String, now: Date) {
+        r.enterPause(RolloutPause(kind: .manualChange, by: who, reason: "\(who) made a manual change: \(what)", at: now))
     }
 
     static func endRolloutForDelete(db: any StoreDB, endpoint: String, by who: String, reason: String, now: Date) throws {

@@ -2,7 +2,7 @@ import Foundation
 
 /// A value as the registry's tables hold it: every column is text, a 64-bit integer, or NULL, so
 /// SQLite and PostgreSQL (BIGINT, TEXT) store the same rows and the audit hashes the same values.
-public enum SQLValue: Sendable, Equatable {
+public enum SQLValue: Sendable, Hashable {
     case null
     case int(Int64)
     case text(String)
@@ -122,6 +122,14 @@ public protocol StoreDB: AnyObject {
     func inSavepoint(_ body: () throws -> Void) throws
     /// The next id of the rollout table (its ids are never reused, even after a rollback).
     func nextRolloutID() throws -> Int64
+    /// A read this transaction is about to make, by the same SQL and arguments, before any write:
+    /// a backend over the network may send it now, behind the statements before it, so that
+    /// several reads cost one round trip. A write in between makes it be read again.
+    func prefetch(_ sql: String, _ arguments: SQLArguments)
+}
+
+extension StoreDB {
+    public func prefetch(_ sql: String, _ arguments: SQLArguments) {}
 }
 
 extension StoreDB {

@@ -15,7 +15,9 @@ import TowerRegistry
 /// backend's own queues, never an event loop's: the writer queue for transactions (one at a
 /// time, so commits are acknowledged in order) and the reader queue for reads. Writers on every
 /// replica are serialised by a transaction-scoped advisory lock taken first thing, which is
-/// what keeps If-Match exact and the audit sequence one gap-free chain across replicas.
+/// what keeps If-Match exact and the audit sequence one gap-free chain across replicas. The lock
+/// is held until the commit's WAL flush, so the writes one replica has queued meanwhile are
+/// committed together, in one transaction (`Link.batch`): a flush per batch, not per change.
 public final class PostgresBackend: StoreBackend {
     public let url: PostgresStoreURL
     let configuration: PostgresConnection.Configuration
@@ -24,6 +26,7 @@ public final class PostgresBackend: StoreBackend {
     private let reader: Link
     private let writerQueue = DispatchQueue(label: "tower.store.postgres.writer")
     private let readerQueue = DispatchQueue(label: "tower.store.postgres.reader")
+    private let queued = QueuedWrites()
 
     public var dialect: SQLDialect { .postgres }
     public var location: String { url.display }
@@ -36,12 +39,16 @@ public final class PostgresBackend: StoreBackend {
     /// Migrations take this one, so two replicas starting at once do not both migrate.
     static let migrateLockKey: Int64 = 0x746F_7765_7200_0002
 
+    /// The payload of this backend's commit notifications, so its own follower can skip them:
+    /// each of its commits has already reached its memory when the notification arrives.
+    public let commitTag = UUID().uuidString
+
     /// Connects (once, now, so a wrong password or an unreachable server is said at start).
     public init(url: PostgresStoreURL, password: String?, logger: Logger = Logger(label: "tower.store.postgres")) throws {
         self.url = url
         self.logger = logger
         configuration = try Self.configuration(url, password: password)
-        writer = Link(configuration: configuration, url: url, logger: logger)
+        writer = Link(configuration: configuration, url: url, logger: logger, commitTag: commitTag)
         reader = Link(configuration: configuration, url: url, logger: logger)
         _ = try writer.connection()
     }
@@ -75,16 +82,46 @@ public final class PostgresBackend: StoreBackend {
         }
     }
 
+    /// Queued, and committed together with the writes queued beside it (`QueuedWrites`): the
+    /// write lock and the commit's WAL flush are paid once per batch instead of once per change.
     public func write<T: Sendable>(_ body: @escaping @Sendable (any StoreDB) throws -> T,
                                    afterCommit: @escaping @Sendable (T) -> Void) async throws -> T {
         try await withCheckedThrowingContinuation { (cont: CheckedContinuation<T, any Error>) in
-            writerQueue.async {
-                let result = Result { try self.writer.transaction(readOnly: false, body) }
-                if case .success(let v) = result { afterCommit(v) }
-                cont.resume(with: result)
-            }
+            let value = WriteValue<T>()
+            queued.append(QueuedWrite(
+                run: { db in value.value = try body(db) },
+                committed: {
+                    guard let v = value.value else { return cont.resume(throwing: PostgresStoreError("a write committed without a value")) }
+                    afterCommit(v)
+                    cont.resume(returning: v)
+                },
+                failed: { cont.resume(throwing: $0) }))
+            writerQueue.async { self.commitQueuedWrites() }
         }
     }
+
+    /// Runs on the writer queue: everything queued so far (up to a batch) in one transaction.
+    /// Each write's answer waits for the commit, so none is acknowledged before it is durable.
+    private func commitQueuedWrites() {
+        let batch = queued.take(max: Self.maxBatch)
+        guard !batch.isEmpty else { return }
+        let outcomes: [(any Error)?]
+        do {
+            outcomes = try writer.batch(batch.map(\.run))
+        } catch {
+            for w in batch { w.failed(error) }
+            return
+        }
+        for (w, outcome) in zip(batch, outcomes) {
+            if let outcome { w.failed(outcome) } else { w.committed() }
+        }
+    }
+
+    /// Writes accepted and not yet started (for tests).
+    var queuedWrites: Int { queued.count }
+
+    /// Bounds how long one replica holds the write lock while the others wait.
+    static let maxBatch = 32
 
     public func write<T>(_ body: (any StoreDB) throws -> T) throws -> T {
         try withoutActuallyEscaping(body) { body in
@@ -106,10 +143,12 @@ final class Link: @unchecked Sendable {
     private var current: PostgresConnection?
     private static let nextID = Atomic<Int>(1)
 
-    init(configuration: PostgresConnection.Configuration, url: PostgresStoreURL, logger: Logger) {
+    init(configuration: PostgresConnection.Configuration, url: PostgresStoreURL, logger: Logger, commitTag: String = "") {
         self.configuration = configuration
         self.url = url
         self.logger = logger
+        // A UUID: letters, digits and dashes, safe inside the literal.
+        lockAndNotify = "SELECT pg_advisory_xact_lock(\(PostgresBackend.writeLockKey)), pg_notify('\(PostgresBackend.commitChannel)', '\(commitTag)')"
     }
 
     func connection() throws -> PostgresConnection {
@@ -142,16 +181,57 @@ final class Link: @unchecked Sendable {
     /// Runs `body` in one transaction; a writer's holds the replicas' write lock.
     func transaction<T>(readOnly: Bool, _ body: (any StoreDB) throws -> T) throws -> T {
         let db = PGDB(link: self, connection: try connection())
-        try db.run(readOnly ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "BEGIN")
+        // Sent without waiting: the next statement waits for both, one thread wake-up instead of two.
+        db.send(readOnly ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "BEGIN")
         do {
-            if !readOnly { try db.run("SELECT pg_advisory_xact_lock(\(PostgresBackend.writeLockKey))") }
+            // Sent without waiting too: the body's first reads follow it in the same round trip.
+            if !readOnly { db.send(lockAndNotify) }
             let value = try body(db)
-            // Delivered to every replica's listener when (and only if) this commits.
-            if !readOnly { try db.run("SELECT pg_notify('\(PostgresBackend.commitChannel)', '')") }
             try db.run("COMMIT")
             return value
         } catch {
             // A broken connection has no transaction left to roll back; the next use reconnects.
+            if let c = current, !c.isClosed { _ = try? db.run("ROLLBACK") }
+            throw error
+        }
+    }
+
+    /// Every writer of every replica takes the write lock first thing, so If-Match and the audit
+    /// sequence hold across replicas. The notification, queued in the same statement, is
+    /// delivered to every replica's listener when (and only if) the transaction commits.
+    let lockAndNotify: String
+
+    /// Several writes in one transaction under one write lock, each in a savepoint of its own:
+    /// one that throws is undone alone and reports its error, as it would have in a transaction
+    /// of its own, and the others commit together (one WAL flush). Each write runs after the ones
+    /// before it and sees what they wrote, exactly as consecutive transactions would. Throws
+    /// (failing every write) when the transaction as a whole cannot commit.
+    func batch(_ bodies: [(any StoreDB) throws -> Void]) throws -> [(any Error)?] {
+        if bodies.count == 1 {
+            do { try transaction(readOnly: false, bodies[0]); return [nil] } catch { return [error] }
+        }
+        let db = PGDB(link: self, connection: try connection())
+        db.send("BEGIN")
+        do {
+            db.send(lockAndNotify)
+            var outcomes: [(any Error)?] = []
+            for body in bodies {
+                db.send("SAVEPOINT tower_write")
+                do {
+                    try body(db)
+                    db.send("RELEASE SAVEPOINT tower_write")
+                    outcomes.append(nil)
+                } catch {
+                    // The connection or the batch's own statements failed: nothing of it commits.
+                    if db.connection.isClosed || db.brokenBy != nil { throw db.brokenBy ?? error }
+                    try db.run("ROLLBACK TO SAVEPOINT tower_write")
+                    db.send("RELEASE SAVEPOINT tower_write")
+                    outcomes.append(error)
+                }
+            }
+            try db.run("COMMIT")
+            return outcomes
+        } catch {
             if let c = current, !c.isClosed { _ = try? db.run("ROLLBACK") }
             throw error
         }
@@ -172,9 +252,55 @@ final class PGDB: StoreDB {
         self.connection = connection
     }
 
-    func run(_ sql: String) throws { _ = try query(sql, SQLArguments([])) }
+    /// Statements sent without waiting for their answers (BEGIN, savepoints): PostgresNIO runs a
+    /// connection's statements in order, so the next waited-for one finishes after them.
+    private var sent: [EventLoopFuture<PostgresQueryResult>] = []
+    /// The first of those that failed: the transaction is aborted and must not commit.
+    private(set) var brokenBy: (any Error)?
 
-    func query(_ sql: String, _ arguments: SQLArguments) throws -> PostgresQueryResult {
+    /// Reads sent ahead (`prefetch`), by SQL and arguments, until used or a write comes.
+    private var prefetched: [Prefetch: EventLoopFuture<PostgresQueryResult>] = [:]
+    struct Prefetch: Hashable { let sql: String; let values: [SQLValue] }
+
+    func run(_ sql: String) throws {
+        dropPrefetched()
+        _ = try query(sql, SQLArguments([]))
+    }
+
+    func send(_ sql: String) {
+        dropPrefetched()
+        sent.append(connection.query(PostgresQuery(unsafeSQL: sql), logger: link.logger))
+    }
+
+    func prefetch(_ sql: String, _ arguments: SQLArguments) {
+        let key = Prefetch(sql: sql, values: arguments.values)
+        guard prefetched[key] == nil, let q = try? Self.postgresQuery(sql, arguments) else { return }
+        prefetched[key] = connection.query(q, logger: link.logger)
+    }
+
+    /// A write is coming: reads sent ahead would not see it. Their answers are still checked.
+    private func dropPrefetched() {
+        guard !prefetched.isEmpty else { return }
+        sent.append(contentsOf: prefetched.values)
+        prefetched = [:]
+    }
+
+    /// Waits for the statements sent before (already answered, when called after a later one).
+    private func settle() throws {
+        let pending = sent
+        sent = []
+        for f in pending {
+            do { _ = try f.wait() } catch {
+                if connection.isClosed { link.broke() }
+                let e = PostgresErrors.describe(error, url: link.url, connecting: false)
+                if brokenBy == nil { brokenBy = e }
+                throw e
+            }
+        }
+        if let brokenBy { throw brokenBy }
+    }
+
+    static func postgresQuery(_ sql: String, _ arguments: SQLArguments) throws -> PostgresQuery {
         var binds = PostgresBindings(capacity: arguments.values.count)
         for v in arguments.values {
             switch v {
@@ -183,9 +309,18 @@ final class PGDB: StoreDB {
             case .text(let s): try binds.append(s)
             }
         }
-        do {
-            return try connection.query(PostgresQuery(unsafeSQL: Self.numbered(sql), binds: binds), logger: link.logger).wait()
-        } catch {
+        return PostgresQuery(unsafeSQL: Self.numbered(sql), binds: binds)
+    }
+
+    func query(_ sql: String, _ arguments: SQLArguments) throws -> PostgresQueryResult {
+        let future = try prefetched.removeValue(forKey: Prefetch(sql: sql, values: arguments.values))
+            ?? connection.query(Self.postgresQuery(sql, arguments), logger: link.logger)
+        let result = Result { try future.wait() }
+        // A statement sent before that failed is the cause of whatever this one says.
+        try settle()
+        switch result {
+        case .success(let r): return r
+        case .failure(let error):
             if connection.isClosed { link.broke() }
             throw PostgresErrors.describe(error, url: link.url, connecting: false)
         }
@@ -209,7 +344,8 @@ final class PGDB: StoreDB {
     }
 
     func execute(_ sql: String, _ arguments: SQLArguments) throws -> Int {
-        try query(sql, arguments).metadata.rows ?? 0
+        dropPrefetched()
+        return try query(sql, arguments).metadata.rows ?? 0
     }
 
     func inSavepoint(_ body: () throws -> Void) throws {

@@ -47,7 +47,23 @@ public struct ReplicaFollower: Sendable {
                         // Listening from here on: whatever committed before is read now.
                         try await catchUp()
                         store.noteStoreReachable(true)
-                        for try await _ in notifications { try await catchUp() }
+                        // Notifications that arrive during a catch-up are answered by one more,
+                        // not one each: under load another replica commits hundreds a second.
+                        let (wakes, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+                        try await withThrowingTaskGroup(of: Void.self) { group in
+                            group.addTask {
+                                do {
+                                    for await _ in wakes { try await catchUp() }
+                                } catch {
+                                    // Ends the notifications too: listen again after a pause, as before.
+                                    try? await connection.close()
+                                    throw error
+                                }
+                            }
+                            for try await n in notifications where n.payload != backend.commitTag { wake.yield() }
+                            wake.finish()
+                            try await group.waitForAll()
+                        }
                     }
                 } catch {
                     try? await connection.close()

@@ -25,22 +25,39 @@ struct RegistryBench: AsyncParsableCommand {
     @Option(help: "Changes in the latency phase.") var changes = 500
     @Option(help: "The tower-registry executable (default: next to this one).") var registry: String?
     @Flag(help: "Serve TLS (a throwaway CA and server certificate made with the openssl CLI) and read over it.") var tls = false
+    @Option(help: "sqlite (one process), or postgres: a PostgreSQL server of the bench's own and two replicas over it.") var store = "sqlite"
+    @Option(help: "With --store postgres: clients of the durable-change phase, split across the replicas.") var writers = 8
+    @Option(help: "With --store postgres: changes timed from one replica to a long poll on the other.") var watches = 200
+    @Option(help: "With --store postgres: times the rollout lease's holder loses its connection.") var failovers = 5
 
-    func run() async throws {
-        let dir = NSTemporaryDirectory() + "tower-bench-" + UUID().uuidString
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let store = try RegistryStore(directory: dir)
-        let token = try store.createToken(name: "bench", role: .operator)
+    func validate() throws {
+        guard ["sqlite", "postgres"].contains(store) else { throw ValidationError("--store is sqlite or postgres, not '\(store)'") }
+        if store == "postgres" && tls { throw ValidationError("--tls is measured on SQLite only") }
+    }
+
+    /// The endpoints every registry bench seeds: two versions each, 90/10.
+    static func specs(_ n: Int) -> [EndpointSpec] {
         let digest = "sha256:" + String(repeating: "ab", count: 32)
-        let specs = (0..<endpoints).map { i in
+        return (0..<n).map { i in
             EndpointSpec(name: "model-\(i)", path: "/v1/models/model-\(i)", owner: "bench", versions: [
                 .init(name: "v1", artifact: Artifact(uri: "s3://m/\(i)/1", digest: digest), weight: 90, gate: .passed, stage: .prod),
                 .init(name: "v2", artifact: Artifact(uri: "s3://m/\(i)/2", digest: digest), weight: 10, gate: .passed, stage: .prod),
             ])
         }
-        try await Seed.apply(specs, to: store, source: "bench")
+    }
 
+    func run() async throws {
         let exe = registry ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("tower-registry").path
+        if store == "postgres" {
+            return try await PostgresRegistryBench(endpoints: endpoints, readThreads: threads, writeThreads: writers, seconds: seconds,
+                                                   watches: watches, failovers: failovers, registry: exe).run()
+        }
+        let dir = NSTemporaryDirectory() + "tower-bench-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let store = try RegistryStore(directory: dir)
+        let token = try store.createToken(name: "bench", role: .operator)
+        try await Seed.apply(Self.specs(endpoints), to: store, source: "bench")
+
         let ca = tls ? try makeCertificates(dir) : nil
         let server = try startServer(exe, dir: dir, tls: tls)
         defer { server.terminate(); server.waitUntilExit() }
