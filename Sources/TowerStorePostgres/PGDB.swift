@@ -1,0 +1,156 @@
+import Dispatch
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import NIOSSL
+import PostgresNIO
+import Synchronization
+import TowerRegistry
+
+/// An open transaction on one connection, as the shared code sees it.
+final class PGDB: StoreDB {
+    let link: Link
+    let connection: PostgresConnection
+    private var savepoints = 0
+    var dialect: SQLDialect { .postgres }
+
+    init(link: Link, connection: PostgresConnection) {
+        self.link = link
+        self.connection = connection
+    }
+
+    /// Statements sent without waiting for their answers (BEGIN, savepoints): PostgresNIO runs a
+    /// connection's statements in order, so the next waited-for one finishes after them.
+    private var sent: [EventLoopFuture<PostgresQueryResult>] = []
+    /// The first of those that failed: the transaction is aborted and must not commit.
+    private(set) var brokenBy: (any Error)?
+
+    /// Reads sent ahead (`prefetch`), by SQL and arguments, until used or a write comes.
+    private var prefetched: [Prefetch: EventLoopFuture<PostgresQueryResult>] = [:]
+    struct Prefetch: Hashable { let sql: String; let values: [SQLValue] }
+
+    func run(_ sql: String) throws {
+        dropPrefetched()
+        _ = try query(sql, SQLArguments([]))
+    }
+
+    func send(_ sql: String) {
+        dropPrefetched()
+        sent.append(connection.query(PostgresQuery(unsafeSQL: sql), logger: link.logger))
+    }
+
+    func prefetch(_ sql: String, _ arguments: SQLArguments) {
+        let key = Prefetch(sql: sql, values: arguments.values)
+        guard prefetched[key] == nil, let q = try? Self.postgresQuery(sql, arguments) else { return }
+        prefetched[key] = connection.query(q, logger: link.logger)
+    }
+
+    /// A write is coming: reads sent ahead would not see it. Their answers are still checked.
+    private func dropPrefetched() {
+        guard !prefetched.isEmpty else { return }
+        sent.append(contentsOf: prefetched.values)
+        prefetched = [:]
+    }
+
+    /// Waits for the statements sent before (already answered, when called after a later one).
+    private func settle() throws {
+        let pending = sent
+        sent = []
+        for f in pending {
+            do { _ = try f.wait() } catch {
+                if connection.isClosed { link.broke() }
+                let e = PostgresErrors.describe(error, url: link.url, connecting: false)
+                if brokenBy == nil { brokenBy = e }
+                throw e
+            }
+        }
+        if let brokenBy { throw brokenBy }
+    }
+
+    static func postgresQuery(_ sql: String, _ arguments: SQLArguments) throws -> PostgresQuery {
+        var binds = PostgresBindings(capacity: arguments.values.count)
+        for v in arguments.values {
+            switch v {
+            case .null: binds.appendNull()
+            case .int(let i): try binds.append(i)
+            case .text(let s): try binds.append(s)
+            }
+        }
+        return PostgresQuery(unsafeSQL: Self.numbered(sql), binds: binds)
+    }
+
+    func query(_ sql: String, _ arguments: SQLArguments) throws -> PostgresQueryResult {
+        let future = try prefetched.removeValue(forKey: Prefetch(sql: sql, values: arguments.values))
+            ?? connection.query(Self.postgresQuery(sql, arguments), logger: link.logger)
+        let result = Result { try future.wait() }
+        // A statement sent before that failed is the cause of whatever this one says.
+        try settle()
+        switch result {
+        case .success(let r): return r
+        case .failure(let error):
+            if connection.isClosed { link.broke() }
+            throw PostgresErrors.describe(error, url: link.url, connecting: false)
+        }
+    }
+
+    func fetchRows(_ sql: String, _ arguments: SQLArguments) throws -> [StoreRow] {
+        let result = try query(sql, arguments)
+        var out: [StoreRow] = []
+        var columns: [String]? = nil
+        for row in result.rows {
+            var values: [SQLValue] = []
+            var names: [String] = []
+            for cell in row {
+                if columns == nil { names.append(cell.columnName) }
+                values.append(try Self.value(cell))
+            }
+            if columns == nil { columns = names }
+            out.append(StoreRow(columns: columns ?? [], values: values))
+        }
+        return out
+    }
+
+    func execute(_ sql: String, _ arguments: SQLArguments) throws -> Int {
+        dropPrefetched()
+        return try query(sql, arguments).metadata.rows ?? 0
+    }
+
+    func inSavepoint(_ body: () throws -> Void) throws {
+        savepoints += 1
+        let name = "tower_sp\(savepoints)"
+        try run("SAVEPOINT \(name)")
+        do {
+            try body()
+            try run("RELEASE SAVEPOINT \(name)")
+        } catch {
+            if !connection.isClosed { try? run("ROLLBACK TO SAVEPOINT \(name)"); try? run("RELEASE SAVEPOINT \(name)") }
+            throw error
+        }
+    }
+
+    func nextRolloutID() throws -> Int64 {
+        try Int64.from(fetchRows("SELECT nextval('rollout_id_seq')", []).first?.values.first ?? .null) ?? 1
+    }
+
+    static func value(_ cell: PostgresCell) throws -> SQLValue {
+        guard cell.bytes != nil else { return .null }
+        switch cell.dataType {
+        case .int2, .int4, .int8: return .int(try cell.decode(Int64.self))
+        case .bool: return .int(try cell.decode(Bool.self) ? 1 : 0)
+        default: return .text(try cell.decode(String.self))
+        }
+    }
+
+    /// `?` placeholders (the shared SQL) as PostgreSQL's `$1, $2, …`; a `?` inside a quoted
+    /// literal stays.
+    static func numbered(_ sql: String) -> String {
+        var out = "", n = 0, quoted = false
+        out.reserveCapacity(sql.utf8.count + 8)
+        for ch in sql {
+            if ch == "'" { quoted.toggle() }
+            if ch == "?" && !quoted { n += 1; out += "$\(n)" } else { out.append(ch) }
+        }
+        return out
+    }
+}
