@@ -54,20 +54,7 @@ struct PostgresRegistryBench {
         // 2. Durable changes, clients split across both replicas, each on its own endpoint.
         let urls = replicas.map(\.url)
         let writes = Throughput.run(threads: writeThreads, seconds: seconds) { t in
-            let s = CurlSession(HTTPOptions())
-            let base = urls[t % urls.count]
-            var revision: Int64 = 1
-            var n = 0
-            return {
-                n += 1
-                let v1 = 50 + n % 50
-                let body = Array(#"{"weights":{"v1":\#(v1),"v2":\#(100 - v1)},"reason":"bench"}"#.utf8)
-                guard let r = try? s.perform(HTTPRequest(method: "POST", url: base + "/v1/endpoints/model-\(t)/shift",
-                                                         headers: headers + [("Content-Type", "application/json"), ("If-Match", "\"\(revision)\"")], body: body)),
-                      r.status == 200 else { return false }
-                revision += 1
-                return true
-            }
+            Throughput.shifts(CurlSession(HTTPOptions()), url: urls[t % urls.count] + "/v1/endpoints/model-\(t)/shift", headers: headers)
         }
         print(String(format: "durable changes through 2 replicas: %.0f changes/s (%d clients, %d errors)  target >= 500",
                      writes.perSecond, writeThreads, writes.failures))

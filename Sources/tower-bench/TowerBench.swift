@@ -92,19 +92,7 @@ struct RegistryBench: AsyncParsableCommand {
 
         // 2. Durable changes, each thread on its own endpoint so none conflict.
         let writes = Throughput.run(threads: threads, seconds: seconds) { t in
-            let s = CurlSession()
-            var revision: Int64 = 1
-            var n = 0
-            return {
-                n += 1
-                let v1 = 50 + n % 50
-                let body = Array(#"{"weights":{"v1":\#(v1),"v2":\#(100 - v1)},"reason":"bench"}"#.utf8)
-                guard let r = try? s.perform(HTTPRequest(method: "POST", url: base + "/v1/endpoints/model-\(t)/shift",
-                                                         headers: auth(token) + [("Content-Type", "application/json"), ("If-Match", "\"\(revision)\"")], body: body)),
-                      r.status == 200 else { return false }
-                revision += 1
-                return true
-            }
+            Throughput.shifts(CurlSession(), url: base + "/v1/endpoints/model-\(t)/shift", headers: auth(token))
         }
         print(String(format: "durable changes: %.0f changes/s (%d errors)  target >= 200", writes.perSecond, writes.failures))
 
@@ -184,6 +172,23 @@ struct RegistryBench: AsyncParsableCommand {
 /// Runs one blocking worker per thread for a fixed time and counts completed operations.
 enum Throughput {
     struct Result { var perSecond: Double; var failures: Int }
+
+    /// A worker that shifts one endpoint back and forth, each change sent with the revision the
+    /// last one made (so none is refused as stale), until the run ends.
+    static func shifts(_ s: CurlSession, url: String, headers: [(String, String)]) -> () -> Bool {
+        var revision: Int64 = 1
+        var n = 0
+        return {
+            n += 1
+            let v1 = 50 + n % 50
+            let body = Array(#"{"weights":{"v1":\#(v1),"v2":\#(100 - v1)},"reason":"bench"}"#.utf8)
+            guard let r = try? s.perform(HTTPRequest(method: "POST", url: url,
+                                                     headers: headers + [("Content-Type", "application/json"), ("If-Match", "\"\(revision)\"")], body: body)),
+                  r.status == 200 else { return false }
+            revision += 1
+            return true
+        }
+    }
 
     static func run(threads: Int, seconds: Double, makeWorker: @escaping @Sendable (Int) -> () -> Bool) -> Result {
         let counts = Counts(threads)
