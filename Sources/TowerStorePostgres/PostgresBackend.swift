@@ -247,7 +247,7 @@ enum PostgresErrors {
     static func describe(_ error: any Error, url: PostgresStoreURL, connecting: Bool) -> any Error {
         if let tls = url.tlsFailure(error) { return tls }
         guard let e = error as? PSQLError else {
-            if connecting { return StoreUnavailable("PostgreSQL at \(url.display) cannot be reached: \(error)") }
+            if connecting { return StoreUnavailable("PostgreSQL at \(url.display) cannot be reached: \(cause(error))") }
             return error
         }
         if e.code == .server, let info = e.serverInfo {
@@ -266,7 +266,7 @@ enum PostgresErrors {
         }
         switch e.code {
         case .connectionError, .serverClosedConnection, .uncleanShutdown, .clientClosedConnection:
-            let why = e.underlying.map { " (\($0))" } ?? ""
+            let why = e.underlying.map { " (\(cause($0)))" } ?? ""
             return StoreUnavailable("PostgreSQL at \(url.display) cannot be reached\(why)")
         case .sslUnsupported:
             return PostgresStoreError("PostgreSQL at \(url.display) does not offer TLS, and sslmode is \(url.sslMode.rawValue)")
@@ -275,5 +275,17 @@ enum PostgresErrors {
         default:
             return PostgresStoreError("PostgreSQL at \(url.display): \(e.code)")
         }
+    }
+
+    /// The cause in a few words, for a sentence an operator reads: NIO's connection error lists
+    /// every address it tried with its internals ("Connection errors: SingleConnectionFailure(…)").
+    static func cause(_ error: any Error) -> String {
+        if let c = error as? NIOConnectionError {
+            if let first = c.connectionErrors.first { return cause(first.error) }
+            if let dns = c.dnsAAAAError ?? c.dnsAError { return "the name did not resolve: \(dns)" }
+            return "no address to connect to"
+        }
+        if let io = error as? IOError { return String(cString: strerror(io.errnoCode)).lowercased() }
+        return "\(error)"
     }
 }
