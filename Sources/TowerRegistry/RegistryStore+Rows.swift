@@ -5,9 +5,9 @@ import TowerDomain
 /// audit link, reading audit entries. Statics over an open transaction, shared by both backends.
 extension RegistryStore {
     /// The endpoints as the database holds them and its last audit sequence number. With
-    /// `changedAfter`, only endpoints written after that sequence carry a body; every other name
-    /// maps to its copy in memory (the caller's), and a name missing from the result was deleted.
-    /// `seq`, when the caller has just read it in the same transaction, saves asking again.
+    /// `changedAfter`, only the endpoints named by audit entries after that sequence: each with its
+    /// body now, or nil when it no longer exists (deleted); every other endpoint is as the caller
+    /// has it. `seq`, when the caller has just read it in the same transaction, saves asking again.
     static func loadEndpoints(_ db: any StoreDB, changedAfter: Int64?, seq known: Int64? = nil) throws -> (endpoints: [String: Endpoint?], seq: Int64) {
         try decode(loadEndpointRows(db, changedAfter: changedAfter, seq: known))
     }
@@ -17,7 +17,9 @@ extension RegistryStore {
     static func loadEndpointRows(_ db: any StoreDB, changedAfter: Int64?, seq known: Int64?) throws -> (bodies: [String: String?], seq: Int64) {
         let seq = try known ?? Int64.fetchOne(db, sql: maxSeqSQL) ?? 0
         var out: [String: String?] = [:]
-        for row in try StoreRow.fetchAll(db, sql: changedEndpointsSQL, arguments: [changedAfter ?? -1]) {
+        let rows = try changedAfter.map { try StoreRow.fetchAll(db, sql: changedEndpointsSQL, arguments: [$0]) }
+            ?? StoreRow.fetchAll(db, sql: allEndpointsSQL)
+        for row in rows {
             out[row["name"] as String] = row["body"] as String?
         }
         return (out, seq)
@@ -32,7 +34,19 @@ extension RegistryStore {
     }
 
     static let maxSeqSQL = "SELECT MAX(seq) FROM audit"
-    static let changedEndpointsSQL = "SELECT name, CASE WHEN last_seq > ? THEN body END AS body FROM endpoint"
+    static let allEndpointsSQL = "SELECT name, body FROM endpoint"
+    /// Every change to an endpoint, its deletion included, appends an audit entry naming it in the
+    /// same transaction, so the entries after a sequence name exactly the endpoints to read again:
+    /// a catch-up reads those rows, not every endpoint's name (which it did once, to find
+    /// deletions, at a cost that grew with the fleet and was paid by every commit).
+    /// The upper bound costs nothing and keeps the audit's primary key in use where the table's
+    /// statistics are stale (a fresh database, a burst of changes since autovacuum last ran): with
+    /// `seq > ?` alone PostgreSQL guessed a third of the table and scanned all of it, per commit.
+    static let changedEndpointsSQL = """
+        SELECT a.endpoint AS name, e.body
+        FROM (SELECT DISTINCT endpoint FROM audit WHERE seq > ? AND seq <= (SELECT MAX(seq) FROM audit)) a
+        LEFT JOIN endpoint e ON e.name = a.endpoint
+        """
 
     static func write(_ e: Endpoint, entry: AuditEntry, db: any StoreDB, createdRevision: Int64?) throws {
         let body = try encode(e)

@@ -81,11 +81,7 @@ public final class RegistryStore: Sendable {
     /// unless the copy is already as new.
     private static func merge(_ snapshot: (endpoints: [String: Endpoint?], seq: Int64), into c: inout Cache) -> Bool {
         guard snapshot.seq > c.auditSeq else { return false }
-        var next: [String: Endpoint] = [:]
-        for (name, e) in snapshot.endpoints {
-            if let e { next[name] = e } else if let old = c.endpoints[name] { next[name] = old }
-        }
-        c.endpoints = next
+        for (name, e) in snapshot.endpoints { c.endpoints[name] = e }
         c.auditSeq = snapshot.seq
         c.listBody = nil
         return true

@@ -37,13 +37,19 @@ final class PGDB: StoreDB {
 
     func send(_ sql: String) {
         dropPrefetched()
-        sent.append(connection.query(PostgresQuery(unsafeSQL: sql), logger: link.logger))
+        guard let q = try? statement(sql, []) else { return }
+        sent.append(connection.query(q, logger: link.logger))
     }
 
     func prefetch(_ sql: String, _ arguments: SQLArguments) {
         let key = Prefetch(sql: sql, values: arguments.values)
-        guard prefetched[key] == nil, let q = try? Self.postgresQuery(sql, arguments) else { return }
+        guard prefetched[key] == nil, let q = try? statement(sql, arguments) else { return }
         prefetched[key] = connection.query(q, logger: link.logger)
+    }
+
+    /// The statement to send: the prepared form when there is one (`PreparedStatements`).
+    private func statement(_ sql: String, _ arguments: SQLArguments) throws -> PostgresQuery {
+        try link.statements.query(sql, arguments, on: connection, logger: link.logger) { sent.append($0) }
     }
 
     /// A write is coming: reads sent ahead would not see it. Their answers are still checked.
@@ -69,6 +75,10 @@ final class PGDB: StoreDB {
     }
 
     static func postgresQuery(_ sql: String, _ arguments: SQLArguments) throws -> PostgresQuery {
+        PostgresQuery(unsafeSQL: Self.numbered(sql), binds: try bindings(arguments))
+    }
+
+    static func bindings(_ arguments: SQLArguments) throws -> PostgresBindings {
         var binds = PostgresBindings(capacity: arguments.values.count)
         for v in arguments.values {
             switch v {
@@ -77,12 +87,12 @@ final class PGDB: StoreDB {
             case .text(let s): try binds.append(s)
             }
         }
-        return PostgresQuery(unsafeSQL: Self.numbered(sql), binds: binds)
+        return binds
     }
 
     func query(_ sql: String, _ arguments: SQLArguments) throws -> PostgresQueryResult {
         let future = try prefetched.removeValue(forKey: Prefetch(sql: sql, values: arguments.values))
-            ?? connection.query(Self.postgresQuery(sql, arguments), logger: link.logger)
+            ?? connection.query(statement(sql, arguments), logger: link.logger)
         let result = Result { try future.wait() }
         // A statement sent before that failed is the cause of whatever this one says.
         try settle()

@@ -142,6 +142,8 @@ final class Link: @unchecked Sendable {
     let logger: Logger
     private var current: PostgresConnection?
     private static let nextID = Atomic<Int>(1)
+    /// What the current connection has prepared; a new connection starts with none.
+    var statements = PreparedStatements()
 
     init(configuration: PostgresConnection.Configuration, url: PostgresStoreURL, logger: Logger, commitTag: String = "") {
         self.configuration = configuration
@@ -159,6 +161,7 @@ final class Link: @unchecked Sendable {
             let c = try PostgresConnection.connect(on: MultiThreadedEventLoopGroup.singleton.any(), configuration: configuration,
                                                    id: id, logger: logger).wait()
             current = c
+            statements = PreparedStatements()
             return c
         } catch {
             throw PostgresErrors.describe(error, url: url, connecting: true)

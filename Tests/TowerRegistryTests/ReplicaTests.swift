@@ -89,6 +89,32 @@ import TowerStorePostgres
         #expect(b.endpoint("alpha")?.revision == 4 && b.auditSeq == r3.entry.seq)
     }
 
+    /// A deletion and a re-creation through one replica reach the other, by its catch-up and by
+    /// its next write: the audit entries after its copy's sequence name the endpoints it reads
+    /// again, deleted ones included (they have no row left to read).
+    @Test(.enabled(if: StoreKind.available.contains(.postgres)))
+    func deletionsAndRecreationsReachTheOtherReplica() async throws {
+        let (a, b, _) = try await Self.replicas()
+        defer { try? a.backend.close(); try? b.backend.close() }
+        let admin = Principal(name: "ada", role: .admin)
+        _ = try await a.delete("fraud", expected: 1, principal: admin, reason: "retired")
+        #expect(b.endpoint("fraud") != nil)
+        #expect(try await b.refresh())
+        #expect(b.endpoint("fraud") == nil)
+        #expect(b.endpoint("alpha") == a.endpoint("alpha"), "an endpoint the audit does not name is kept as it was")
+        // Back through a; b hears of it by writing (its transaction reads what it has not seen).
+        _ = try await a.put(Harness.seed[1], expected: nil, principal: admin, defaultReason: "back")
+        _ = try await a.delete("alpha", expected: 1, principal: admin, reason: "retired too")
+        _ = try await a.put(Harness.seed[0], expected: nil, principal: admin, defaultReason: "back too")
+        let op = Principal(name: "otto", role: .operator)
+        let recreated = try #require(a.endpoint("alpha"))
+        _ = try await b.change("alpha", expected: recreated.revision, principal: op, reason: "through b", override: false) { _, _ in .shift(["v1": 50, "v2": 50]) }
+        #expect(b.endpoint("fraud") == a.endpoint("fraud"))
+        #expect(b.list().endpoints.map(\.name) == ["alpha", "fraud"])
+        try await a.refresh()
+        #expect(a.list().endpoints == b.list().endpoints)
+    }
+
     /// The database itself refuses to edit or remove audit rows.
     @Test(.enabled(if: StoreKind.available.contains(.postgres)))
     func theDatabaseRefusesToEditTheAudit() async throws {
