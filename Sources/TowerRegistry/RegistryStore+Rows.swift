@@ -48,14 +48,17 @@ extension RegistryStore {
         LEFT JOIN endpoint e ON e.name = a.endpoint
         """
 
-    static func write(_ e: Endpoint, entry: AuditEntry, db: any StoreDB, createdRevision: Int64?) throws {
-        let body = try encode(e)
+    /// Writes `e` (encoded, unless the caller has its JSON already) with its revision and audit
+    /// entry; returns the JSON written, which is also the API's form of the endpoint.
+    @discardableResult
+    static func write(_ e: Endpoint, entry: AuditEntry, db: any StoreDB, createdRevision: Int64?, body encoded: String? = nil) throws -> String {
+        let body = try encoded ?? encode(e)
         if db.dialect == .postgres {
             try db.execute(sql: writeStatement(inserting: createdRevision != nil), arguments: SQLArguments(
                 (createdRevision.map { [e.name.sqlValue, e.revision.sqlValue, $0.sqlValue, entry.seq.sqlValue, body.sqlValue] }
                     ?? [e.revision.sqlValue, entry.seq.sqlValue, body.sqlValue, e.name.sqlValue])
                 + revisionArguments(e, entry: entry, body: body).values + (try auditArguments(entry)).values))
-            return
+            return body
         }
         if let createdRevision {
             try db.execute(sql: "INSERT INTO endpoint (name, revision, created_revision, last_seq, body) VALUES (?, ?, ?, ?, ?)",
@@ -67,6 +70,7 @@ extension RegistryStore {
         try db.execute(sql: "INSERT INTO revision (endpoint, revision, time_ms, actor, action, reason, summary, body) VALUES \(revisionValues)",
                        arguments: revisionArguments(e, entry: entry, body: body))
         try insertAudit(entry, db: db)
+        return body
     }
 
     /// PostgreSQL's form of `write`: the endpoint row, its revision row and the audit entry in one

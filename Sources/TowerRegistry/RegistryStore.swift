@@ -16,6 +16,15 @@ public struct StaleRevision: Error, Sendable {
 public struct ChangeResult: Sendable {
     public var endpoint: Endpoint?
     public var entry: AuditEntry
+    /// The endpoint's JSON as written (the API's form too), when the change wrote it: the answer
+    /// sends it instead of encoding the endpoint a second time.
+    public var body: String? = nil
+
+    public init(endpoint: Endpoint?, entry: AuditEntry, body: String? = nil) {
+        self.endpoint = endpoint
+        self.entry = entry
+        self.body = body
+    }
 }
 
 /// What a `PUT` of a spec did: the endpoint as it now is, and the audit entry, which is nil when
@@ -139,6 +148,13 @@ public final class RegistryStore: Sendable {
 
     public var auditSeq: Int64 { cache.withLock { $0.auditSeq } }
 
+    /// The copy in memory of `name` if the copy is exactly as of audit sequence `seq` (what a write
+    /// transaction that read `seq` as the last entry sees in the database), else nil. Every write
+    /// of an endpoint appends an audit entry in its transaction, so the two cannot differ.
+    func endpoint(_ name: String, asOf seq: Int64) -> Endpoint? {
+        cache.withLock { c in c.auditSeq == seq ? c.endpoints[name] : nil }
+    }
+
     public func endpoint(_ name: String, now: Date = Date()) -> Endpoint? {
         cache.withLock { $0.endpoints[name] }?.resolvingDrains(now: now, timeout: drainTimeout)
     }
@@ -239,7 +255,8 @@ public final class RegistryStore: Sendable {
         return try await commit(prefetch: { db in db.prefetch(Self.changeReadSQL, [name]) }) { [drainTimeout] db, now, seq, prevHash in
             let (result, rollout) = try Self.applyChangeReadingRollout(db: db, name: name, expected: expected, principal: principal,
                                                                        reason: reason, override: override, now: now, seq: seq,
-                                                                       prevHash: prevHash, drainTimeout: drainTimeout, resolve: resolve)
+                                                                       prevHash: prevHash, drainTimeout: drainTimeout,
+                                                                       current: self.endpoint(name, asOf: seq - 1), resolve: resolve)
             if !Self.isRolloutActor(principal.name), var r = rollout {
                 Self.pauseForManualChange(&r, by: principal.name,
                                           what: "\(result.entry.action.rawValue) to revision \(result.entry.toRevision): \(reason)", now: now)
@@ -261,14 +278,17 @@ public final class RegistryStore: Sendable {
     /// `applyChange`, also giving the endpoint's active rollout as it was before the change, read
     /// in the same statement as the endpoint (each statement is a round trip on PostgreSQL, made
     /// while every replica's writers wait).
+    /// `current`, when given, is the endpoint as the database holds it (the copy in memory, known
+    /// to be as new as the transaction): its row's JSON is then not decoded again.
     static func applyChangeReadingRollout(db: any StoreDB, name: String, expected: Int64?, principal: Principal, reason: String,
                                           override: Bool, now: Date, seq: Int64, prevHash: String, drainTimeout: TimeInterval,
+                                          current: Endpoint? = nil,
                                           resolve: (Endpoint, any StoreDB) throws -> RoutingChange) throws -> (ChangeResult, Rollout?) {
         guard let row = try StoreRow.fetchOne(db, sql: changeReadSQL, arguments: [name]) else {
             throw RoutingError.notFound("no endpoint named '\(Names.printable(name))'")
         }
         let rollout = try (row["rollout"] as String?).map(Self.decodeRollout)
-        let before = try Self.decodeEndpoint(row["body"]).resolvingDrains(now: now, timeout: drainTimeout)
+        let before = try (current ?? Self.decodeEndpoint(row["body"])).resolvingDrains(now: now, timeout: drainTimeout)
         if let expected, before.revision != expected { throw StaleRevision(expected: expected, current: before) }
         let change = try resolve(before, db)
         var after = try before.applying(change, now: now, role: principal.role, override: override)
@@ -280,8 +300,8 @@ public final class RegistryStore: Sendable {
                                toRevision: after.revision, reason: reason, weightsBefore: before.weights,
                                weightsAfter: after.weights, override: !after.gateOverrides(comparedTo: before).isEmpty,
                                summary: ChangeSummary.describe(before: before, after: after), prevHash: prevHash)
-        try Self.write(after, entry: entry, db: db, createdRevision: nil)
-        return (ChangeResult(endpoint: after, entry: entry), rollout)
+        let body = try Self.write(after, entry: entry, db: db, createdRevision: nil)
+        return (ChangeResult(endpoint: after, entry: entry, body: body), rollout)
     }
 
     static let changeReadSQL = """

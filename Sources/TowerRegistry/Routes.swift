@@ -192,7 +192,7 @@ struct Routes {
             "revision": .stringConvertible(result.entry.toRevision), "seq": .stringConvertible(result.entry.seq),
             "summary": .string(result.entry.summary),
         ])
-        return try endpointResponse(result.endpoint!)
+        return try endpointResponse(result.endpoint!, json: result.body)
     }
 
     private func notFound(_ name: String) -> RoutingError {
@@ -236,8 +236,9 @@ func markedIfStale(_ r: Response, _ store: RegistryStore) -> Response {
     return r
 }
 
-func endpointResponse(_ e: Endpoint) throws -> Response {
-    var r = json(try Wire.encoder().encode(e))
+/// `json`, when given, is `e` already encoded (as the store wrote it).
+func endpointResponse(_ e: Endpoint, json encoded: String? = nil) throws -> Response {
+    var r = json(try encoded.map { Data($0.utf8) } ?? Wire.encoder().encode(e))
     r.headers[.eTag] = "\"\(e.revision)\""
     return r
 }

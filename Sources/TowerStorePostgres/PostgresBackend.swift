@@ -190,7 +190,13 @@ final class Link: @unchecked Sendable {
             // Sent without waiting too: the body's first reads follow it in the same round trip.
             if !readOnly { db.send(lockAndNotify) }
             let value = try body(db)
-            try db.run("COMMIT")
+            if readOnly {
+                // Nothing to make durable, and its answer changes nothing: the next statement on
+                // this connection runs after it, so a read costs one wait for its thread, not two.
+                db.send("COMMIT")
+            } else {
+                try db.run("COMMIT")
+            }
             return value
         } catch {
             // A broken connection has no transaction left to roll back; the next use reconnects.

@@ -98,6 +98,8 @@ struct PreparedStatements {
 
     /// `s` as an escape string constant (E'…'): backslash and quote doubled, nothing else changed.
     static func literal(_ s: String) -> String? {
+        // Most text (names, hashes, JSON without quotes in it) has neither: copied whole.
+        if !s.utf8.contains(where: { $0 == 0x27 || $0 == 0x5C || $0 == 0 }) { return "E'" + s + "'" }
         var out = "E'"
         out.reserveCapacity(s.utf8.count + 4)
         for u in s.unicodeScalars {
