@@ -26,25 +26,46 @@ final class PGDB: StoreDB {
     /// The first of those that failed: the transaction is aborted and must not commit.
     private(set) var brokenBy: (any Error)?
 
-    /// Reads sent ahead (`prefetch`), by SQL and arguments, until used or a write comes.
-    private var prefetched: [Prefetch: EventLoopFuture<PostgresQueryResult>] = [:]
+    /// Reads announced (`prefetch`) and not yet made: the first of them fetched makes them all,
+    /// as one statement (`CombinedReads`). A write in between drops them, and their answers.
+    private var announced: [(key: Prefetch, sql: String, arguments: SQLArguments)] = []
+    private var answered: [Prefetch: [StoreRow]] = [:]
     struct Prefetch: Hashable { let sql: String; let values: [SQLValue] }
+
+    /// Counted for `Link.batch`: whether a write's body changed anything (or sent anything other
+    /// than reads), and whether the server refused one of its statements.
+    private(set) var wrote = 0
+    private(set) var refused = 0
 
     func run(_ sql: String) throws {
         dropPrefetched()
+        wrote += 1
         _ = try query(sql, SQLArguments([]))
     }
 
     func send(_ sql: String) {
         dropPrefetched()
+        wrote += 1
         guard let q = try? statement(sql, []) else { return }
         sent.append(connection.query(q, logger: link.logger))
     }
 
     func prefetch(_ sql: String, _ arguments: SQLArguments) {
         let key = Prefetch(sql: sql, values: arguments.values)
-        guard prefetched[key] == nil, let q = try? statement(sql, arguments) else { return }
-        prefetched[key] = connection.query(q, logger: link.logger)
+        guard answered[key] == nil, !announced.contains(where: { $0.key == key }) else { return }
+        announced.append((key, sql, arguments))
+    }
+
+    /// Makes every announced read, in one statement when there are several.
+    private func readAnnounced() throws {
+        let reads = announced
+        announced = []
+        if reads.count == 1 {
+            answered[reads[0].key] = try rows(query(reads[0].sql, reads[0].arguments))
+            return
+        }
+        let result = try query(CombinedReads.sql(reads.map(\.sql)), SQLArguments(reads.flatMap(\.arguments.values)))
+        for (read, rows) in zip(reads, try CombinedReads.rows(result, reads: reads.count)) { answered[read.key] = rows }
     }
 
     /// The statement to send: the prepared form when there is one (`PreparedStatements`).
@@ -52,11 +73,10 @@ final class PGDB: StoreDB {
         try link.statements.query(sql, arguments, on: connection, logger: link.logger) { sent.append($0) }
     }
 
-    /// A write is coming: reads sent ahead would not see it. Their answers are still checked.
+    /// A write is coming: reads announced before it would not see it.
     private func dropPrefetched() {
-        guard !prefetched.isEmpty else { return }
-        sent.append(contentsOf: prefetched.values)
-        prefetched = [:]
+        announced = []
+        answered = [:]
     }
 
     /// Waits for the statements sent before (already answered, when called after a later one).
@@ -66,6 +86,7 @@ final class PGDB: StoreDB {
         for f in pending {
             do { _ = try f.wait() } catch {
                 if connection.isClosed { link.broke() }
+                refused += 1
                 let e = PostgresErrors.describe(error, url: link.url, connecting: false)
                 if brokenBy == nil { brokenBy = e }
                 throw e
@@ -91,8 +112,7 @@ final class PGDB: StoreDB {
     }
 
     func query(_ sql: String, _ arguments: SQLArguments) throws -> PostgresQueryResult {
-        let future = try prefetched.removeValue(forKey: Prefetch(sql: sql, values: arguments.values))
-            ?? connection.query(statement(sql, arguments), logger: link.logger)
+        let future = try connection.query(statement(sql, arguments), logger: link.logger)
         let result = Result { try future.wait() }
         // A statement sent before that failed is the cause of whatever this one says.
         try settle()
@@ -100,12 +120,19 @@ final class PGDB: StoreDB {
         case .success(let r): return r
         case .failure(let error):
             if connection.isClosed { link.broke() }
+            refused += 1
             throw PostgresErrors.describe(error, url: link.url, connecting: false)
         }
     }
 
     func fetchRows(_ sql: String, _ arguments: SQLArguments) throws -> [StoreRow] {
-        let result = try query(sql, arguments)
+        let key = Prefetch(sql: sql, values: arguments.values)
+        if answered[key] == nil, announced.contains(where: { $0.key == key }) { try readAnnounced() }
+        if let rows = answered.removeValue(forKey: key) { return rows }
+        return try rows(query(sql, arguments))
+    }
+
+    private func rows(_ result: PostgresQueryResult) throws -> [StoreRow] {
         var out: [StoreRow] = []
         var columns: [String]? = nil
         for row in result.rows {
@@ -123,6 +150,7 @@ final class PGDB: StoreDB {
 
     func execute(_ sql: String, _ arguments: SQLArguments) throws -> Int {
         dropPrefetched()
+        wrote += 1
         return try query(sql, arguments).metadata.rows ?? 0
     }
 

@@ -210,39 +210,52 @@ final class Link: @unchecked Sendable {
     /// delivered to every replica's listener when (and only if) the transaction commits.
     let lockAndNotify: String
 
-    /// Several writes in one transaction under one write lock, each in a savepoint of its own:
-    /// one that throws is undone alone and reports its error, as it would have in a transaction
-    /// of its own, and the others commit together (one WAL flush). Each write runs after the ones
-    /// before it and sees what they wrote, exactly as consecutive transactions would. Throws
-    /// (failing every write) when the transaction as a whole cannot commit.
+    /// Several writes in one transaction under one write lock, each run after the ones before it
+    /// and seeing what they wrote, exactly as consecutive transactions would, and committed
+    /// together (one WAL flush). A write that fails is undone alone, as it would have been in a
+    /// transaction of its own: most fail before writing anything (a stale revision, a refused
+    /// change), and the others go on in the same transaction; one that fails after writing, or
+    /// whose statement the server refused (which ends the transaction), is left out and the
+    /// others run again in a new transaction. No savepoints: each was two more round trips per
+    /// write under the lock. Throws (failing every write) when the transaction as a whole cannot
+    /// commit.
     func batch(_ bodies: [(any StoreDB) throws -> Void]) throws -> [(any Error)?] {
         if bodies.count == 1 {
             do { try transaction(readOnly: false, bodies[0]); return [nil] } catch { return [error] }
         }
-        let db = PGDB(link: self, connection: try connection())
-        db.send("BEGIN")
-        do {
-            db.send(lockAndNotify)
-            var outcomes: [(any Error)?] = []
-            for body in bodies {
-                db.send("SAVEPOINT tower_write")
-                do {
-                    try body(db)
-                    db.send("RELEASE SAVEPOINT tower_write")
-                    outcomes.append(nil)
-                } catch {
-                    // The connection or the batch's own statements failed: nothing of it commits.
-                    if db.connection.isClosed || db.brokenBy != nil { throw db.brokenBy ?? error }
-                    try db.run("ROLLBACK TO SAVEPOINT tower_write")
-                    db.send("RELEASE SAVEPOINT tower_write")
-                    outcomes.append(error)
+        var outcomes = [(any Error)?](repeating: nil, count: bodies.count)
+        var left = Set<Int>()
+        while true {
+            let db = PGDB(link: self, connection: try connection())
+            db.send("BEGIN")
+            var undoneBy: Int? = nil
+            do {
+                db.send(lockAndNotify)
+                for (i, body) in bodies.enumerated() where !left.contains(i) {
+                    let (wrote, refused) = (db.wrote, db.refused)
+                    do {
+                        try body(db)
+                        outcomes[i] = nil
+                    } catch {
+                        if db.connection.isClosed { throw db.brokenBy ?? error }
+                        outcomes[i] = error
+                        if db.wrote != wrote || db.refused != refused || db.brokenBy != nil {
+                            undoneBy = i
+                            break
+                        }
+                    }
                 }
+                if undoneBy == nil {
+                    try db.run("COMMIT")
+                    return outcomes
+                }
+            } catch {
+                if let c = current, !c.isClosed { _ = try? db.run("ROLLBACK") }
+                throw error
             }
-            try db.run("COMMIT")
-            return outcomes
-        } catch {
-            if let c = current, !c.isClosed { _ = try? db.run("ROLLBACK") }
-            throw error
+            _ = try? db.run("ROLLBACK")
+            if let i = undoneBy { left.insert(i) }
+            if left.count == bodies.count { return outcomes }
         }
     }
 

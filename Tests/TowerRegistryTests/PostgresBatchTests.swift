@@ -9,9 +9,10 @@ import TowerRegistry
 @Suite struct PostgresBatchTests {
     struct Refused: Error {}
 
-    /// Six writes queued behind a busy writer: they share one transaction (one id), the one that
-    /// throws after writing and the one the database refuses (a duplicate name) are undone alone
-    /// with their own errors, the others commit and hear of it.
+    /// Seven writes queued behind a busy writer: they share one transaction (one id); the one
+    /// that throws before writing, the one that throws after writing and the one the database
+    /// refuses (a duplicate name) are undone alone with their own errors; the others commit and
+    /// hear of it.
     @Test(.enabled(if: StoreKind.available.contains(.postgres)))
     func queuedWritesShareOneTransactionAndAFailingOneIsUndoneAlone() async throws {
         let backend = try PostgresBackend(url: try TestPostgres.makeDatabase(), password: nil)
@@ -22,15 +23,16 @@ import TowerRegistry
         // Holds the writer until every write below is queued, so they form one batch.
         let held = Thread {
             _ = try? backend.write { _ in
-                while backend.queuedWrites < 6 { usleep(1_000) }
+                while backend.queuedWrites < 7 { usleep(1_000) }
             }
         }
         held.start()
         let outcomes = await withTaskGroup(of: (Int, Result<Int64, any Error>).self) { group in
-            for i in 0..<6 {
+            for i in 0..<7 {
                 group.addTask {
                     do {
                         let txid = try await backend.write({ db -> Int64 in
+                            if i == 6 { throw Refused() }
                             // Write 4 reuses write 0's name, which the table's UNIQUE refuses.
                             let name = i == 4 ? "t0" : "t\(i)"
                             try db.execute(sql: "INSERT INTO token (id, name, role, hash, created_ms) VALUES (?, ?, 'viewer', ?, 0)",
@@ -51,6 +53,7 @@ import TowerRegistry
         let committed = try [0, 1, 3, 5].map { try #require(outcomes[$0]).get() }
         #expect(Set(committed).count == 1, "the committed writes were one transaction: \(committed)")
         #expect(throws: Refused.self) { try outcomes[2]?.get() }
+        #expect(throws: Refused.self) { try outcomes[6]?.get() }
         #expect(throws: (any Error).self) { try outcomes[4]?.get() }
         let names = try await backend.read { db in try String.fetchAll(db, sql: "SELECT name FROM token ORDER BY name") }
         #expect(names == ["t0", "t1", "t3", "t5"])
@@ -61,4 +64,40 @@ import TowerRegistry
 /// Which writes heard of their commit.
 final class Heard: Sendable {
     let values = Mutex<[Int]>([])
+
+    /// Reads announced together are made as one statement (`CombinedReads`) and come back as
+    /// each would alone: integers, text, NULL, order, an empty answer; a write in between makes
+    /// them be read again, after it.
+    @Test(.enabled(if: StoreKind.available.contains(.postgres)))
+    func readsAnnouncedTogetherAnswerAsEachAlone() async throws {
+        let reads: [(String, SQLArguments)] = [
+            ("SELECT id, name, revoked_ms FROM token WHERE created_ms >= ? ORDER BY created_ms DESC", [0]),
+            ("SELECT name FROM token WHERE name = ?", ["nobody"]),
+            ("SELECT COUNT(*) AS n, MAX(name) AS last FROM token", []),
+            ("SELECT name, 'it''s ? \\ \"x\"' AS odd FROM token ORDER BY name LIMIT 1", []),
+        ]
+        let (alone, together, afterWrite) = try await offThePool { () -> ([[StoreRow]], [[StoreRow]], [StoreRow]) in
+            let backend = try PostgresBackend(url: try TestPostgres.makeDatabase(), password: nil)
+            defer { try? backend.close() }
+            _ = try backend.migrate()
+            return try backend.write { db in
+                for i in 0..<3 {
+                    try db.execute(sql: "INSERT INTO token (id, name, role, hash, created_ms, revoked_ms) VALUES (?, ?, 'viewer', ?, ?, ?)",
+                                   arguments: ["id\(i)", "n\(i) \u{1F680}", "h\(i)", Int64(i), i == 1 ? Int64(9) : nil])
+                }
+                let alone = try reads.map { try db.fetchRows($0.0, $0.1) }
+                for (sql, args) in reads { db.prefetch(sql, args) }
+                let together = try reads.map { try db.fetchRows($0.0, $0.1) }
+                db.prefetch(reads[2].0, reads[2].1)
+                try db.execute(sql: "DELETE FROM token WHERE name LIKE 'n0%'", arguments: [])
+                return (alone, together, try db.fetchRows(reads[2].0, reads[2].1))
+            }
+        }
+        #expect(alone.map { $0.count } == [3, 0, 1, 1])
+        for (a, t) in zip(alone, together) {
+            #expect(a.map(\.values) == t.map(\.values))
+            #expect(a.map(\.columns) == t.map(\.columns))
+        }
+        #expect(afterWrite.first?.values.first == .int(2), "read after the write, not before it")
+    }
 }
