@@ -54,7 +54,9 @@ extension RegistryStore {
     static func write(_ e: Endpoint, entry: AuditEntry, db: any StoreDB, createdRevision: Int64?, body encoded: String? = nil) throws -> String {
         let body = try encoded ?? encode(e)
         if db.dialect == .postgres {
-            try db.execute(sql: writeStatement(inserting: createdRevision != nil), arguments: SQLArguments(
+            // Not waited for: under the write lock, the next write's reads (or the commit) follow
+            // it at once, and its failure is reported by them.
+            try db.executeUnanswered(writeStatement(inserting: createdRevision != nil), SQLArguments(
                 (createdRevision.map { [e.name.sqlValue, e.revision.sqlValue, $0.sqlValue, entry.seq.sqlValue, body.sqlValue] }
                     ?? [e.revision.sqlValue, entry.seq.sqlValue, body.sqlValue, e.name.sqlValue])
                 + revisionArguments(e, entry: entry, body: body).values + (try auditArguments(entry)).values))

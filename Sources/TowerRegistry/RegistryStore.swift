@@ -148,11 +148,11 @@ public final class RegistryStore: Sendable {
 
     public var auditSeq: Int64 { cache.withLock { $0.auditSeq } }
 
-    /// The copy in memory of `name` if the copy is exactly as of audit sequence `seq` (what a write
-    /// transaction that read `seq` as the last entry sees in the database), else nil. Every write
-    /// of an endpoint appends an audit entry in its transaction, so the two cannot differ.
-    func endpoint(_ name: String, asOf seq: Int64) -> Endpoint? {
-        cache.withLock { c in c.auditSeq == seq ? c.endpoints[name] : nil }
+    /// The copy in memory of `name` and the audit sequence the copy is as of, read together: the
+    /// copy holds every write up to that sequence (each write of an endpoint appends an audit
+    /// entry in its transaction, and the copy advances only past writes it has folded in).
+    func endpointInMemory(_ name: String) -> (endpoint: Endpoint?, asOf: Int64) {
+        cache.withLock { c in (c.endpoints[name], c.auditSeq) }
     }
 
     public func endpoint(_ name: String, now: Date = Date()) -> Endpoint? {
@@ -256,7 +256,7 @@ public final class RegistryStore: Sendable {
             let (result, rollout) = try Self.applyChangeReadingRollout(db: db, name: name, expected: expected, principal: principal,
                                                                        reason: reason, override: override, now: now, seq: seq,
                                                                        prevHash: prevHash, drainTimeout: drainTimeout,
-                                                                       current: self.endpoint(name, asOf: seq - 1), resolve: resolve)
+                                                                       current: self.endpointInMemory(name), resolve: resolve)
             if !Self.isRolloutActor(principal.name), var r = rollout {
                 Self.pauseForManualChange(&r, by: principal.name,
                                           what: "\(result.entry.action.rawValue) to revision \(result.entry.toRevision): \(reason)", now: now)
@@ -278,17 +278,20 @@ public final class RegistryStore: Sendable {
     /// `applyChange`, also giving the endpoint's active rollout as it was before the change, read
     /// in the same statement as the endpoint (each statement is a round trip on PostgreSQL, made
     /// while every replica's writers wait).
-    /// `current`, when given, is the endpoint as the database holds it (the copy in memory, known
-    /// to be as new as the transaction): its row's JSON is then not decoded again.
+    /// `current` is the copy in memory and the audit sequence it is as of: when the endpoint's row
+    /// was last written at or before that sequence, the copy is what the row holds, and its JSON
+    /// is not decoded again (under every replica's write lock).
     static func applyChangeReadingRollout(db: any StoreDB, name: String, expected: Int64?, principal: Principal, reason: String,
                                           override: Bool, now: Date, seq: Int64, prevHash: String, drainTimeout: TimeInterval,
-                                          current: Endpoint? = nil,
+                                          current: (endpoint: Endpoint?, asOf: Int64)? = nil,
                                           resolve: (Endpoint, any StoreDB) throws -> RoutingChange) throws -> (ChangeResult, Rollout?) {
         guard let row = try StoreRow.fetchOne(db, sql: changeReadSQL, arguments: [name]) else {
             throw RoutingError.notFound("no endpoint named '\(Names.printable(name))'")
         }
         let rollout = try (row["rollout"] as String?).map(Self.decodeRollout)
-        let before = try (current ?? Self.decodeEndpoint(row["body"])).resolvingDrains(now: now, timeout: drainTimeout)
+        let lastWritten: Int64? = row["last_seq"]
+        let copy = current.flatMap { c in lastWritten.map { $0 <= c.asOf } == true ? c.endpoint : nil }
+        let before = try (copy ?? Self.decodeEndpoint(row["body"])).resolvingDrains(now: now, timeout: drainTimeout)
         if let expected, before.revision != expected { throw StaleRevision(expected: expected, current: before) }
         let change = try resolve(before, db)
         var after = try before.applying(change, now: now, role: principal.role, override: override)
@@ -305,7 +308,7 @@ public final class RegistryStore: Sendable {
     }
 
     static let changeReadSQL = """
-        SELECT e.body, e.created_revision, (SELECT r.body FROM rollout r WHERE r.endpoint = e.name AND r.active = 1) AS rollout
+        SELECT e.body, e.created_revision, e.last_seq, (SELECT r.body FROM rollout r WHERE r.endpoint = e.name AND r.active = 1) AS rollout
         FROM endpoint e WHERE e.name = ?
         """
 

@@ -126,10 +126,14 @@ public protocol StoreDB: AnyObject {
     /// a backend over the network may send it now, behind the statements before it, so that
     /// several reads cost one round trip. A write in between makes it be read again.
     func prefetch(_ sql: String, _ arguments: SQLArguments)
+    /// Runs a write whose count nobody reads: a backend over the network may send it without
+    /// waiting, and its failure is then reported by the next statement that waits, or the commit.
+    func executeUnanswered(_ sql: String, _ arguments: SQLArguments) throws
 }
 
 extension StoreDB {
     public func prefetch(_ sql: String, _ arguments: SQLArguments) {}
+    public func executeUnanswered(_ sql: String, _ arguments: SQLArguments) throws { _ = try execute(sql, arguments) }
 }
 
 extension StoreDB {

@@ -20,11 +20,16 @@ final class PGDB: StoreDB {
         self.connection = connection
     }
 
-    /// Statements sent without waiting for their answers (BEGIN, savepoints): PostgresNIO runs a
-    /// connection's statements in order, so the next waited-for one finishes after them.
-    private var sent: [EventLoopFuture<PostgresQueryResult>] = []
+    /// Statements sent without waiting for their answers (BEGIN, a write nobody reads the count
+    /// of), each with the write of a batch that sent it: PostgresNIO runs a connection's
+    /// statements in order, so the next waited-for one finishes after them.
+    private var sent: [(owner: Int, answer: EventLoopFuture<PostgresQueryResult>)] = []
     /// The first of those that failed: the transaction is aborted and must not commit.
     private(set) var brokenBy: (any Error)?
+    /// Which write of a batch (`Link.batch`) is running; `refusedOwner` names the one whose
+    /// unanswered statement the server refused, which may be noticed while a later one runs.
+    var owner = 0
+    private(set) var refusedOwner: Int?
 
     /// Reads announced (`prefetch`) and not yet made: the first of them fetched makes them all,
     /// as one statement (`CombinedReads`). A write in between drops them, and their answers.
@@ -47,7 +52,13 @@ final class PGDB: StoreDB {
         dropPrefetched()
         wrote += 1
         guard let q = try? statement(sql, []) else { return }
-        sent.append(connection.query(q, logger: link.logger))
+        sent.append((owner, connection.query(q, logger: link.logger)))
+    }
+
+    func executeUnanswered(_ sql: String, _ arguments: SQLArguments) throws {
+        dropPrefetched()
+        wrote += 1
+        sent.append((owner, try connection.query(statement(sql, arguments), logger: link.logger)))
     }
 
     func prefetch(_ sql: String, _ arguments: SQLArguments) {
@@ -70,7 +81,7 @@ final class PGDB: StoreDB {
 
     /// The statement to send: the prepared form when there is one (`PreparedStatements`).
     private func statement(_ sql: String, _ arguments: SQLArguments) throws -> PostgresQuery {
-        try link.statements.query(sql, arguments, on: connection, logger: link.logger) { sent.append($0) }
+        try link.statements.query(sql, arguments, on: connection, logger: link.logger) { sent.append((owner, $0)) }
     }
 
     /// A write is coming: reads announced before it would not see it.
@@ -83,10 +94,11 @@ final class PGDB: StoreDB {
     private func settle() throws {
         let pending = sent
         sent = []
-        for f in pending {
+        for (owner, f) in pending {
             do { _ = try f.wait() } catch {
                 if connection.isClosed { link.broke() }
                 refused += 1
+                if refusedOwner == nil { refusedOwner = owner }
                 let e = PostgresErrors.describe(error, url: link.url, connecting: false)
                 if brokenBy == nil { brokenBy = e }
                 throw e

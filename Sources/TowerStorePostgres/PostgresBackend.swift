@@ -233,21 +233,31 @@ final class Link: @unchecked Sendable {
                 db.send(lockAndNotify)
                 for (i, body) in bodies.enumerated() where !left.contains(i) {
                     let (wrote, refused) = (db.wrote, db.refused)
+                    db.owner = i
                     do {
                         try body(db)
                         outcomes[i] = nil
                     } catch {
                         if db.connection.isClosed { throw db.brokenBy ?? error }
-                        outcomes[i] = error
                         if db.wrote != wrote || db.refused != refused || db.brokenBy != nil {
-                            undoneBy = i
+                            // An earlier write's unanswered statement may be what failed here.
+                            undoneBy = db.refusedOwner ?? i
+                            outcomes[undoneBy ?? i] = db.refusedOwner == nil ? error : (db.brokenBy ?? error)
                             break
                         }
+                        outcomes[i] = error
                     }
                 }
                 if undoneBy == nil {
-                    try db.run("COMMIT")
-                    return outcomes
+                    do {
+                        try db.run("COMMIT")
+                        return outcomes
+                    } catch {
+                        // The last write's unanswered statement, refused: undone alone like the others.
+                        guard !db.connection.isClosed, let owner = db.refusedOwner else { throw error }
+                        outcomes[owner] = error
+                        undoneBy = owner
+                    }
                 }
             } catch {
                 if let c = current, !c.isClosed { _ = try? db.run("ROLLBACK") }

@@ -9,10 +9,11 @@ import TowerRegistry
 @Suite struct PostgresBatchTests {
     struct Refused: Error {}
 
-    /// Seven writes queued behind a busy writer: they share one transaction (one id); the one
-    /// that throws before writing, the one that throws after writing and the one the database
-    /// refuses (a duplicate name) are undone alone with their own errors; the others commit and
-    /// hear of it.
+    /// Nine writes queued behind a busy writer: they share one transaction (one id); the one
+    /// that throws before writing, the one that throws after writing, the one the database
+    /// refuses (a duplicate name), and two whose refused statement was not waited for (found out
+    /// by a later write's statement, or by the commit, whichever the order makes it) are undone
+    /// alone with their own errors; the others commit and hear of it.
     @Test(.enabled(if: StoreKind.available.contains(.postgres)))
     func queuedWritesShareOneTransactionAndAFailingOneIsUndoneAlone() async throws {
         let backend = try PostgresBackend(url: try TestPostgres.makeDatabase(), password: nil)
@@ -22,19 +23,25 @@ import TowerRegistry
 
         // Holds the writer until every write below is queued, so they form one batch.
         let held = Thread {
-            _ = try? backend.write { _ in
-                while backend.queuedWrites < 7 { usleep(1_000) }
+            _ = try? backend.write { db in
+                try db.execute(sql: "INSERT INTO token (id, name, role, hash, created_ms) VALUES ('pre', 'pre', 'viewer', 'pre', 0)", arguments: [])
+                while backend.queuedWrites < 9 { usleep(1_000) }
             }
         }
         held.start()
         let outcomes = await withTaskGroup(of: (Int, Result<Int64, any Error>).self) { group in
-            for i in 0..<7 {
+            for i in 0..<9 {
                 group.addTask {
                     do {
                         let txid = try await backend.write({ db -> Int64 in
                             if i == 6 { throw Refused() }
-                            // Write 4 reuses write 0's name, which the table's UNIQUE refuses.
-                            let name = i == 4 ? "t0" : "t\(i)"
+                            if i >= 7 {
+                                try db.executeUnanswered("INSERT INTO token (id, name, role, hash, created_ms) VALUES (?, 'pre', 'viewer', ?, 0)",
+                                                         ["id\(i)", "h\(i)"])
+                                return -1
+                            }
+                            // Write 4 reuses a name taken before, which the table's UNIQUE refuses.
+                            let name = i == 4 ? "pre" : "t\(i)"
                             try db.execute(sql: "INSERT INTO token (id, name, role, hash, created_ms) VALUES (?, ?, 'viewer', ?, 0)",
                                            arguments: ["id\(i)", name, "h\(i)"])
                             if i == 2 { throw Refused() }
@@ -54,9 +61,12 @@ import TowerRegistry
         #expect(Set(committed).count == 1, "the committed writes were one transaction: \(committed)")
         #expect(throws: Refused.self) { try outcomes[2]?.get() }
         #expect(throws: Refused.self) { try outcomes[6]?.get() }
+        for i in [7, 8] {
+            #expect { try outcomes[i]?.get() } throws: { "\($0)".contains("duplicate key") }
+        }
         #expect(throws: (any Error).self) { try outcomes[4]?.get() }
         let names = try await backend.read { db in try String.fetchAll(db, sql: "SELECT name FROM token ORDER BY name") }
-        #expect(names == ["t0", "t1", "t3", "t5"])
+        #expect(names == ["pre", "t0", "t1", "t3", "t5"])
         #expect(heard.values.withLock { $0 }.sorted() == [0, 1, 3, 5])
     }
 }
