@@ -115,15 +115,14 @@ public final class RegistryStore: Sendable {
     @discardableResult
     public func refresh() async throws -> Bool {
         let known = auditSeq
-        // One read: under load every commit of another replica brings a replica here.
-        let read = try await backend.read { db -> (endpoints: [String: Endpoint?], seq: Int64)? in
-            db.prefetch(Self.maxSeqSQL, [])
-            db.prefetch(Self.changedEndpointsSQL, [known])
-            let latest = try Int64.fetchOne(db, sql: Self.maxSeqSQL) ?? 0
-            guard latest > known else { return nil }
-            return try Self.loadEndpoints(db, changedAfter: known, seq: latest)
-        }
-        guard let snapshot = read else { return false }
+        // One statement on PostgreSQL: under load every commit of another replica brings a
+        // replica here.
+        let answers = try await backend.readSnapshot([(Self.maxSeqSQL, SQLArguments([])), (Self.changedEndpointsSQL, SQLArguments([.int(known)]))])
+        let latest = answers.first?.first.map { Int64.from($0.first) ?? 0 } ?? 0
+        guard latest > known, answers.count == 2 else { return false }
+        var bodies: [String: String?] = [:]
+        for row in answers[1] { bodies[row["name"] as String] = row["body"] as String? }
+        let snapshot = try Self.decode((bodies, latest))
         let moved = cache.withLock { c -> Bool in
             // Written by this replica meanwhile: its own commit brought the copy past `known`.
             guard c.auditSeq == known else { return false }

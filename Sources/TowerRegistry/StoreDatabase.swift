@@ -178,7 +178,22 @@ public protocol StoreBackend: Sendable {
     func write<T: Sendable>(_ body: @escaping @Sendable (any StoreDB) throws -> T,
                             afterCommit: @escaping @Sendable (T) -> Void) async throws -> T
     @discardableResult func write<T>(_ body: (any StoreDB) throws -> T) throws -> T
+    /// Several reads of one snapshot, each's rows in order: a backend over the network makes
+    /// them one statement, without a transaction around it.
+    func readSnapshot(_ reads: [(sql: String, arguments: SQLArguments)]) async throws -> [[StoreRow]]
     func close() throws
+}
+
+extension StoreBackend {
+    public func readSnapshot(_ reads: [(sql: String, arguments: SQLArguments)]) async throws -> [[StoreRow]] {
+        let reads = reads.map { SnapshotRead(sql: $0.sql, arguments: $0.arguments) }
+        return try await read { db in try reads.map { try db.fetchRows($0.sql, $0.arguments) } }
+    }
+}
+
+private struct SnapshotRead: Sendable {
+    let sql: String
+    let arguments: SQLArguments
 }
 
 /// The database could not be reached (down, restarting, the network). The request is not

@@ -67,16 +67,19 @@ final class PGDB: StoreDB {
         announced.append((key, sql, arguments))
     }
 
+    /// `reads` as one statement (or the one read alone), each's rows in order.
+    func fetchTogether(_ reads: [(sql: String, arguments: SQLArguments)]) throws -> [[StoreRow]] {
+        if reads.count == 1 { return [try rows(query(reads[0].sql, reads[0].arguments))] }
+        let result = try query(CombinedReads.sql(reads.map(\.sql)), SQLArguments(reads.flatMap(\.arguments.values)))
+        return try CombinedReads.rows(result, reads: reads.count)
+    }
+
     /// Makes every announced read, in one statement when there are several.
     private func readAnnounced() throws {
         let reads = announced
         announced = []
-        if reads.count == 1 {
-            answered[reads[0].key] = try rows(query(reads[0].sql, reads[0].arguments))
-            return
-        }
-        let result = try query(CombinedReads.sql(reads.map(\.sql)), SQLArguments(reads.flatMap(\.arguments.values)))
-        for (read, rows) in zip(reads, try CombinedReads.rows(result, reads: reads.count)) { answered[read.key] = rows }
+        let answers = try fetchTogether(reads.map { ($0.sql, $0.arguments) })
+        for (read, rows) in zip(reads, answers) { answered[read.key] = rows }
     }
 
     /// The statement to send: the prepared form when there is one (`PreparedStatements`).

@@ -82,6 +82,20 @@ public final class PostgresBackend: StoreBackend {
         }
     }
 
+    /// One statement (`CombinedReads`), one snapshot, no transaction: a follower's catch-up on
+    /// every commit of another replica cost three statements before.
+    public func readSnapshot(_ reads: [(sql: String, arguments: SQLArguments)]) async throws -> [[StoreRow]] {
+        let reads = reads.map { SnapshotRead(sql: $0.sql, arguments: $0.arguments) }
+        return try await withCheckedThrowingContinuation { (cont: CheckedContinuation<[[StoreRow]], any Error>) in
+            readerQueue.async {
+                cont.resume(with: Result {
+                    let db = PGDB(link: self.reader, connection: try self.reader.connection())
+                    return try db.fetchTogether(reads.map { ($0.sql, $0.arguments) })
+                })
+            }
+        }
+    }
+
     /// Queued, and committed together with the writes queued beside it (`QueuedWrites`): the
     /// write lock and the commit's WAL flush are paid once per batch instead of once per change.
     public func write<T: Sendable>(_ body: @escaping @Sendable (any StoreDB) throws -> T,
@@ -133,6 +147,11 @@ public final class PostgresBackend: StoreBackend {
         writerQueue.sync { writer.close() }
         readerQueue.sync { reader.close() }
     }
+}
+
+struct SnapshotRead: Sendable {
+    let sql: String
+    let arguments: SQLArguments
 }
 
 /// One connection, made again after it breaks. Used from one queue at a time.
