@@ -117,11 +117,14 @@ public final class PostgresBackend: StoreBackend {
     /// Runs on the writer queue: everything queued so far (up to a batch) in one transaction.
     /// Each write's answer waits for the commit, so none is acknowledged before it is durable.
     private func commitQueuedWrites() {
-        let batch = queued.take(max: Self.maxBatch)
-        guard !batch.isEmpty else { return }
+        var batch: [QueuedWrite] = []
         let outcomes: [(any Error)?]
         do {
-            outcomes = try writer.batch(batch.map(\.run))
+            outcomes = try writer.batch {
+                let more = self.queued.take(max: Self.maxBatch - batch.count)
+                batch += more
+                return more.map(\.run)
+            }
         } catch {
             for w in batch { w.failed(error) }
             return
@@ -231,43 +234,60 @@ final class Link: @unchecked Sendable {
 
     /// Several writes in one transaction under one write lock, each run after the ones before it
     /// and seeing what they wrote, exactly as consecutive transactions would, and committed
-    /// together (one WAL flush). A write that fails is undone alone, as it would have been in a
-    /// transaction of its own: most fail before writing anything (a stale revision, a refused
-    /// change), and the others go on in the same transaction; one that fails after writing, or
-    /// whose statement the server refused (which ends the transaction), is left out and the
-    /// others run again in a new transaction. No savepoints: each was two more round trips per
-    /// write under the lock. Throws (failing every write) when the transaction as a whole cannot
-    /// commit.
-    func batch(_ bodies: [(any StoreDB) throws -> Void]) throws -> [(any Error)?] {
-        if bodies.count == 1 {
-            do { try transaction(readOnly: false, bodies[0]); return [nil] } catch { return [error] }
-        }
+    /// together (one WAL flush). `take` gives the writes waiting: first, and again whenever those
+    /// are done, so writes that arrived while this replica waited for the lock or ran the others
+    /// join the transaction instead of waiting for the next one (the commit flush, the lock and
+    /// the other replicas' catch-up are paid per transaction).
+    ///
+    /// A write that fails is undone alone, as it would have been in a transaction of its own:
+    /// most fail before writing anything (a stale revision, a refused change), and the others go
+    /// on in the same transaction; one that fails after writing, or whose statement the server
+    /// refused (which ends the transaction), is left out and the others run again in a new
+    /// transaction. No savepoints: each was two more round trips per write under the lock.
+    /// Throws (failing every write) when the transaction as a whole cannot commit.
+    func batch(_ take: () -> [(any StoreDB) throws -> Void]) throws -> [(any Error)?] {
+        var bodies = take()
         var outcomes = [(any Error)?](repeating: nil, count: bodies.count)
         var left = Set<Int>()
-        while true {
+        while !bodies.isEmpty {
             let db = PGDB(link: self, connection: try connection())
             db.send("BEGIN")
             var undoneBy: Int? = nil
             do {
                 db.send(lockAndNotify)
-                for (i, body) in bodies.enumerated() where !left.contains(i) {
-                    let (wrote, refused) = (db.wrote, db.refused)
-                    db.owner = i
-                    do {
-                        try body(db)
-                        outcomes[i] = nil
-                    } catch {
-                        if db.connection.isClosed { throw db.brokenBy ?? error }
-                        if db.wrote != wrote || db.refused != refused || db.brokenBy != nil {
-                            // An earlier write's unanswered statement may be what failed here.
-                            undoneBy = db.refusedOwner ?? i
-                            outcomes[undoneBy ?? i] = db.refusedOwner == nil ? error : (db.brokenBy ?? error)
-                            break
+                var i = 0
+                writes: while true {
+                    while i < bodies.count {
+                        defer { i += 1 }
+                        if left.contains(i) { continue }
+                        let (wrote, refused) = (db.wrote, db.refused)
+                        db.owner = i
+                        do {
+                            try bodies[i](db)
+                            outcomes[i] = nil
+                        } catch {
+                            if db.connection.isClosed { throw db.brokenBy ?? error }
+                            if db.wrote != wrote || db.refused != refused || db.brokenBy != nil {
+                                // An earlier write's unanswered statement may be what failed here.
+                                let culprit = db.refusedOwner ?? i
+                                outcomes[culprit] = db.refusedOwner == nil ? error : (db.brokenBy ?? error)
+                                undoneBy = culprit
+                                break writes
+                            }
+                            outcomes[i] = error
                         }
-                        outcomes[i] = error
                     }
+                    let more = take()
+                    if more.isEmpty { break }
+                    bodies += more
+                    outcomes += Array(repeating: nil, count: more.count)
                 }
                 if undoneBy == nil {
+                    // Every write refused: nothing to commit, and nobody to wake.
+                    if outcomes.allSatisfy({ $0 != nil }) {
+                        _ = try? db.run("ROLLBACK")
+                        return outcomes
+                    }
                     do {
                         try db.run("COMMIT")
                         return outcomes
@@ -286,6 +306,7 @@ final class Link: @unchecked Sendable {
             if let i = undoneBy { left.insert(i) }
             if left.count == bodies.count { return outcomes }
         }
+        return outcomes
     }
 
     /// The connection failed inside a transaction (PGDB says so): the next use opens a new one.
