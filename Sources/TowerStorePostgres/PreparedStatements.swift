@@ -127,8 +127,13 @@ struct PreparedStatements {
     }
 
     /// PREPARE takes SELECT, INSERT, UPDATE, DELETE, MERGE and VALUES (a WITH is one of them);
-    /// transaction control, DDL and the rest run unnamed.
+    /// transaction control, DDL and the rest run unnamed. So does a statement whose columns are
+    /// `*`: a newer binary's migration that adds a column would change its result type, which a
+    /// prepared statement refuses ("cached plan must not change result type") for as long as the
+    /// connection lives, while an unnamed one simply returns the new column to a replica that
+    /// reads its rows by name. (`COUNT(*)` keeps its type.)
     static func preparable(_ sql: String) -> Bool {
+        if sql.replacingOccurrences(of: "(*)", with: "").contains("*") { return false }
         var word = ""
         for ch in sql.utf8 {
             if ch == 32 || ch == 10 || ch == 9 || ch == 13 || ch == 40 {

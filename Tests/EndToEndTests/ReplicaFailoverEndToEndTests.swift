@@ -4,7 +4,9 @@ import TowerDomain
 
 /// Clients of a registry with two replicas, one killed with SIGKILL: the console in a real
 /// terminal moves to the other replica and says which, a shift made from it is applied there, and
-/// a real Envoy given both replicas drops the dead one and routes by the shift within 3 s.
+/// a real Envoy given both replicas drops the dead one and routes by the shift (the figure is
+/// printed: 0.05 s in a quiet run here; the bound is 10 s, as in the PostgreSQL stack's test, because a fresh
+/// clone's CI run, with a release build beside it, once took 3.04 s).
 ///
 /// The two registries here are two SQLite folders made from one (the same tokens, the same seed),
 /// not replicas of one store: what is proven is the clients' side. The store's side (one database,
@@ -66,8 +68,8 @@ import TowerDomain
         #expect(alpha.weights == ["v1": 85, "v2": 15] && alpha.updatedBy == "otto", "\(alpha.weights)")
 
         // Envoy polls both; with the first dead it routes by the second's answer.
-        let routed = envoy.wait(timeout: 3) { envoy.alphaRoute() == .weighted(["alpha--v1": 85, "alpha--v2": 15]) }
-        #expect(routed, "Envoy did not route by the shift within 3 s: \(String(describing: envoy.alphaRoute()))")
+        let routed = envoy.wait(timeout: 10) { envoy.alphaRoute() == .weighted(["alpha--v1": 85, "alpha--v2": 15]) }
+        #expect(routed, "Envoy did not route by the shift within 10 s: \(String(describing: envoy.alphaRoute()))")
         print("replica failover: shift acknowledged → Envoy route \(String(format: "%.2f", Date().timeIntervalSince(ackedAt))) s")
     }
 }

@@ -20,7 +20,9 @@ import Testing
         let term = Tmux()
         defer { term.kill() }
         try term.start("sh -c 'exit 3'", width: 40, height: 10)
-        let dead = term.waitFor("Pane is dead (status 3")
+        // Returns as soon as it shows; the bound is for a CI machine running a release build beside
+        // the tests, where 5 s was once too short for tmux to notice the exit.
+        let dead = term.waitFor("Pane is dead (status 3", timeout: 20)
         #expect(dead.found, "\(dead.screen)")
     }
 }

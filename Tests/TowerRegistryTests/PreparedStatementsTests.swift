@@ -17,11 +17,13 @@ import TowerRegistry
     }
 
     @Test func onlyStatementsPrepareTakesArePrepared() {
-        for sql in ["SELECT 1", "  select x FROM t", "WITH e AS (SELECT 1) SELECT * FROM e", "INSERT INTO t VALUES (?)",
+        for sql in ["SELECT 1", "  select x FROM t", "WITH e AS (SELECT 1 AS a) SELECT a FROM e", "INSERT INTO t VALUES (?)",
                     "UPDATE t SET a = ?", "DELETE FROM t", "VALUES (1)", "(SELECT 1)"] {
             #expect(PreparedStatements.preparable(sql), "\(sql)")
         }
-        for sql in ["BEGIN", "COMMIT", "SAVEPOINT tower_write", "CREATE TABLE t (a int)", "SELECTED", "PREPARE x AS SELECT 1", ""] {
+        #expect(PreparedStatements.preparable("SELECT COUNT(*) FROM audit"))
+        for sql in ["BEGIN", "COMMIT", "SAVEPOINT tower_write", "CREATE TABLE t (a int)", "SELECTED", "PREPARE x AS SELECT 1", "",
+                    "SELECT * FROM audit WHERE seq > ?", "SELECT r.* FROM revision r"] {
             #expect(!PreparedStatements.preparable(sql), "\(sql)")
         }
     }
@@ -103,5 +105,27 @@ import TowerRegistry
         }
         #expect(failed)
         #expect(n == 0)
+    }
+
+    /// A column added by a newer binary's migration while this one runs (several replicas,
+    /// upgraded one at a time): reads of `*` go on, with the new column, instead of failing for
+    /// as long as the connection lives.
+    @Test(.enabled(if: StoreKind.available.contains(.postgres)))
+    func aColumnAddedMeanwhileDoesNotBreakReadsOfEveryColumn() async throws {
+        let (before, after) = try await offThePool { () -> ([String], [String]) in
+            let backend = try PostgresBackend(url: try TestPostgres.makeDatabase(), password: nil)
+            defer { try? backend.close() }
+            _ = try backend.migrate()
+            let read = "SELECT * FROM token WHERE created_ms >= ? ORDER BY name"
+            try backend.write { db in
+                try db.execute(sql: "INSERT INTO token (id, name, role, hash, created_ms) VALUES ('a', 'a', 'viewer', 'h', 0)", arguments: [])
+            }
+            let before = try backend.write { db in try StoreRow.fetchAll(db, sql: read, arguments: [0]).first?.columns ?? [] }
+            try backend.write { db in try db.execute(sql: "ALTER TABLE token ADD COLUMN note TEXT", arguments: []) }
+            let after = try backend.write { db in try StoreRow.fetchAll(db, sql: read, arguments: [0]).first?.columns ?? [] }
+            return (before, after)
+        }
+        #expect(!before.isEmpty)
+        #expect(after == before + ["note"])
     }
 }
