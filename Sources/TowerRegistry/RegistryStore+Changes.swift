@@ -10,7 +10,7 @@ extension RegistryStore {
     public func change(_ name: String, expected: Int64, principal: Principal, reason: String, override: Bool,
                        resolve: @escaping @Sendable (Endpoint, any StoreDB) throws -> RoutingChange) async throws -> ChangeResult {
         if let p = Reason.problem(reason) { throw RoutingError.invalid(p) }
-        return try await commit(prefetch: { db in db.prefetch(Self.changeReadSQL, [name]) }) { [drainTimeout] db, now, seq, prevHash in
+        return try await commit(prefetch: { db in db.prefetch(Self.changeReadSQL, [name], about: name) }) { [drainTimeout] db, now, seq, prevHash in
             let (result, rollout) = try Self.applyChangeReadingRollout(db: db, name: name, expected: expected, principal: principal,
                                                                        reason: reason, override: override, now: now, seq: seq,
                                                                        prevHash: prevHash, drainTimeout: drainTimeout,
@@ -18,7 +18,7 @@ extension RegistryStore {
             if !Self.isRolloutActor(principal.name), var r = rollout {
                 Self.pauseForManualChange(&r, by: principal.name,
                                           what: "\(result.entry.action.rawValue) to revision \(result.entry.toRevision): \(reason)", now: now)
-                try Self.saveRollout(r, db: db)
+                try db.writing(about: name) { try Self.saveRollout(r, db: db) }
             }
             return result
         }

@@ -53,13 +53,16 @@ extension RegistryStore {
     @discardableResult
     static func write(_ e: Endpoint, entry: AuditEntry, db: any StoreDB, createdRevision: Int64?, body encoded: String? = nil) throws -> String {
         let body = try encoded ?? encode(e)
+        db.notes?.lastLink = (entry.seq, entry.hash)
         if db.dialect == .postgres {
             // Not waited for: under the write lock, the next write's reads (or the commit) follow
             // it at once, and its failure is reported by them.
-            try db.executeUnanswered(writeStatement(inserting: createdRevision != nil), SQLArguments(
+            // About this endpoint only: reads announced for others' changes in the batch stay good.
+            let arguments = SQLArguments(
                 (createdRevision.map { [e.name.sqlValue, e.revision.sqlValue, $0.sqlValue, entry.seq.sqlValue, body.sqlValue] }
                     ?? [e.revision.sqlValue, entry.seq.sqlValue, body.sqlValue, e.name.sqlValue])
-                + revisionArguments(e, entry: entry, body: body).values + (try auditArguments(entry)).values))
+                + revisionArguments(e, entry: entry, body: body).values + (try auditArguments(entry)).values)
+            try db.writing(about: e.name) { try db.executeUnanswered(writeStatement(inserting: createdRevision != nil), arguments) }
             return body
         }
         if let createdRevision {
@@ -111,6 +114,7 @@ extension RegistryStore {
     }
 
     static func insertAudit(_ e: AuditEntry, db: any StoreDB) throws {
+        db.notes?.lastLink = (e.seq, e.hash)
         try db.execute(sql: auditInsert, arguments: try auditArguments(e))
     }
 

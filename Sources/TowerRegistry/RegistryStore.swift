@@ -281,14 +281,24 @@ public final class RegistryStore: Sendable {
 
     private func commitMany<T: Sendable>(known: Int64, prefetch: (@Sendable (any StoreDB) -> Void)?,
                                          _ body: @escaping @Sendable (any StoreDB, Date, (seq: Int64, hash: String)) throws -> (T, [ChangeResult])) async throws -> T {
-        let out = try await backend.write({ db -> (T, [ChangeResult], (bodies: [String: String?], seq: Int64)?) in
+        let out = try await backend.write(announcing: prefetch, { db -> (T, [ChangeResult], (bodies: [String: String?], seq: Int64)?) in
             // On PostgreSQL these reads go out behind the write lock's statement, in one round trip:
             // the lock is held while this replica waits for answers, so every wait counts.
-            db.prefetch(Self.lastLinkSQL, [])
-            db.prefetch(Self.changedEndpointsSQL, [known])
-            prefetch?(db)
-            let last = try Self.lastLink(db)
-            let behind = last.seq > known ? try Self.loadEndpointRows(db, changedAfter: known, seq: last.seq) : nil
+            let last: (seq: Int64, hash: String)
+            let behind: (bodies: [String: String?], seq: Int64)?
+            if let link = db.notes?.lastLink, let caught = db.notes?.caughtUp, caught.from <= known {
+                // A later write of the same transaction: nothing can have changed but its own.
+                prefetch?(db)
+                (last, behind) = (link, caught.rows)
+            } else {
+                db.prefetch(Self.lastLinkSQL, [])
+                db.prefetch(Self.changedEndpointsSQL, [known])
+                prefetch?(db)
+                last = try Self.lastLink(db)
+                behind = last.seq > known ? try Self.loadEndpointRows(db, changedAfter: known, seq: last.seq) : nil
+                db.notes?.lastLink = last
+                db.notes?.caughtUp = (known, behind)
+            }
             let (value, results) = try body(db, Timestamp.now(), last)
             return (value, results, behind)
         }, afterCommit: { [self] out in

@@ -38,7 +38,7 @@ public final class SQLiteBackend: StoreBackend {
         try await pool.read { db in try body(SQLiteDB(db)) }
     }
 
-    public func write<T: Sendable>(_ body: @escaping @Sendable (any StoreDB) throws -> T,
+    public func write<T: Sendable>(announcing: (@Sendable (any StoreDB) -> Void)?, _ body: @escaping @Sendable (any StoreDB) throws -> T,
                                    afterCommit: @escaping @Sendable (T) -> Void) async throws -> T {
         try await pool.writeWithoutTransaction { db in
             var out: T? = nil

@@ -72,6 +72,22 @@ public struct SQLArguments: ExpressibleByArrayLiteral, Sendable {
     }
 }
 
+/// What a transaction that commits several queued writes (PostgreSQL's `Link.batch`) has read
+/// or written so far, for the writes after the first. Every statement there is a round trip made
+/// under every replica's write lock; the second write of a batch need not ask again for the audit
+/// chain's last link (its own batch wrote it) or for what other replicas changed (nobody else
+/// can write while the lock is held). Used on the writer's one thread only.
+public final class TransactionNotes: @unchecked Sendable {
+    /// The audit chain's last link: as read, then as each audit entry written leaves it.
+    public internal(set) var lastLink: (seq: Int64, hash: String)?
+    /// The endpoint rows other replicas changed after `from`, read by the first write (nil rows
+    /// when nothing had changed). They are handed on with later writes too, because the first
+    /// write may have been refused, and only a committed write's rows reach memory.
+    var caughtUp: (from: Int64, rows: (bodies: [String: String?], seq: Int64)?)?
+
+    public init() {}
+}
+
 /// One result row, by column name.
 public struct StoreRow: Sendable {
     public let columns: [String]
@@ -122,17 +138,26 @@ public protocol StoreDB: AnyObject {
     func inSavepoint(_ body: () throws -> Void) throws
     /// The next id of the rollout table (its ids are never reused, even after a rollback).
     func nextRolloutID() throws -> Int64
-    /// A read this transaction is about to make, by the same SQL and arguments, before any write:
-    /// a backend over the network may send it now, behind the statements before it, so that
-    /// several reads cost one round trip. A write in between makes it be read again.
-    func prefetch(_ sql: String, _ arguments: SQLArguments)
+    /// A read this transaction is about to make, by the same SQL and arguments: a backend over
+    /// the network may make it with others, so that several reads cost one round trip. A write in
+    /// between makes it be read again, unless the read is `about` one subject (an endpoint's name)
+    /// and the write was made `writing(about:)` another.
+    func prefetch(_ sql: String, _ arguments: SQLArguments, about subject: String?)
+    /// Runs `body`, whose writes change only rows about `subject` (as `prefetch` names them).
+    func writing(about subject: String, _ body: () throws -> Void) throws
     /// Runs a write whose count nobody reads: a backend over the network may send it without
     /// waiting, and its failure is then reported by the next statement that waits, or the commit.
     func executeUnanswered(_ sql: String, _ arguments: SQLArguments) throws
+    /// What this transaction already knows that its later writes would otherwise read again;
+    /// nil where every write has a transaction of its own.
+    var notes: TransactionNotes? { get }
 }
 
 extension StoreDB {
-    public func prefetch(_ sql: String, _ arguments: SQLArguments) {}
+    public func prefetch(_ sql: String, _ arguments: SQLArguments, about subject: String?) {}
+    public func prefetch(_ sql: String, _ arguments: SQLArguments) { prefetch(sql, arguments, about: nil) }
+    public func writing(about subject: String, _ body: () throws -> Void) throws { try body() }
+    public var notes: TransactionNotes? { nil }
     public func executeUnanswered(_ sql: String, _ arguments: SQLArguments) throws { _ = try execute(sql, arguments) }
 }
 
@@ -175,7 +200,9 @@ public protocol StoreBackend: Sendable {
     func read<T: Sendable>(_ body: @escaping @Sendable (any StoreDB) throws -> T) async throws -> T
     /// One transaction, serialised against every other writer of the database (every replica).
     /// `afterCommit` runs after the commit, still in the writers' order on this process.
-    func write<T: Sendable>(_ body: @escaping @Sendable (any StoreDB) throws -> T,
+    /// `announcing` makes the body's first reads known (`StoreDB.prefetch`) before it runs: a
+    /// backend that commits several queued writes in one transaction reads them for all at once.
+    func write<T: Sendable>(announcing: (@Sendable (any StoreDB) -> Void)?, _ body: @escaping @Sendable (any StoreDB) throws -> T,
                             afterCommit: @escaping @Sendable (T) -> Void) async throws -> T
     @discardableResult func write<T>(_ body: (any StoreDB) throws -> T) throws -> T
     /// Several reads of one snapshot, each's rows in order: a backend over the network makes
@@ -185,6 +212,11 @@ public protocol StoreBackend: Sendable {
 }
 
 extension StoreBackend {
+    public func write<T: Sendable>(_ body: @escaping @Sendable (any StoreDB) throws -> T,
+                                   afterCommit: @escaping @Sendable (T) -> Void) async throws -> T {
+        try await write(announcing: nil, body, afterCommit: afterCommit)
+    }
+
     public func readSnapshot(_ reads: [(sql: String, arguments: SQLArguments)]) async throws -> [[StoreRow]] {
         let reads = reads.map { SnapshotRead(sql: $0.sql, arguments: $0.arguments) }
         return try await read { db in try reads.map { try db.fetchRows($0.sql, $0.arguments) } }

@@ -14,6 +14,8 @@ final class PGDB: StoreDB {
     let connection: PostgresConnection
     private var savepoints = 0
     var dialect: SQLDialect { .postgres }
+    /// One per transaction: a batch that is rolled back and run again starts on a new PGDB.
+    let notes: TransactionNotes? = TransactionNotes()
 
     init(link: Link, connection: PostgresConnection) {
         self.link = link
@@ -32,10 +34,13 @@ final class PGDB: StoreDB {
     private(set) var refusedOwner: Int?
 
     /// Reads announced (`prefetch`) and not yet made: the first of them fetched makes them all,
-    /// as one statement (`CombinedReads`). A write in between drops them, and their answers.
-    private var announced: [(key: Prefetch, sql: String, arguments: SQLArguments)] = []
-    private var answered: [Prefetch: [StoreRow]] = [:]
+    /// as one statement (`CombinedReads`). A write in between drops them, and their answers,
+    /// except those about another subject than the write's (`writing(about:)`).
+    private var announced: [(key: Prefetch, subject: String?, sql: String, arguments: SQLArguments)] = []
+    private var answered: [Prefetch: (subject: String?, rows: [StoreRow])] = [:]
     struct Prefetch: Hashable { let sql: String; let values: [SQLValue] }
+    /// What the writes now being made are about; nil: anything.
+    private var writingAbout: String?
 
     /// Counted for `Link.batch`: whether a write's body changed anything (or sent anything other
     /// than reads), and whether the server refused one of its statements.
@@ -61,10 +66,10 @@ final class PGDB: StoreDB {
         sent.append((owner, try connection.query(statement(sql, arguments), logger: link.logger)))
     }
 
-    func prefetch(_ sql: String, _ arguments: SQLArguments) {
+    func prefetch(_ sql: String, _ arguments: SQLArguments, about subject: String?) {
         let key = Prefetch(sql: sql, values: arguments.values)
         guard answered[key] == nil, !announced.contains(where: { $0.key == key }) else { return }
-        announced.append((key, sql, arguments))
+        announced.append((key, subject, sql, arguments))
     }
 
     /// `reads` as one statement (or the one read alone), each's rows in order.
@@ -79,7 +84,7 @@ final class PGDB: StoreDB {
         let reads = announced
         announced = []
         let answers = try fetchTogether(reads.map { ($0.sql, $0.arguments) })
-        for (read, rows) in zip(reads, answers) { answered[read.key] = rows }
+        for (read, rows) in zip(reads, answers) { answered[read.key] = (read.subject, rows) }
     }
 
     /// The statement to send: the prepared form when there is one (`PreparedStatements`).
@@ -87,10 +92,23 @@ final class PGDB: StoreDB {
         try link.statements.query(sql, arguments, on: connection, logger: link.logger) { sent.append((owner, $0)) }
     }
 
-    /// A write is coming: reads announced before it would not see it.
+    func writing(about subject: String, _ body: () throws -> Void) throws {
+        let outer = writingAbout
+        writingAbout = subject
+        defer { writingAbout = outer }
+        try body()
+    }
+
+    /// A write is coming: reads announced before it would not see it, unless they are about
+    /// something else than it is.
     private func dropPrefetched() {
-        announced = []
-        answered = [:]
+        guard let subject = writingAbout else {
+            announced = []
+            answered = [:]
+            return
+        }
+        announced.removeAll { $0.subject == nil || $0.subject == subject }
+        answered = answered.filter { $0.value.subject != nil && $0.value.subject != subject }
     }
 
     /// Waits for the statements sent before (already answered, when called after a later one).
@@ -143,7 +161,7 @@ final class PGDB: StoreDB {
     func fetchRows(_ sql: String, _ arguments: SQLArguments) throws -> [StoreRow] {
         let key = Prefetch(sql: sql, values: arguments.values)
         if answered[key] == nil, announced.contains(where: { $0.key == key }) { try readAnnounced() }
-        if let rows = answered.removeValue(forKey: key) { return rows }
+        if let answer = answered.removeValue(forKey: key) { return answer.rows }
         return try rows(query(sql, arguments))
     }
 

@@ -98,11 +98,12 @@ public final class PostgresBackend: StoreBackend {
 
     /// Queued, and committed together with the writes queued beside it (`QueuedWrites`): the
     /// write lock and the commit's WAL flush are paid once per batch instead of once per change.
-    public func write<T: Sendable>(_ body: @escaping @Sendable (any StoreDB) throws -> T,
+    public func write<T: Sendable>(announcing: (@Sendable (any StoreDB) -> Void)?, _ body: @escaping @Sendable (any StoreDB) throws -> T,
                                    afterCommit: @escaping @Sendable (T) -> Void) async throws -> T {
         try await withCheckedThrowingContinuation { (cont: CheckedContinuation<T, any Error>) in
             let value = WriteValue<T>()
             queued.append(QueuedWrite(
+                announce: announcing,
                 run: { db in value.value = try body(db) },
                 committed: {
                     guard let v = value.value else { return cont.resume(throwing: PostgresStoreError("a write committed without a value")) }
@@ -123,7 +124,7 @@ public final class PostgresBackend: StoreBackend {
             outcomes = try writer.batch {
                 let more = self.queued.take(max: Self.maxBatch - batch.count)
                 batch += more
-                return more.map(\.run)
+                return more
             }
         } catch {
             for w in batch { w.failed(error) }
@@ -245,7 +246,7 @@ final class Link: @unchecked Sendable {
     /// refused (which ends the transaction), is left out and the others run again in a new
     /// transaction. No savepoints: each was two more round trips per write under the lock.
     /// Throws (failing every write) when the transaction as a whole cannot commit.
-    func batch(_ take: () -> [(any StoreDB) throws -> Void]) throws -> [(any Error)?] {
+    func batch(_ take: () -> [QueuedWrite]) throws -> [(any Error)?] {
         var bodies = take()
         var outcomes = [(any Error)?](repeating: nil, count: bodies.count)
         var left = Set<Int>()
@@ -255,6 +256,8 @@ final class Link: @unchecked Sendable {
             var undoneBy: Int? = nil
             do {
                 db.send(lockAndNotify)
+                // Every write's first reads, made together when the first of them is needed.
+                for (j, w) in bodies.enumerated() where !left.contains(j) { w.announce?(db) }
                 var i = 0
                 writes: while true {
                     while i < bodies.count {
@@ -263,7 +266,7 @@ final class Link: @unchecked Sendable {
                         let (wrote, refused) = (db.wrote, db.refused)
                         db.owner = i
                         do {
-                            try bodies[i](db)
+                            try bodies[i].run(db)
                             outcomes[i] = nil
                         } catch {
                             if db.connection.isClosed { throw db.brokenBy ?? error }
@@ -279,6 +282,7 @@ final class Link: @unchecked Sendable {
                     }
                     let more = take()
                     if more.isEmpty { break }
+                    for w in more { w.announce?(db) }
                     bodies += more
                     outcomes += Array(repeating: nil, count: more.count)
                 }

@@ -63,11 +63,13 @@ struct PreparedStatements {
     /// answer, so a failure there is reported as the cause of whatever follows.
     mutating func query(_ sql: String, _ arguments: SQLArguments, on connection: PostgresConnection, logger: Logger,
                         sent: (EventLoopFuture<PostgresQueryResult>) -> Void) throws -> PostgresQuery {
-        guard Self.preparable(sql), let literals = Self.literals(arguments) else { return try PGDB.postgresQuery(sql, arguments) }
+        guard let literals = Self.literals(arguments) else { return try PGDB.postgresQuery(sql, arguments) }
         let key = Key(sql: sql, types: arguments.values.map(Self.kind))
         var preparation = prepared[key]
         if preparation == nil || preparation?.failed == true {
-            guard preparation != nil || prepared.count < Self.limit else { return try PGDB.postgresQuery(sql, arguments) }
+            guard preparation != nil || (prepared.count < Self.limit && Self.preparable(sql)) else {
+                return try PGDB.postgresQuery(sql, arguments)
+            }
             let p = preparation ?? Preparation(name: "tower_q\(nextNumber())")
             let types = key.types.isEmpty ? "" : " (" + key.types.map(\.sql).joined(separator: ", ") + ")"
             let future = connection.query(PostgresQuery(unsafeSQL: "PREPARE \(p.name)\(types) AS \(PGDB.numbered(sql))"), logger: logger)
@@ -133,7 +135,11 @@ struct PreparedStatements {
     /// connection lives, while an unnamed one simply returns the new column to a replica that
     /// reads its rows by name. (`COUNT(*)` keeps its type.)
     static func preparable(_ sql: String) -> Bool {
-        if sql.replacingOccurrences(of: "(*)", with: "").contains("*") { return false }
+        let bytes = Array(sql.utf8)
+        for (i, ch) in bytes.enumerated() where ch == UInt8(ascii: "*") {
+            let counted = i > 0 && bytes[i - 1] == UInt8(ascii: "(") && i + 1 < bytes.count && bytes[i + 1] == UInt8(ascii: ")")
+            if !counted { return false }
+        }
         var word = ""
         for ch in sql.utf8 {
             if ch == 32 || ch == 10 || ch == 9 || ch == 13 || ch == 40 {

@@ -4,6 +4,8 @@ import TowerRegistry
 /// One write waiting for the writer queue: its body, and what to do once its batch committed or
 /// could not.
 struct QueuedWrite: Sendable {
+    /// Announces the body's first reads (`StoreDB.prefetch`), before any write of its batch runs.
+    let announce: (@Sendable (any StoreDB) -> Void)?
     let run: @Sendable (any StoreDB) throws -> Void
     let committed: @Sendable () -> Void
     let failed: @Sendable (any Error) -> Void

@@ -21,14 +21,9 @@ import TowerRegistry
         _ = try backend.migrate()
         let heard = Heard()
 
-        // Holds the writer until every write below is queued, so they form one batch.
-        let held = Thread {
-            _ = try? backend.write { db in
-                try db.execute(sql: "INSERT INTO token (id, name, role, hash, created_ms) VALUES ('pre', 'pre', 'viewer', 'pre', 0)", arguments: [])
-                while backend.queuedWrites < 9 { usleep(1_000) }
-            }
+        try await holdWriter(backend, until: 9) { db in
+            try db.execute(sql: "INSERT INTO token (id, name, role, hash, created_ms) VALUES ('pre', 'pre', 'viewer', 'pre', 0)", arguments: [])
         }
-        held.start()
         let outcomes = await withTaskGroup(of: (Int, Result<Int64, any Error>).self) { group in
             for i in 0..<9 {
                 group.addTask {
@@ -70,6 +65,106 @@ import TowerRegistry
         #expect(heard.values.withLock { $0 }.sorted() == [0, 1, 3, 5])
     }
 }
+
+extension PostgresBatchTests {
+    static let createdOf = "SELECT created_ms FROM token WHERE name = ?"
+
+    static func created(_ db: any StoreDB, _ name: String) throws -> Int64? {
+        try Int64.fetchOne(db, sql: createdOf, arguments: [name])
+    }
+
+    /// A write made `writing(about: x)` drops the reads announced about x and about nothing, and
+    /// keeps those about another subject, already answered: the write below also changes y's row
+    /// (which a real write about x would not), so y's old value shows that its answer was kept.
+    /// A write about nothing drops everything.
+    @Test(.enabled(if: StoreKind.available.contains(.postgres)))
+    func aWriteAboutOneSubjectKeepsTheReadsAboutAnother() async throws {
+        let seen = try await offThePool { () -> [Int64?] in
+            let backend = try PostgresBackend(url: try TestPostgres.makeDatabase(), password: nil)
+            defer { try? backend.close() }
+            _ = try backend.migrate()
+            return try backend.write { db -> [Int64?] in
+                for n in ["x", "y", "w"] {
+                    try db.execute(sql: "INSERT INTO token (id, name, role, hash, created_ms) VALUES (?, ?, 'viewer', ?, 0)", arguments: [n, n, n])
+                }
+                db.prefetch(Self.createdOf, ["x"], about: "x")
+                db.prefetch(Self.createdOf, ["y"], about: "y")
+                db.prefetch(Self.createdOf, ["w"])
+                db.prefetch(Self.createdOf, ["v"], about: "y")
+                let v = try Self.created(db, "v")   // makes all four, as one statement
+                try db.writing(about: "x") { try db.execute(sql: "UPDATE token SET created_ms = 5", arguments: []) }
+                let x = try Self.created(db, "x"), y = try Self.created(db, "y"), w = try Self.created(db, "w")
+                db.prefetch(Self.createdOf, ["x"], about: "x")
+                db.prefetch(Self.createdOf, ["y"], about: "y")
+                _ = try Self.created(db, "x")
+                try db.execute(sql: "UPDATE token SET created_ms = 6", arguments: [])
+                return [v, x, y, w, try Self.created(db, "y")]
+            }
+        }
+        #expect(seen == [nil, 5, 0, 5, 6])
+    }
+
+    /// The writes of a batch announce their first reads before the first of them runs, and
+    /// those reads are made at once: the second write sees y as it was before the first wrote
+    /// (a write about x, which changes y too only to show this), and x as the first left it.
+    @Test(.enabled(if: StoreKind.available.contains(.postgres)))
+    func aBatchMakesEveryWritesAnnouncedReadsTogether() async throws {
+        let backend = try PostgresBackend(url: try TestPostgres.makeDatabase(), password: nil)
+        defer { try? backend.close() }
+        _ = try backend.migrate()
+        try await holdWriter(backend, until: 2) { db in
+            for n in ["x", "y"] {
+                try db.execute(sql: "INSERT INTO token (id, name, role, hash, created_ms) VALUES (?, ?, 'viewer', ?, 0)", arguments: [n, n, n])
+            }
+        }
+        let first = Task {
+            try await backend.write(announcing: { db in db.prefetch(Self.createdOf, ["x"], about: "x") }, { db -> [Int64?] in
+                let x = try Self.created(db, "x")
+                try db.writing(about: "x") { try db.execute(sql: "UPDATE token SET created_ms = 7", arguments: []) }
+                return [x]
+            }, afterCommit: { _ in })
+        }
+        try await waitForQueuedWrites(backend, 1)
+        let second = try await backend.write(announcing: { db in
+            db.prefetch(Self.createdOf, ["y"], about: "y")
+            db.prefetch(Self.createdOf, ["x"], about: "x")
+        }, { db -> [Int64?] in [try Self.created(db, "y"), try Self.created(db, "x")] }, afterCommit: { _ in })
+        #expect(try await first.value == [0])
+        #expect(second == [0, 7])
+    }
+}
+
+/// Holds `backend`'s writer, in a transaction of its own that runs `setUp`, until `count` writes
+/// are queued behind it (so they form one batch), or a minute has passed. Returns once the writer
+/// is held: a write queued before that could be taken alone.
+func holdWriter(_ backend: PostgresBackend, until count: Int,
+                _ setUp: @escaping @Sendable (any StoreDB) throws -> Void = { _ in }) async throws {
+    let inside = Mutex(false)
+    Thread {
+        _ = try? backend.write { db in
+            try setUp(db)
+            inside.withLock { $0 = true }
+            let deadline = Date().addingTimeInterval(60)
+            while backend.queuedWrites < count && Date() < deadline { usleep(1_000) }
+        }
+    }.start()
+    let deadline = ContinuousClock.now + .seconds(60)
+    while !inside.withLock({ $0 }) {
+        guard ContinuousClock.now < deadline else { throw HeldTooLong() }
+        try await Task.sleep(for: .milliseconds(1))
+    }
+}
+
+/// Waits until `count` writes are queued on `backend` (a minute at most).
+func waitForQueuedWrites(_ backend: PostgresBackend, _ count: Int) async throws {
+    let deadline = ContinuousClock.now + .seconds(60)
+    while backend.queuedWrites < count {
+        guard ContinuousClock.now < deadline else { throw HeldTooLong() }
+        try await Task.sleep(for: .milliseconds(1))
+    }
+}
+
+struct HeldTooLong: Error {}
 
 /// Which writes heard of their commit.
 final class Heard: Sendable {

@@ -3,7 +3,7 @@ import Synchronization
 import Testing
 import TowerDomain
 @testable import TowerRegistry
-import TowerStorePostgres
+@testable import TowerStorePostgres
 
 /// Several replicas (RegistryStore instances) over one PostgreSQL database.
 @Suite struct ReplicaTests {
@@ -113,6 +113,42 @@ import TowerStorePostgres
         #expect(b.list().endpoints.map(\.name) == ["alpha", "fraud"])
         try await a.refresh()
         #expect(a.list().endpoints == b.list().endpoints)
+    }
+
+    /// Writes queued on one replica commit in one transaction, whose later writes take the
+    /// audit link and the other replica's changes from what its first write read
+    /// (`TransactionNotes`). The first write here is refused after reading them, before writing:
+    /// the rows it read still reach memory with the next write, and the chain goes on from it.
+    @Test(.enabled(if: StoreKind.available.contains(.postgres)))
+    func aBatchWhoseFirstWriteIsRefusedStillCatchesUp() async throws {
+        let (a, b, _) = try await Self.replicas()
+        defer { try? a.backend.close(); try? b.backend.close() }
+        let admin = Principal(name: "ada", role: .admin), op = Principal(name: "otto", role: .operator)
+        let deleted = try await a.delete("fraud", expected: 1, principal: admin, reason: "retired").entry
+        #expect(b.endpoint("fraud") != nil, "b has no follower here: it hears of the deletion by writing")
+        let pg = try #require(b.backend as? PostgresBackend)
+        try await holdWriter(pg, until: 3)
+        let revision = try #require(b.endpoint("alpha")).revision
+        let refused = Task {
+            try await b.change("alpha", expected: revision, principal: op, reason: "refused", override: false) { _, _ in
+                throw RoutingError.invalid("refused by the test")
+            }
+        }
+        try await waitForQueuedWrites(pg, 1)
+        let second = Task {
+            try await b.change("alpha", expected: revision, principal: op, reason: "second", override: false) { _, _ in .shift(["v1": 50, "v2": 50]) }
+        }
+        try await waitForQueuedWrites(pg, 2)
+        let third = try await b.change("alpha", expected: revision + 1, principal: op, reason: "third", override: false) { _, _ in
+            .shift(["v1": 60, "v2": 40])
+        }
+        await #expect(throws: RoutingError.self) { try await refused.value }
+        let r2 = try await second.value
+        #expect(r2.entry.seq == deleted.seq + 1 && r2.entry.prevHash == deleted.hash)
+        #expect(third.entry.seq == r2.entry.seq + 1 && third.entry.prevHash == r2.entry.hash)
+        #expect(b.endpoint("fraud") == nil, "the other replica's deletion reached memory")
+        #expect(b.auditSeq == third.entry.seq && b.endpoint("alpha")?.weights == ["v1": 60, "v2": 40])
+        #expect(try b.verifyAudit() == nil)
     }
 
     /// The database itself refuses to edit or remove audit rows.
