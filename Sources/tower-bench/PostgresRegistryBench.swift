@@ -19,6 +19,9 @@ struct PostgresRegistryBench {
     var registry: String
 
     func run() async throws {
+        guard 3 * writeThreads <= endpoints else {
+            throw ValidationError("--writers \(writeThreads) needs --endpoints \(3 * writeThreads) or more: each client of both change phases shifts an endpoint of its own")
+        }
         let dir = NSTemporaryDirectory() + "tower-bench-pg-" + UUID().uuidString.prefix(8)
         let server = try PostgresServer(dir: dir + "/pg", durable: true)
         server.stopWhenThisProcessEnds()
@@ -39,25 +42,33 @@ struct PostgresRegistryBench {
         print("tower-bench registry --store postgres: \(endpoints) endpoints, 2 replicas over one PostgreSQL (fsync on), \(cpus) cores shared by clients, replicas and the server")
         let headers = [("Authorization", "Bearer \(token)")]
 
-        // 1. Reads, one replica at a time.
+        // 1. Reads, one replica at a time. Each client waits for its answer before asking again,
+        // so the rate depends on how many ask at once: both the given number and twice it.
         for (i, r) in replicas.enumerated() {
-            let base = r.url
-            let reads = Throughput.run(threads: readThreads, seconds: seconds) { _ in
-                let s = CurlSession(HTTPOptions())
-                let req = HTTPRequest(url: base + "/v1/endpoints", headers: headers)
-                return { (try? s.perform(req))?.status == 200 }
+            for threads in [readThreads, 2 * readThreads] {
+                let base = r.url
+                let reads = Throughput.run(threads: threads, seconds: seconds) { _ in
+                    let s = CurlSession(HTTPOptions())
+                    let req = HTTPRequest(url: base + "/v1/endpoints", headers: headers)
+                    return { (try? s.perform(req))?.status == 200 }
+                }
+                print(String(format: "GET /v1/endpoints on replica %d: %.0f requests/s (%d threads, %d errors)  target >= 5000",
+                             i + 1, reads.perSecond, threads, reads.failures))
             }
-            print(String(format: "GET /v1/endpoints on replica %d: %.0f requests/s (%d threads, %d errors)  target >= 5000",
-                         i + 1, reads.perSecond, readThreads, reads.failures))
         }
 
-        // 2. Durable changes, clients split across both replicas, each on its own endpoint.
+        // 2. Durable changes, clients split across both replicas, each on its own endpoint. A
+        // replica commits the changes its clients have waiting in one transaction, so the rate
+        // grows with the clients: the given number and twice it.
+        // The second phase's clients shift endpoints the first left alone, from revision 1.
         let urls = replicas.map(\.url)
-        let writes = Throughput.run(threads: writeThreads, seconds: seconds) { t in
-            Throughput.shifts(CurlSession(HTTPOptions()), url: urls[t % urls.count] + "/v1/endpoints/model-\(t)/shift", headers: headers)
+        for (clients, first) in [(writeThreads, 0), (2 * writeThreads, writeThreads)] {
+            let writes = Throughput.run(threads: clients, seconds: seconds) { t in
+                Throughput.shifts(CurlSession(HTTPOptions()), url: urls[t % urls.count] + "/v1/endpoints/model-\(first + t)/shift", headers: headers)
+            }
+            print(String(format: "durable changes through 2 replicas: %.0f changes/s (%d clients, %d errors)  target >= 500",
+                         writes.perSecond, clients, writes.failures))
         }
-        print(String(format: "durable changes through 2 replicas: %.0f changes/s (%d clients, %d errors)  target >= 500",
-                     writes.perSecond, writeThreads, writes.failures))
 
         // 3. A change on replica 1 → a long poll on replica 2 answered.
         let latencies = try watchLatencies(urls: urls, headers: headers, store: store)
